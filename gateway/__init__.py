@@ -1,0 +1,1 @@
+"""The deciding core: settings, the pipeline that turns a stored message into ticket changes, and the service."""

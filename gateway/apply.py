@@ -1,0 +1,76 @@
+"""The only pipeline stage that writes: turn a decided message into ticket changes, idempotently."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.classify import Classification
+from gateway.message import InboundMail
+from gateway.route import RouteDecision
+from gateway.thread import TicketRef
+from gateway.ticket_tag import clean_subject
+from store.models import TicketStatus, utcnow
+from store.tickets import TicketStore
+
+
+class Disposition:
+    CREATED = "created"
+    APPENDED = "appended"
+    REOPENED = "reopened"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    disposition: str
+    mail: InboundMail
+    ticket_number: int | None = None
+    ticket_subject: str = ""
+    requester_email: str = ""
+    requester_name: str = ""
+    locale: str | None = None
+    no_reply_reason: str | None = None
+
+
+def _create(store: TicketStore, mail: InboundMail, decision: RouteDecision, tag: str):
+    contact = store.find_or_create_contact(mail.sender, mail.sender_name)
+    ticket = store.create_ticket(
+        subject=clean_subject(mail.subject, tag) or "(no subject)", requester_id=contact.id,
+        queue=decision.queue, priority=decision.priority, rule=decision.rule,
+    )
+    store.record_event(ticket.id, "created", f"routed to {decision.queue} by rule {decision.rule}")
+    return ticket, contact, Disposition.CREATED
+
+
+def _continue(store: TicketStore, mail: InboundMail, ref: TicketRef):
+    ticket = store.get_ticket(ref.number)
+    store.find_or_create_contact(mail.sender, mail.sender_name)
+    if ticket.status in TicketStatus.FINISHED:
+        store.record_event(ticket.id, "reopened", f"{ticket.status} ticket continued by {mail.sender} (via {ref.via})")
+        ticket.status, ticket.closed_at = TicketStatus.OPEN, None
+        disposition = Disposition.REOPENED
+    else:
+        store.record_event(ticket.id, "appended", f"message from {mail.sender} (via {ref.via})")
+        if ticket.status == TicketStatus.PENDING:  # the client answered what we asked
+            ticket.status = TicketStatus.OPEN
+        disposition = Disposition.APPENDED
+    return ticket, store.get_contact(ticket.requester_id), disposition
+
+
+def apply_mail(store: TicketStore, mail: InboundMail, classification: Classification,
+               ref: TicketRef | None, decision: RouteDecision | None, tag: str) -> Outcome:
+    if store.has_article(mail.message_id):
+        return Outcome(Disposition.DUPLICATE, mail)
+    if ref is None:
+        ticket, requester, disposition = _create(store, mail, decision, tag)
+    else:
+        ticket, requester, disposition = _continue(store, mail, ref)
+    store.add_inbound_article(ticket, mail)
+    ticket.updated_at = utcnow()
+    if classification.no_reply_reason:
+        store.record_event(ticket.id, "reply-suppressed", classification.no_reply_reason)
+    return Outcome(
+        disposition=disposition, mail=mail, ticket_number=ticket.number, ticket_subject=ticket.subject,
+        requester_email=requester.email, requester_name=requester.display_name, locale=requester.locale,
+        no_reply_reason=classification.no_reply_reason,
+    )

@@ -1,0 +1,48 @@
+"""Classify a message before deciding on it: is it automatic mail that must not be answered?
+
+RFC 3834 section 2: never auto-reply to automatic mail, list mail, or the null sender; the
+reason is kept so `tickets show` can explain why no acknowledgement went out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.message import InboundMail
+
+_BULK_PRECEDENCE = {"bulk", "junk", "list"}
+_DAEMON_LOCALPARTS = {"mailer-daemon", "postmaster", "noreply", "no-reply"}
+
+
+@dataclass(frozen=True)
+class Classification:
+    is_automatic: bool
+    no_reply_reason: str | None  # why no automatic reply may be sent, or None
+
+
+def _automatic_reason(mail: InboundMail, own_addresses: frozenset[str], loop_token: str) -> str | None:
+    h = mail.headers
+    auto_submitted = h.get("auto-submitted", "no").split(";")[0].strip().lower()
+    if auto_submitted != "no":
+        return f"Auto-Submitted: {auto_submitted}"
+    if h.get("precedence", "").strip().lower() in _BULK_PRECEDENCE:
+        return f"Precedence: {h['precedence'].strip().lower()}"
+    for header in ("x-autoreply", "x-autorespond", "list-id", "list-unsubscribe"):
+        if header in h:
+            return f"{header} header present"
+    if h.get("x-auto-response-suppress", "").strip().lower() in {"all", "autoreply"}:
+        return "X-Auto-Response-Suppress"
+    if loop_token.lower() in h.get("x-loop", "").lower():
+        return "X-Loop: our own mail came back"
+    if mail.channel == "email" and mail.envelope_from == "":
+        return "null envelope sender"
+    if mail.sender.split("@")[0] in _DAEMON_LOCALPARTS:
+        return f"sender {mail.sender} is a mail system address"
+    if mail.sender in own_addresses:
+        return "sent from the gateway's own address"
+    return None
+
+
+def classify(mail: InboundMail, own_addresses: frozenset[str], loop_token: str) -> Classification:
+    reason = _automatic_reason(mail, own_addresses, loop_token)
+    return Classification(is_automatic=reason is not None, no_reply_reason=reason)

@@ -1,0 +1,66 @@
+"""`helpdesk inbound ...`: pipe delivery from an MTA, and a look at stored or quarantined mail."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from sqlalchemy import select
+
+from gateway.commands.common import EX_TEMPFAIL, fail, print_json, print_table, session_scope, settings
+from gateway.errors import TempFail
+from inbound.intake import RawInbound, store_raw
+from store.db import make_engine
+from store.models import InboundMessage, InboundStatus
+
+app = typer.Typer(help="Mail intake: pipe delivery and stored messages.", no_args_is_help=True)
+EX_DATAERR = 65  # sysexits.h: a permanent failure, the MTA bounces
+
+
+@app.command("pipe")
+def pipe(sender: str = typer.Option(None, "--sender", "-f", help="Envelope sender (Postfix ${sender})."),
+         recipient: list[str] = typer.Option([], "--recipient", "-r", help="Envelope recipient(s).")) -> None:
+    """Store one RFC 5322 message from stdin; exit 0 once committed, 75 to make the MTA retry."""
+    s = settings()
+    raw = sys.stdin.buffer.read(s.max_message_bytes + 1)
+    if len(raw) > s.max_message_bytes:
+        fail(f"message larger than {s.max_message_bytes} bytes", EX_DATAERR)
+    if not raw.strip():
+        fail("empty message on stdin", EX_DATAERR)
+    try:
+        # No migration here: an MTA runs this per message; `helpdesk db upgrade` or serve do it.
+        engine = make_engine(s.database_url, s.db_busy_timeout_ms)
+        new_id = store_raw(engine, [RawInbound(raw, sender, tuple(recipient), source="pipe")],
+                           s.db_busy_timeout_ms)[0]
+    except TempFail as exc:
+        fail(f"temporary failure, message not stored: {exc}", EX_TEMPFAIL)
+    except Exception as exc:  # anything unexpected: never let the MTA drop the message
+        fail(f"temporary failure, message not stored: {type(exc).__name__}: {exc}", EX_TEMPFAIL)
+    engine.dispose()
+    typer.echo(f"stored as {new_id}")
+
+
+@app.command("list")
+def list_inbound(status: str = typer.Option(None, help="pending, processed, duplicate or quarantined."),
+                 as_json: bool = typer.Option(False, "--json")) -> None:
+    """Stored inbound messages, newest first."""
+    with session_scope() as session:
+        query = select(InboundMessage).order_by(InboundMessage.id.desc()).limit(200)
+        if status:
+            query = query.where(InboundMessage.status == status)
+        rows = [{"id": m.id, "received_at": m.received_at.isoformat(), "source": m.source,
+                 "from": m.envelope_from, "status": m.status, "ticket": m.ticket_id, "reason": m.reason}
+                for m in session.execute(query).scalars()]
+    print_json(rows) if as_json else print_table(rows, ["id", "received_at", "source", "from", "status",
+                                                       "ticket", "reason"], "Inbound messages")
+
+
+@app.command("retry")
+def retry(message_id: int = typer.Argument(..., metavar="ID")) -> None:
+    """Put a quarantined message back in line for processing (after fixing what stopped it)."""
+    with session_scope() as session:
+        row = session.get(InboundMessage, message_id)
+        if row is None:
+            fail(f"no inbound message {message_id}")
+        row.status, row.attempts, row.reason = InboundStatus.PENDING, 0, None
+    typer.echo(f"inbound message {message_id} queued for processing")

@@ -1,0 +1,61 @@
+"""The order of the stages a stored message goes through: parse, classify, thread, route, apply, notify.
+
+This module only wires the stages; each lives in its own module and can be tested alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from sqlmodel import Session
+
+from gateway.apply import Outcome, apply_mail
+from gateway.classify import classify
+from gateway.notify import plan_notifications
+from gateway.route import route
+from gateway.rules import Rules
+from gateway.settings import Settings
+from gateway.thread import find_ticket_ref
+from gateway.ticket_tag import format_tag
+from inbound.parse import parse_mail
+from outbound.compose import compose_mail
+from outbound.outbox import enqueue
+from outbound.render import Renderer
+from store.models import InboundMessage, utcnow
+from store.tickets import TicketStore
+
+
+@dataclass
+class PipelineContext:
+    settings: Settings
+    renderer: Renderer
+    rules: Callable[[], Rules]  # current rules; reloading swaps what this returns
+
+
+def _queue_notifications(session: Session, outcome: Outcome, ctx: PipelineContext) -> int:
+    s = ctx.settings
+    intents = plan_notifications(outcome)
+    for intent in intents:
+        tag = format_tag(s.ticket_tag, intent.ticket_number)
+        rendered = ctx.renderer.render(intent.kind, intent.locale, {
+            **intent.context, "tag": tag, "number": intent.ticket_number,
+            "support_name": s.support_name, "support_address": s.support_address,
+        })
+        composed = compose_mail(intent, rendered, tag=tag, support_name=s.support_name,
+                                support_address=s.support_address, domain=s.message_id_domain, now=utcnow())
+        enqueue(session, composed, intent.kind, intent.ticket_number)
+    return len(intents)
+
+
+def process_message(session: Session, row: InboundMessage, ctx: PipelineContext) -> Outcome:
+    """Run one stored message through every stage inside the caller's transaction."""
+    s = ctx.settings
+    mail = parse_mail(row.raw, row.id, row.envelope_from, tuple(filter(None, row.envelope_to.split(","))))
+    classification = classify(mail, s.accepted_addresses, s.support_address)
+    store = TicketStore(session)
+    ref = find_ticket_ref(mail, store, s.ticket_tag)
+    decision = route(mail, ctx.rules()) if ref is None else None
+    outcome = apply_mail(store, mail, classification, ref, decision, s.ticket_tag)
+    _queue_notifications(session, outcome, ctx)
+    return outcome

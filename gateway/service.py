@@ -1,0 +1,151 @@
+"""`helpdesk serve`: the SMTP listener, the processor and the dispatcher in one asyncio process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway.errors import UserError
+from gateway.pipeline import PipelineContext
+from gateway.processor import Processor
+from gateway.rules import Rules, load_rules
+from gateway.settings import Settings
+from inbound.intake import InboundWriter
+from inbound.smtp import IntakeHandler, start_listener
+from outbound.dispatcher import Dispatcher
+from outbound.render import Renderer
+from outbound.transport import make_transport
+from store.db import make_engine
+from store.migrate import upgrade
+
+log = logging.getLogger("helpdesk.service")
+POLL_SECONDS = 1.0      # picks up pipe deliveries, retries and other instances' work
+SHUTDOWN_GRACE = 10.0   # seconds in-flight SMTP transactions get to finish at SIGTERM
+
+
+def open_database(settings: Settings):
+    engine = make_engine(settings.database_url, settings.db_busy_timeout_ms)
+    try:
+        upgrade(engine)
+    except SQLAlchemyError as exc:
+        raise UserError(f"cannot open database: {str(exc.orig or exc).splitlines()[0]}") from None
+    return engine
+
+
+class Worker:
+    """Runs `step` in a thread whenever woken (or every POLL_SECONDS) and survives database outages.
+
+    `finish()` lets it work off what is due, then return: nothing stored is abandoned at SIGTERM.
+    """
+
+    def __init__(self, name: str, step: Callable[[], int], after_work: Callable[[], None] | None = None):
+        self.name, self.step, self.after_work = name, step, after_work
+        self.wake, self.finishing = asyncio.Event(), False
+        self.task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(_work_loop(self))
+
+    async def finish(self, timeout: float) -> None:
+        self.finishing = True
+        self.wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self.task), timeout)
+        except TimeoutError:
+            log.warning("%s: still busy at shutdown; the rest waits for the next start", self.name)
+            self.task.cancel()
+
+
+async def _work_loop(worker: Worker) -> None:
+    name, step, wake, after_work = worker.name, worker.step, worker.wake, worker.after_work
+    failing = False
+    while True:
+        wake.clear()
+        try:
+            handled = await asyncio.to_thread(step)
+            if failing:
+                log.info("%s: working again", name)
+            failing = False
+        except SQLAlchemyError as exc:
+            if not failing:  # say it once, not once a second
+                log.error("%s: database error, will retry: %s", name, str(exc).splitlines()[0])
+            failing, handled = True, 0
+        if handled:
+            if after_work:
+                after_work()
+            continue
+        if worker.finishing:
+            return
+        try:
+            await asyncio.wait_for(wake.wait(), POLL_SECONDS)
+        except TimeoutError:
+            pass
+
+
+class Gateway:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.stopping = asyncio.Event()
+        self.rules: Rules | None = None
+
+    def reload_rules(self) -> None:
+        try:
+            self.rules = load_rules(self.settings.rules)
+            log.info("rules reloaded from %s", self.settings.rules)
+        except UserError as exc:
+            log.error("new rules rejected, previous rules stay in force: %s", exc)
+
+    async def run(self, on_ready: Callable[[str], None] | None = None, install_signals: bool = True) -> None:
+        s = self.settings
+        engine = open_database(s)
+        self.rules = load_rules(s.rules)
+        renderer = Renderer(s.templates_dir, s.default_locale)
+        renderer.check()
+        ctx = PipelineContext(s, renderer, lambda: self.rules)
+        processor = Processor(engine, ctx)
+        transport = make_transport(s.relay_host_port, s.outbox_dir)
+        dispatcher = Dispatcher(engine, transport, s)
+        sender = Worker("dispatcher", dispatcher.run_once)
+        worker = Worker("processor", processor.run_once, after_work=sender.wake.set)
+        writer = InboundWriter(engine, s.intake_batch, on_commit=worker.wake.set, timeout_ms=s.db_busy_timeout_ms)
+        handler = IntakeHandler(writer, s.accepted_addresses, s.message_id_domain)
+        host, port = s.smtp_host_port
+        try:
+            server = await start_listener(handler, host, port, s.max_message_bytes)
+        except OSError as exc:
+            raise UserError(f"cannot listen on {s.smtp_listen}: {exc.strerror}") from None
+        writer_task = asyncio.create_task(writer.run())
+        worker.start()
+        sender.start()
+        if install_signals:  # only possible in the main thread; tests run the gateway in another
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.stopping.set)
+            loop.add_signal_handler(signal.SIGHUP, self.reload_rules)
+        bound = server.sockets[0].getsockname()
+        where = f"relay {s.relay}" if s.relay else f"folder {s.outbox_dir.resolve()}"
+        message = f"ready: SMTP on {bound[0]}:{bound[1]}, outbound mail to {where}"
+        log.info(message)
+        if on_ready:
+            on_ready(message)
+        await self.stopping.wait()
+        await self._shutdown(server, handler, writer_task, worker, sender)
+        transport.close()
+        engine.dispose()
+        log.info("stopped")
+
+    async def _shutdown(self, server, handler, writer_task, worker: Worker, sender: Worker) -> None:
+        log.info("stopping: no new connections, finishing in-flight work")
+        server.close()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SHUTDOWN_GRACE
+        while handler.in_flight and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        writer_task.cancel()  # commits whatever is still queued, then stops
+        await asyncio.gather(writer_task, return_exceptions=True)
+        await worker.finish(SHUTDOWN_GRACE)
+        await sender.finish(SHUTDOWN_GRACE)

@@ -1,0 +1,109 @@
+"""The gateway's settings: one typed object read from HELPDESK_* environment variables.
+
+Every key is documented here with its default (and in the README); a wrong value fails at
+start with a message naming the variable, never later while mail is being handled.
+An env file (systemd `EnvironmentFile` syntax) is read from HELPDESK_ENV_FILE, default
+`helpdesk.env` in the working directory when it exists.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gateway.errors import UserError
+
+
+def parse_host_port(value: str, name: str) -> tuple[str, int]:
+    """Split "host:port" (IPv6 as "[::1]:25"); raise ValueError naming the setting."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{name} must be host:port, got {value!r}")
+    return host.strip("[]"), int(port)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HELPDESK_",
+        env_file=os.environ.get("HELPDESK_ENV_FILE", "helpdesk.env"),
+        extra="ignore",
+    )
+
+    # Where tickets live: SQLite (WAL) file by default, PostgreSQL in production.
+    database_url: str = "sqlite:///helpdesk.db"
+    # SMTP listener for mail handed to the helpdesk by the MX or a relay.
+    smtp_listen: str = "127.0.0.1:2525"
+    # Outbound smarthost host:port; unset = write outbound mail as .eml files to outbox_dir.
+    relay: str | None = None
+    # The support address clients write to; also From/Reply-To of everything sent.
+    support_address: str = "support@localhost"
+    # Display name on the From line of everything the gateway sends.
+    support_name: str = "Support"
+    # Further addresses accepted at RCPT (comma-separated); plus-addressing is always accepted.
+    extra_addresses: str = ""
+    rules: Path = Path("rules.yaml")
+    # Reserved for the HTTP endpoints of later issues (SMS webhooks, portal).
+    http_listen: str = "127.0.0.1:8080"
+    max_message_bytes: int = 26_214_400
+    # Folder for outbound .eml files when no relay is configured.
+    outbox_dir: Path = Path("outbox")
+    # Domain of the Message-IDs the gateway creates; defaults to the support address's.
+    mail_domain: str | None = None
+    # Tag put in subjects: "[HD#123]". Changing it breaks threading of older mail.
+    ticket_tag: str = "HD"
+    templates_dir: Path | None = None
+    default_locale: str = "en"
+    # Outbound delivery: attempts before a message is marked failed, and the first retry
+    # delay in seconds (doubled after every failure, capped at send_retry_max_seconds).
+    send_max_attempts: int = 10
+    send_retry_base_seconds: float = 60.0
+    send_retry_max_seconds: float = 3600.0
+    # How long an SQLite writer waits for the lock before the SMTP client gets a 451.
+    db_busy_timeout_ms: int = 5000
+    # Inbound messages committed together at most (answers still go one by one, after commit).
+    intake_batch: int = 64
+    log_level: str = "INFO"
+
+    @field_validator("smtp_listen", "http_listen", "relay")
+    @classmethod
+    def _check_host_port(cls, value: str | None, info) -> str | None:
+        if value:
+            parse_host_port(value, "HELPDESK_" + info.field_name.upper())
+        return value or None
+
+    @field_validator("support_address")
+    @classmethod
+    def _check_address(cls, value: str) -> str:
+        if value.count("@") != 1 or " " in value:
+            raise ValueError(f"HELPDESK_SUPPORT_ADDRESS must be an email address, got {value!r}")
+        return value.lower()
+
+    @property
+    def accepted_addresses(self) -> frozenset[str]:
+        extra = {a.strip().lower() for a in self.extra_addresses.split(",") if a.strip()}
+        return frozenset({self.support_address} | extra)
+
+    @property
+    def message_id_domain(self) -> str:
+        return self.mail_domain or self.support_address.rsplit("@", 1)[1]
+
+    @property
+    def smtp_host_port(self) -> tuple[str, int]:
+        return parse_host_port(self.smtp_listen, "HELPDESK_SMTP_LISTEN")
+
+    @property
+    def relay_host_port(self) -> tuple[str, int] | None:
+        return parse_host_port(self.relay, "HELPDESK_RELAY") if self.relay else None
+
+
+def load_settings(**overrides) -> Settings:
+    """Read the settings, turning a validation error into one line naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = "HELPDESK_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise UserError(f"bad setting {field}: {first['msg']}") from None

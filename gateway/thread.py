@@ -1,0 +1,34 @@
+"""Decide which existing ticket, if any, a message continues: subject tag first, then references."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from gateway.message import InboundMail
+from gateway.ticket_tag import find_ticket_number
+
+
+class ThreadLookup(Protocol):
+    def ticket_exists(self, number: int) -> bool: ...
+
+    def ticket_for_message_ids(self, message_ids: tuple[str, ...]) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class TicketRef:
+    number: int
+    via: str  # "subject-tag" or "references": recorded so the decision can be explained
+
+
+def find_ticket_ref(mail: InboundMail, lookup: ThreadLookup, tag: str) -> TicketRef | None:
+    number = find_ticket_number(mail.subject, tag)
+    if number is not None and lookup.ticket_exists(number):
+        return TicketRef(number, "subject-tag")
+    # In-Reply-To names the direct parent; References the chain, newest last.
+    candidates = tuple(dict.fromkeys(mail.in_reply_to + tuple(reversed(mail.references))))
+    if candidates:
+        found = lookup.ticket_for_message_ids(candidates)
+        if found is not None:
+            return TicketRef(found, "references")
+    return None

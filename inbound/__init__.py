@@ -1,0 +1,1 @@
+"""Adapters that take mail in (SMTP listener, pipe) and store it before anything else happens."""

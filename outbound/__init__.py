@@ -1,0 +1,1 @@
+"""Everything that leaves the gateway: rendering, the outbox and its dispatcher, transports."""

@@ -1,0 +1,55 @@
+"""Send due outbox rows through the transport and record every attempt; safe to run in several instances."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from gateway.settings import Settings
+from outbound.outbox import ClaimedMail, SendResult, claim_due, record_results
+from outbound.transport import SendError, Transport
+from store.db import new_session
+from store.models import utcnow
+
+log = logging.getLogger("helpdesk.outbound")
+
+
+class Dispatcher:
+    def __init__(self, engine: Engine, transport: Transport, settings: Settings,
+                 clock: Callable[[], datetime] = utcnow, batch: int = 50):
+        self.engine, self.transport, self.settings = engine, transport, settings
+        self.clock, self.batch = clock, batch
+
+    def _claim(self) -> list[ClaimedMail]:
+        with new_session(self.engine) as session, session.begin():
+            return claim_due(session, self.clock(), self.batch)
+
+    def _send(self, mail: ClaimedMail) -> SendResult:
+        try:
+            where = self.transport.send(mail.mail_from, mail.rcpt_to, mail.raw, f"{mail.id:08d}")
+        except SendError as exc:
+            log.warning("outbox %d: attempt %d failed: %s", mail.id, mail.attempts + 1, exc)
+            return SendResult(mail.id, ok=False, permanent=exc.permanent, code=exc.code, detail=str(exc))
+        return SendResult(mail.id, ok=True, code=250, detail=where)
+
+    def run_once(self) -> int:
+        """Claim a batch, send it, record the results; returns how many rows were handled."""
+        claimed = self._claim()
+        if not claimed:
+            return 0
+        results = [self._send(mail) for mail in claimed]
+        s = self.settings
+        with new_session(self.engine) as session, session.begin():
+            record_results(session, results, self.clock(), max_attempts=s.send_max_attempts,
+                           retry_base=s.send_retry_base_seconds, retry_max=s.send_retry_max_seconds)
+        return len(claimed)
+
+    def drain(self) -> int:
+        """Send everything due now (used at shutdown and by tests); returns rows handled."""
+        total = 0
+        while (handled := self.run_once()):
+            total += handled
+        return total

@@ -1,0 +1,90 @@
+"""The outbox table's operations: enqueue in the caller's transaction, claim due rows, record results.
+
+Claiming uses FOR UPDATE SKIP LOCKED on PostgreSQL so concurrent dispatchers never take the
+same row; on SQLite the BEGIN IMMEDIATE write lock gives the same exclusivity. A claim is a
+lease: a dispatcher that dies mid-send leaves the row to be taken again after claimed_until
+(at-least-once delivery; the receiving side deduplicates on Message-ID).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select
+from sqlmodel import Session
+
+from outbound.compose import ComposedMail
+from store.models import DeliveryAttempt, Outbox, OutboxStatus, ThreadRef
+
+CLAIM_LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class ClaimedMail:
+    id: int
+    mail_from: str
+    rcpt_to: tuple[str, ...]
+    raw: bytes
+    attempts: int
+
+
+def enqueue(session: Session, composed: ComposedMail, kind: str, ticket_id: int | None) -> Outbox:
+    row = Outbox(ticket_id=ticket_id, kind=kind, mail_from=composed.mail_from,
+                 rcpt_to=",".join(composed.rcpt_to), message_id=composed.message_id, raw=composed.raw)
+    session.add(row)
+    if ticket_id is not None:  # replies to this mail thread back to the ticket
+        session.add(ThreadRef(message_id=composed.message_id, ticket_id=ticket_id))
+    return row
+
+
+def claim_due(session: Session, now: datetime, limit: int) -> list[ClaimedMail]:
+    """Lease up to `limit` due rows to the caller; commit happens in the caller."""
+    due = or_(
+        and_(Outbox.status == OutboxStatus.QUEUED, Outbox.next_attempt_at <= now),
+        and_(Outbox.status == OutboxStatus.SENDING, Outbox.claimed_until < now),
+    )
+    rows = session.execute(
+        select(Outbox).where(due).order_by(Outbox.id).limit(limit).with_for_update(skip_locked=True)
+    ).scalars().all()
+    for row in rows:
+        row.status, row.claimed_until = OutboxStatus.SENDING, now + CLAIM_LEASE
+    return [ClaimedMail(r.id, r.mail_from, tuple(r.rcpt_to.split(",")), r.raw, r.attempts) for r in rows]
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outbox_id: int
+    ok: bool
+    permanent: bool = False
+    code: int | None = None
+    detail: str = ""
+
+
+def backoff(attempts: int, base: float, cap: float) -> timedelta:
+    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+def record_results(session: Session, results: list[SendResult], now: datetime, *,
+                   max_attempts: int, retry_base: float, retry_max: float) -> None:
+    for result in results:
+        row = session.get(Outbox, result.outbox_id)
+        row.attempts += 1
+        row.claimed_until = None
+        session.add(DeliveryAttempt(outbox_id=row.id, at=now, ok=result.ok, code=result.code,
+                                    detail=result.detail[:2000]))
+        if result.ok:
+            row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, None
+        elif result.permanent or row.attempts >= max_attempts:
+            row.status, row.last_error = OutboxStatus.FAILED, result.detail
+        else:
+            row.status, row.last_error = OutboxStatus.QUEUED, result.detail
+            row.next_attempt_at = now + backoff(row.attempts, retry_base, retry_max)
+
+
+def requeue(session: Session, outbox_id: int, now: datetime) -> Outbox | None:
+    """`helpdesk outbox retry`: send again as soon as possible, with a fresh attempt budget."""
+    row = session.get(Outbox, outbox_id)
+    if row is not None:
+        row.status, row.next_attempt_at, row.claimed_until, row.attempts = OutboxStatus.QUEUED, now, None, 0
+    return row

@@ -1,0 +1,71 @@
+"""Render mail from the Jinja2 templates in the recipient's locale, English as the fallback.
+
+Templates are read and compiled once; `check()` renders every one with sample data at start,
+so a broken template stops the service before it is needed, not at send time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+import templates
+from gateway.errors import UserError
+
+DEFAULT_TEMPLATES = Path(templates.__file__).parent
+LOCALES = ("en", "pl", "cs", "ru", "hr")
+
+SAMPLE_CONTEXT = {
+    "tag": "[HD#1]", "number": 1, "subject": "Printer does not print", "requester_name": "Jan Novák",
+    "support_name": "Support", "support_address": "support@example.com",
+}
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    body: str
+
+
+class Renderer:
+    def __init__(self, directory: Path | None = None, default_locale: str = "en"):
+        self.directory = Path(directory or DEFAULT_TEMPLATES)
+        self.default_locale = default_locale
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(self.directory)),
+            undefined=jinja2.StrictUndefined, autoescape=False,
+            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+            auto_reload=False,  # operators restart or reload to pick up edits
+        )
+
+    def _template(self, kind: str, locale: str | None) -> jinja2.Template:
+        for candidate in (locale, self.default_locale, "en"):
+            if candidate:
+                try:
+                    return self.env.get_template(f"{kind}/{candidate}.txt.j2")
+                except jinja2.TemplateNotFound:
+                    continue
+        raise UserError(f"no template {kind}/en.txt.j2 in {self.directory}")
+
+    def render(self, kind: str, locale: str | None, context: dict) -> RenderedMail:
+        template = self._template(kind, locale)
+        ctx = template.new_context(context)
+        subject = "".join(template.blocks["subject"](ctx)).strip() if "subject" in template.blocks else ""
+        return RenderedMail(subject=" ".join(subject.split()), body=template.render(context))
+
+    def check(self) -> list[str]:
+        """Compile and sample-render every template; raise UserError on the first broken one."""
+        names = [n for n in self.env.list_templates(extensions=["j2"]) if not n.startswith("_")]
+        if not names:
+            raise UserError(f"no templates found in {self.directory}")
+        for name in names:
+            kind, _, file = name.rpartition("/")
+            try:
+                self.render(kind, file.split(".")[0], SAMPLE_CONTEXT)
+            except jinja2.TemplateSyntaxError as exc:
+                raise UserError(f"template {exc.filename or name}:{exc.lineno}: {exc.message}") from None
+            except jinja2.TemplateError as exc:
+                raise UserError(f"template {name}: {exc}") from None
+        return names

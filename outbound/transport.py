@@ -1,0 +1,113 @@
+"""Ways to hand a finished message on: an SMTP smarthost (one reused connection) or a folder of .eml files."""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import socket
+from pathlib import Path
+from typing import Protocol
+
+log = logging.getLogger("helpdesk.outbound")
+
+
+class SendError(Exception):
+    def __init__(self, detail: str, code: int | None = None, permanent: bool = False):
+        super().__init__(detail)
+        self.code, self.permanent = code, permanent
+
+
+class Transport(Protocol):
+    def send(self, mail_from: str, rcpt_to: tuple[str, ...], raw: bytes, name: str) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class SmtpRelay:
+    """Sends through HELPDESK_RELAY, keeping one connection open across messages."""
+
+    def __init__(self, host: str, port: int, local_hostname: str, timeout: float = 30.0):
+        self.host, self.port, self.local_hostname, self.timeout = host, port, local_hostname, timeout
+        self._smtp: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        smtp = smtplib.SMTP(self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout)
+        smtp.ehlo()
+        if smtp.has_extn("starttls") and self.host not in ("127.0.0.1", "localhost", "::1"):
+            smtp.starttls()
+            smtp.ehlo()
+        return smtp
+
+    def _send_once(self, mail_from, rcpt_to, raw) -> None:
+        if self._smtp is None:
+            self._smtp = self._connect()
+        self._smtp.sendmail(mail_from, list(rcpt_to), raw)
+
+    def send(self, mail_from: str, rcpt_to: tuple[str, ...], raw: bytes, name: str) -> str:
+        try:
+            try:
+                self._send_once(mail_from, rcpt_to, raw)
+            except (smtplib.SMTPServerDisconnected, ConnectionError):
+                self.close()  # the relay dropped an idle connection: one fresh try
+                self._send_once(mail_from, rcpt_to, raw)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()))
+            raise self._error(code, text) from None
+        except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code == 421:
+                self.close()
+            raise self._error(exc.smtp_code, exc.smtp_error) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            raise SendError(f"relay {self.host}:{self.port}: {exc}") from None
+        return f"relay {self.host}:{self.port}"
+
+    def _error(self, code: int, text) -> SendError:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        if code < 500:  # keep the connection usable for the next message unless it closed
+            try:
+                self._smtp.rset()
+            except Exception:
+                self.close()
+        return SendError(f"{code} {text}", code=code, permanent=500 <= code < 600)
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+            self._smtp = None
+
+
+class FolderTransport:
+    """Out-of-the-box default: each message becomes an .eml file a new user can open."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+
+    def send(self, mail_from: str, rcpt_to: tuple[str, ...], raw: bytes, name: str) -> str:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        final = self.directory / f"{name}.eml"
+        tmp = self.directory / f".{name}.{os.getpid()}.tmp"
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(raw)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, final)  # readers never see half a file
+        except OSError as exc:
+            raise SendError(f"cannot write {final}: {exc.strerror}") from None
+        log.info("wrote outbound mail to %s", final.resolve())
+        return str(final)
+
+    def close(self) -> None:
+        pass
+
+
+def make_transport(relay: tuple[str, int] | None, outbox_dir: Path) -> Transport:
+    if relay is None:
+        return FolderTransport(outbox_dir)
+    return SmtpRelay(relay[0], relay[1], local_hostname=socket.getfqdn())

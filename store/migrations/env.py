@@ -1,0 +1,15 @@
+"""Alembic environment: runs migrations on the connection handed in by store.migrate."""
+
+from alembic import context
+
+import store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from sqlmodel import SQLModel
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=SQLModel.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copy
+)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,172 @@
+"""The gateway's tables as SQLModel classes; the schema itself is owned by Alembic migrations.
+
+Times are timezone-aware UTC everywhere, produced by `utcnow()` (SQLModel stores them as UTC).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, Index, LargeBinary, Text
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class TicketStatus:
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    ALL = (NEW, OPEN, PENDING, RESOLVED, CLOSED)
+    FINISHED = (RESOLVED, CLOSED)
+
+
+class InboundStatus:
+    PENDING = "pending"        # committed, not yet turned into ticket changes
+    PROCESSED = "processed"
+    DUPLICATE = "duplicate"    # same Message-ID as an article already stored
+    QUARANTINED = "quarantined"
+
+
+class OutboxStatus:
+    QUEUED = "queued"
+    SENDING = "sending"        # claimed by a dispatcher until claimed_until
+    SENT = "sent"
+    FAILED = "failed"          # gave up after send_max_attempts, or refused permanently
+    ALL = (QUEUED, SENDING, SENT, FAILED)
+
+
+class Contact(SQLModel, table=True):
+    """Someone who writes to support; grown into users and organizations by the accounts issue."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, max_length=320)
+    display_name: str = Field(default="", max_length=200)
+    locale: str | None = Field(default=None, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Ticket(SQLModel, table=True):
+    # AUTOINCREMENT on SQLite: a number is never handed out twice, even after a delete.
+    __table_args__ = (Index("ix_ticket_status", "status"), {"sqlite_autoincrement": True})
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(default="", max_length=998)
+    status: str = Field(default=TicketStatus.NEW, max_length=16)
+    priority: str = Field(default="normal", max_length=16)
+    queue: str = Field(default="general", max_length=64)
+    requester_id: int = Field(foreign_key="contact.id", index=True)
+    assignee: str | None = Field(default=None, max_length=320)
+    rule: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    closed_at: datetime | None = None
+
+    @property
+    def number(self) -> int:
+        # The number is the database-issued key (sequence / AUTOINCREMENT): never max()+1.
+        return self.id
+
+
+class InboundMessage(SQLModel, table=True):
+    """A raw message exactly as received, committed before the sender gets its 250."""
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (Index("ix_inbound_status", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    received_at: datetime = Field(default_factory=utcnow)
+    channel: str = Field(default="email", max_length=16)
+    source: str = Field(default="smtp", max_length=16)
+    envelope_from: str | None = Field(default=None, max_length=320)  # "" = null sender <>
+    envelope_to: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    status: str = Field(default=InboundStatus.PENDING, max_length=16)
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    attempts: int = 0
+    processed_at: datetime | None = None
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+
+
+class Article(SQLModel, table=True):
+    """One message of a ticket's conversation, in either direction."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    inbound_id: int | None = Field(default=None, foreign_key="inbound_message.id")
+    direction: str = Field(max_length=8)  # "in" or "out"
+    channel: str = Field(default="email", max_length=16)
+    sender: str = Field(default="", max_length=320)
+    subject: str = Field(default="", max_length=998)
+    # Unique: the same message delivered twice is stored once.
+    message_id: str = Field(unique=True, max_length=998)
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Attachment(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", index=True)
+    filename: str = Field(default="", max_length=255)
+    content_type: str = Field(default="application/octet-stream", max_length=255)
+    size: int = 0
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class ThreadRef(SQLModel, table=True):
+    """Every Message-ID the gateway sent or received for a ticket, for In-Reply-To threading."""
+
+    __tablename__ = "thread_ref"
+
+    message_id: str = Field(primary_key=True, max_length=998)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+
+
+class TicketEvent(SQLModel, table=True):
+    """What happened to a ticket and why (created, appended, reopened, closed, reply suppressed)."""
+
+    __tablename__ = "ticket_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    kind: str = Field(max_length=32)
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class Outbox(SQLModel, table=True):
+    """A fully rendered outbound message, written in the transaction of the change that caused it."""
+
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    kind: str = Field(max_length=32)
+    mail_from: str = Field(max_length=320)
+    rcpt_to: str = Field(sa_column=Column(Text, nullable=False))  # comma-separated
+    message_id: str = Field(max_length=998)
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    status: str = Field(default=OutboxStatus.QUEUED, max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    claimed_until: datetime | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    sent_at: datetime | None = None
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    """One try at handing an outbox row to the relay, with what the relay answered."""
+
+    __tablename__ = "delivery_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    outbox_id: int = Field(foreign_key="outbox.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    ok: bool = False
+    code: int | None = None
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))

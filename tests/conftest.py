@@ -1,0 +1,169 @@
+"""Fixtures over real parts: a database file or a PostgreSQL database per test, the gateway's real
+listener on a free port, and an SMTP sink standing in for the relay.
+
+Every database test runs once on SQLite and once on PostgreSQL (HELPDESK_TEST_DATABASES, default
+"sqlite,postgresql"; the server is HELPDESK_TEST_POSTGRES, default the local one with trust auth).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+# Settings read HELPDESK_* from the environment: keep a developer's own values out of the tests.
+for _key in [k for k in os.environ if k.startswith("HELPDESK_") and not k.startswith("HELPDESK_TEST_")]:
+    del os.environ[_key]
+os.environ["HELPDESK_ENV_FILE"] = "/nonexistent/helpdesk.env"
+
+from gateway.service import Gateway  # noqa: E402
+from gateway.settings import Settings  # noqa: E402
+from store.db import make_engine  # noqa: E402
+from store.migrate import upgrade  # noqa: E402
+from tests.smtp_sink import SmtpSink  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+BACKENDS = [b.strip() for b in os.environ.get("HELPDESK_TEST_DATABASES", "sqlite,postgresql").split(",") if b.strip()]
+PG_ADMIN_URL = os.environ.get("HELPDESK_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pg_url(name: str) -> str:
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_template():
+    """A PostgreSQL database migrated once; each test gets a copy (CREATE DATABASE ... TEMPLATE)."""
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"helpdesk_tpl_{os.getpid()}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        pytest.fail(f"PostgreSQL not reachable at {PG_ADMIN_URL} ({exc.orig}); "
+                    "set HELPDESK_TEST_DATABASES=sqlite to run the SQLite half only", pytrace=False)
+    engine = make_engine(_pg_url(name))
+    upgrade(engine)
+    engine.dispose()
+    yield admin, name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/helpdesk.db"
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+        return
+    admin, template = request.getfixturevalue("pg_template")
+    name = f"helpdesk_t_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield _pg_url(name)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def engine(db_url):
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sink():
+    with SmtpSink() as s:
+        yield s
+
+
+@pytest.fixture
+def make_settings(db_url, tmp_path, sink):
+    def make(**overrides) -> Settings:
+        values = dict(
+            database_url=db_url, smtp_listen=f"127.0.0.1:{free_port()}", relay=f"127.0.0.1:{sink.port}",
+            support_address="support@helpdesk.test", rules=REPO / "rules.yaml", outbox_dir=tmp_path / "outbox",
+            send_retry_base_seconds=0.2, send_retry_max_seconds=1.0, db_busy_timeout_ms=2000,
+        )
+        values.update(overrides)
+        return Settings(**values)
+    return make
+
+
+class GatewayThread:
+    """The real gateway (listener, processor, dispatcher) on its own event loop in a thread."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.gateway = Gateway(settings)
+        self.ready = threading.Event()
+        self.error: BaseException | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self.settings.smtp_host_port[1]
+
+    def _run(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        try:
+            self.loop.run_until_complete(
+                self.gateway.run(on_ready=lambda _msg: self.ready.set(), install_signals=False))
+        except BaseException as exc:  # surfaced to the test by start()
+            self.error = exc
+            self.ready.set()
+        finally:
+            self.loop.close()
+
+    def start(self) -> "GatewayThread":
+        self.thread.start()
+        if not self.ready.wait(20):
+            raise TimeoutError("gateway did not become ready")
+        if self.error:
+            raise self.error
+        return self
+
+    def stop(self) -> None:
+        if self.thread.is_alive():
+            self.loop.call_soon_threadsafe(self.gateway.stopping.set)
+            self.thread.join(30)
+
+
+@pytest.fixture
+def start_gateway():
+    started: list[GatewayThread] = []
+
+    def start(settings: Settings) -> GatewayThread:
+        gw = GatewayThread(settings).start()
+        started.append(gw)
+        return gw
+
+    yield start
+    for gw in started:
+        gw.stop()
+
+
+@pytest.fixture
+def gateway(make_settings, start_gateway):
+    return start_gateway(make_settings())
