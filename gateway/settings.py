@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     send_max_attempts: int = 10
     send_retry_base_seconds: float = 60.0
     send_retry_max_seconds: float = 3600.0
+    # A dispatcher that dies mid-send leaves its rows to others after this lease.
+    send_claim_lease_seconds: float = 300.0
     # How long an SQLite writer waits for the lock before the SMTP client gets a 451.
     db_busy_timeout_ms: int = 5000
     # Inbound messages committed together at most (answers still go one by one, after commit).

@@ -52,8 +52,8 @@ def store_raw(engine: Engine, items: list[RawInbound], timeout_ms: int = 5000) -
                 }).scalar_one())
         return ids
     except SQLAlchemyError as exc:
-        log.error("cannot store inbound mail: %s", str(exc).splitlines()[0])
-        raise TempFail("database unavailable") from exc
+        cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise TempFail(f"database unavailable: {cause}") from exc
 
 
 class InboundWriter:
@@ -85,6 +85,7 @@ class InboundWriter:
         try:
             ids = await asyncio.to_thread(store_raw, self.engine, [item for item, _ in batch], self.timeout_ms)
         except TempFail as exc:
+            log.error("cannot store %d inbound message(s), answered 451: %s", len(batch), exc)
             for _, future in batch:
                 if not future.done():
                     future.set_exception(exc)

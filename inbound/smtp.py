@@ -52,7 +52,9 @@ class IntakeHandler:
 
     async def handle_DATA(self, server, session, envelope):
         raw = self._trace_header(session) + envelope.original_content
-        item = RawInbound(raw=raw, envelope_from=envelope.mail_from or "",
+        # aiosmtpd reports the null sender MAIL FROM:<> as "<>"; we store it as "".
+        null_sender = envelope.mail_from in (None, "", "<>")
+        item = RawInbound(raw=raw, envelope_from="" if null_sender else envelope.mail_from,
                           envelope_to=tuple(envelope.rcpt_tos), source="smtp")
         self.in_flight += 1
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
@@ -25,7 +25,8 @@ class Dispatcher:
 
     def _claim(self) -> list[ClaimedMail]:
         with new_session(self.engine) as session, session.begin():
-            return claim_due(session, self.clock(), self.batch)
+            lease = timedelta(seconds=self.settings.send_claim_lease_seconds)
+            return claim_due(session, self.clock(), self.batch, lease)
 
     def _send(self, mail: ClaimedMail) -> SendResult:
         try:

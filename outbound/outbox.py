@@ -17,8 +17,6 @@ from sqlmodel import Session
 from outbound.compose import ComposedMail
 from store.models import DeliveryAttempt, Outbox, OutboxStatus, ThreadRef
 
-CLAIM_LEASE = timedelta(minutes=5)
-
 
 @dataclass(frozen=True)
 class ClaimedMail:
@@ -38,7 +36,7 @@ def enqueue(session: Session, composed: ComposedMail, kind: str, ticket_id: int 
     return row
 
 
-def claim_due(session: Session, now: datetime, limit: int) -> list[ClaimedMail]:
+def claim_due(session: Session, now: datetime, limit: int, lease: timedelta) -> list[ClaimedMail]:
     """Lease up to `limit` due rows to the caller; commit happens in the caller."""
     due = or_(
         and_(Outbox.status == OutboxStatus.QUEUED, Outbox.next_attempt_at <= now),
@@ -48,7 +46,7 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[ClaimedMail]:
         select(Outbox).where(due).order_by(Outbox.id).limit(limit).with_for_update(skip_locked=True)
     ).scalars().all()
     for row in rows:
-        row.status, row.claimed_until = OutboxStatus.SENDING, now + CLAIM_LEASE
+        row.status, row.claimed_until = OutboxStatus.SENDING, now + lease
     return [ClaimedMail(r.id, r.mail_from, tuple(r.rcpt_to.split(",")), r.raw, r.attempts) for r in rows]
 
 

@@ -33,7 +33,7 @@ def pipe(sender: str = typer.Option(None, "--sender", "-f", help="Envelope sende
         new_id = store_raw(engine, [RawInbound(raw, sender, tuple(recipient), source="pipe")],
                            s.db_busy_timeout_ms)[0]
     except TempFail as exc:
-        fail(f"temporary failure, message not stored: {exc}", EX_TEMPFAIL)
+        fail(f"temporary failure, message not stored ({exc})", EX_TEMPFAIL)
     except Exception as exc:  # anything unexpected: never let the MTA drop the message
         fail(f"temporary failure, message not stored: {type(exc).__name__}: {exc}", EX_TEMPFAIL)
     engine.dispose()

@@ -6,16 +6,18 @@ import asyncio
 
 import typer
 
-from gateway.commands.common import database_error_line, fail, settings
-from gateway.logsetup import setup_logging
-from gateway.service import Gateway, open_database
-from store.migrate import current_revision
+from gateway.commands.common import settings
 
 db_app = typer.Typer(help="Create or migrate the database schema.", no_args_is_help=True)
 
 
 def serve() -> None:
     """Run the gateway: SMTP listener, processing and outbound delivery, until SIGTERM."""
+    # Imported here: the pipeline pulls in flanker and friends, which other commands
+    # (notably `inbound pipe`, run by the MTA for every message) should not pay for.
+    from gateway.logsetup import setup_logging
+    from gateway.service import Gateway
+
     s = settings()
     setup_logging(s.log_level)
     asyncio.run(Gateway(s).run())
@@ -24,9 +26,9 @@ def serve() -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create the schema or migrate it to the newest revision (serve does this at start too)."""
+    from gateway.service import open_database
+    from store.migrate import current_revision
+
     engine = open_database(settings())
     typer.echo(f"database at revision {current_revision(engine)}")
     engine.dispose()
-
-
-__all__ = ["serve", "db_app", "database_error_line", "fail"]

@@ -1,0 +1,85 @@
+"""When the database cannot take a message, the sender gets 451 4.3.0 and retries; nothing is half-stored."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import sqlite3
+
+import pytest
+from sqlalchemy import text
+
+from inbound.intake import InboundWriter
+from inbound.smtp import IntakeHandler, start_listener
+from store.db import make_engine
+from tests.mail import Db, client_mail, send
+
+
+@pytest.fixture
+def db(db_url):
+    db = Db(db_url)
+    yield db
+    db.engine.dispose()
+
+
+class HeldLock:
+    """Another client holding the write lock on the inbound table longer than the gateway waits."""
+
+    def __init__(self, db_url: str):
+        self.db_url = db_url
+
+    def __enter__(self):
+        if self.db_url.startswith("sqlite"):
+            self.conn = sqlite3.connect(self.db_url.removeprefix("sqlite:///"), isolation_level=None)
+            self.conn.execute("BEGIN EXCLUSIVE")
+        else:
+            self.engine = make_engine(self.db_url)
+            self.conn = self.engine.connect()
+            self.conn.begin()
+            self.conn.execute(text("LOCK TABLE inbound_message IN ACCESS EXCLUSIVE MODE"))
+        return self
+
+    def __exit__(self, *exc):
+        if self.db_url.startswith("sqlite"):
+            self.conn.execute("ROLLBACK")
+            self.conn.close()
+        else:
+            self.conn.rollback()
+            self.conn.close()
+            self.engine.dispose()
+
+
+def test_locked_database_answers_451_then_accepts_the_retry(make_settings, start_gateway, sink, db, db_url):
+    gw = start_gateway(make_settings(db_busy_timeout_ms=300))
+    mail = client_mail(message_id="<retry-me@client.example>")
+    with HeldLock(db_url):
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            send(gw.port, mail)
+    assert refused.value.smtp_code == 451 and refused.value.smtp_error.startswith(b"4.3.0")
+    assert send(gw.port, mail) == {}  # the sending server's retry
+    sink.wait_for(1)
+    assert len(db.tickets()) == 1
+
+
+def test_unreachable_database_answers_451():
+    dead = make_engine("postgresql://postgres@127.0.0.1:1/helpdesk")
+
+    async def scenario():
+        writer = InboundWriter(dead)
+        handler = IntakeHandler(writer, frozenset({"support@helpdesk.test"}), "helpdesk.test")
+        server = await start_listener(handler, "127.0.0.1", 0, 1_000_000)
+        port = server.sockets[0].getsockname()[1]
+        writer_task = asyncio.create_task(writer.run())
+        try:
+            def deliver():
+                with smtplib.SMTP("127.0.0.1", port) as smtp:
+                    smtp.send_message(client_mail())
+            with pytest.raises(smtplib.SMTPDataError) as refused:
+                await asyncio.to_thread(deliver)
+            return refused.value.smtp_code
+        finally:
+            writer_task.cancel()
+            server.close()
+
+    assert asyncio.run(scenario()) == 451
+    dead.dispose()

@@ -1,0 +1,135 @@
+"""Outbound delivery: retries with backoff while the relay is down, nothing lost, each row sent once."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from gateway.notify import OutboundIntent
+from gateway.settings import Settings
+from outbound.compose import compose_mail
+from outbound.dispatcher import Dispatcher
+from outbound.outbox import backoff, enqueue
+from outbound.render import RenderedMail
+from outbound.transport import SmtpRelay
+from store.db import make_engine, new_session
+from store.models import Contact, DeliveryAttempt, Ticket, utcnow
+from tests.conftest import free_port
+from tests.mail import Db, client_mail, send, wait_until
+from tests.smtp_sink import SmtpSink
+
+
+@pytest.fixture
+def db(db_url):
+    db = Db(db_url)
+    yield db
+    db.engine.dispose()
+
+
+def test_relay_down_then_up_delivers_everything_and_records_attempts(make_settings, start_gateway, db):
+    relay_port = free_port()  # nothing listens here yet: the relay is down
+    gw = start_gateway(make_settings(relay=f"127.0.0.1:{relay_port}"))
+    for i in range(3):
+        send(gw.port, client_mail(sender=f"c{i}@client.example"))
+    wait_until(lambda: len(rows := db.outbox()) == 3 and all(r["attempts"] >= 2 for r in rows), timeout=15)
+    assert all(r["status"] == "queued" and "Connection refused" in r["last_error"] for r in db.outbox())
+
+    with SmtpSink(port=relay_port) as late_sink:
+        assert len(late_sink.wait_for(3, timeout=15)) == 3
+    wait_until(lambda: all(r["status"] == "sent" for r in db.outbox()))
+    with new_session(db.engine) as s:
+        attempts = s.execute(select(DeliveryAttempt).order_by(DeliveryAttempt.id)).scalars().all()
+    assert [a.ok for a in attempts].count(True) == 3 and [a.ok for a in attempts].count(False) >= 6
+
+
+def test_temporary_refusal_is_retried_and_permanent_refusal_fails(gateway, sink, db):
+    sink.temp_fail_data = 2
+    sink.reject_rcpt = {"gone@client.example"}
+    send(gateway.port, client_mail(sender="jan@client.example"))
+    send(gateway.port, client_mail(sender="gone@client.example"))
+    assert sink.wait_for(1)[0].rcpt_tos == ["jan@client.example"]
+    rows = wait_until(lambda: (rows := db.outbox()) and {r["status"] for r in rows} == {"sent", "failed"} and rows)
+    by_status = {r["status"]: r for r in rows}
+    assert by_status["sent"]["attempts"] == 3
+    assert by_status["failed"]["attempts"] == 1 and by_status["failed"]["last_error"].startswith("550")
+
+
+def test_attempts_stop_at_the_configured_maximum(make_settings, start_gateway, db):
+    gw = start_gateway(make_settings(relay=f"127.0.0.1:{free_port()}", send_max_attempts=3,
+                                     send_retry_base_seconds=0.05))
+    send(gw.port, client_mail())
+    (row,) = wait_until(lambda: (rows := db.outbox()) and rows[0]["status"] == "failed" and rows, timeout=15)
+    assert row["attempts"] == 3
+
+
+def test_backoff_doubles_up_to_the_cap():
+    assert [backoff(n, 60, 3600).total_seconds() for n in (1, 2, 3, 7, 20)] == [60, 120, 240, 3600, 3600]
+
+
+def test_without_relay_mail_is_written_to_a_folder(make_settings, start_gateway, tmp_path, db):
+    gw = start_gateway(make_settings(relay=None, outbox_dir=tmp_path / "out"))
+    send(gw.port, client_mail(message_id="<folder@client.example>"))
+    (path,) = wait_until(lambda: list((tmp_path / "out").glob("*.eml")))
+    assert b"In-Reply-To: <folder@client.example>" in path.read_bytes()
+    assert db.outbox()[0]["status"] == "sent"
+
+
+def _fill_outbox(url: str, count: int) -> set[str]:
+    engine = make_engine(url)
+    ids = set()
+    with new_session(engine) as session, session.begin():
+        contact = Contact(email="c@client.example")
+        session.add(contact)
+        session.flush()
+        ticket = Ticket(requester_id=contact.id, subject="bulk")
+        session.add(ticket)
+        session.flush()
+        for i in range(count):
+            intent = OutboundIntent("acknowledgement", ticket.id, f"c{i}@client.example", "", None, None)
+            mail = compose_mail(intent, RenderedMail("s", "b"), tag="[HD#1]", support_name="S",
+                                support_address="support@helpdesk.test", domain="helpdesk.test", now=utcnow())
+            enqueue(session, mail, "acknowledgement", ticket.id)
+            ids.add(f"<{mail.message_id}>")
+    engine.dispose()
+    return ids
+
+
+def test_two_dispatchers_on_one_database_send_each_row_once(db_url, sink):
+    expected = _fill_outbox(db_url, 300)
+    settings = Settings(database_url=db_url, relay=f"127.0.0.1:{sink.port}")
+    start = threading.Barrier(2)
+
+    def run_dispatcher():
+        engine = make_engine(db_url)
+        dispatcher = Dispatcher(engine, SmtpRelay("127.0.0.1", sink.port, "test"), settings, batch=10)
+        start.wait()
+        dispatcher.drain()
+        dispatcher.transport.close()
+        engine.dispose()
+
+    threads = [threading.Thread(target=run_dispatcher) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    received = [m.message["Message-ID"] for m in sink.wait_for(300)]
+    assert len(received) == 300 and set(received) == expected
+
+
+def test_a_dead_dispatchers_lease_expires_and_the_row_is_sent(db_url, sink):
+    _fill_outbox(db_url, 1)
+    settings = Settings(database_url=db_url, relay=f"127.0.0.1:{sink.port}")
+    engine = make_engine(db_url)
+    now = utcnow()
+    crashed = Dispatcher(engine, SmtpRelay("127.0.0.1", sink.port, "test"), settings, clock=lambda: now)
+    assert len(crashed._claim()) == 1  # claimed, then the process "dies" before sending
+    survivor = Dispatcher(engine, SmtpRelay("127.0.0.1", sink.port, "test"), settings, clock=lambda: now)
+    assert survivor.run_once() == 0  # still leased
+    later = Dispatcher(engine, SmtpRelay("127.0.0.1", sink.port, "test"), settings,
+                       clock=lambda: now + timedelta(minutes=6))
+    assert later.run_once() == 1
+    assert len(sink.wait_for(1)) == 1
+    engine.dispose()
