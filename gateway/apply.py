@@ -9,8 +9,8 @@ from gateway.message import InboundMail
 from gateway.route import RouteDecision
 from gateway.thread import TicketRef
 from gateway.ticket_tag import clean_subject
-from store.models import TicketStatus, utcnow
-from store.tickets import TicketStore
+from store.models import TicketStatus
+from store.tickets import TicketRow, TicketStore
 
 
 class Disposition:
@@ -34,25 +34,25 @@ class Outcome:
 
 def _create(store: TicketStore, mail: InboundMail, decision: RouteDecision, tag: str):
     contact = store.find_or_create_contact(mail.sender, mail.sender_name)
-    ticket = store.create_ticket(
-        subject=clean_subject(mail.subject, tag) or "(no subject)", requester_id=contact.id,
-        queue=decision.queue, priority=decision.priority, rule=decision.rule,
-    )
-    store.record_event(ticket.id, "created", f"routed to {decision.queue} by rule {decision.rule}")
-    return ticket, contact, Disposition.CREATED
+    subject = clean_subject(mail.subject, tag) or "(no subject)"
+    number = store.create_ticket(subject, contact.id, decision.queue, decision.priority, decision.rule)
+    store.record_event(number, "created", f"routed to {decision.queue} by rule {decision.rule}")
+    return TicketRow(number, subject, TicketStatus.NEW, contact.id), contact, Disposition.CREATED
 
 
 def _continue(store: TicketStore, mail: InboundMail, ref: TicketRef):
     ticket = store.get_ticket(ref.number)
     store.find_or_create_contact(mail.sender, mail.sender_name)
     if ticket.status in TicketStatus.FINISHED:
-        store.record_event(ticket.id, "reopened", f"{ticket.status} ticket continued by {mail.sender} (via {ref.via})")
-        ticket.status, ticket.closed_at = TicketStatus.OPEN, None
+        store.record_event(ticket.number, "reopened",
+                           f"{ticket.status} ticket continued by {mail.sender} (via {ref.via})")
+        store.update_ticket(ticket.number, status=TicketStatus.OPEN, closed_at=None)
         disposition = Disposition.REOPENED
     else:
-        store.record_event(ticket.id, "appended", f"message from {mail.sender} (via {ref.via})")
-        if ticket.status == TicketStatus.PENDING:  # the client answered what we asked
-            ticket.status = TicketStatus.OPEN
+        store.record_event(ticket.number, "appended", f"message from {mail.sender} (via {ref.via})")
+        # A client answering what we asked puts a pending ticket back to work.
+        new_status = TicketStatus.OPEN if ticket.status == TicketStatus.PENDING else ticket.status
+        store.update_ticket(ticket.number, status=new_status)
         disposition = Disposition.APPENDED
     return ticket, store.get_contact(ticket.requester_id), disposition
 
@@ -65,10 +65,9 @@ def apply_mail(store: TicketStore, mail: InboundMail, classification: Classifica
         ticket, requester, disposition = _create(store, mail, decision, tag)
     else:
         ticket, requester, disposition = _continue(store, mail, ref)
-    store.add_inbound_article(ticket, mail)
-    ticket.updated_at = utcnow()
+    store.add_inbound_article(ticket.number, mail)
     if classification.no_reply_reason:
-        store.record_event(ticket.id, "reply-suppressed", classification.no_reply_reason)
+        store.record_event(ticket.number, "reply-suppressed", classification.no_reply_reason)
     return Outcome(
         disposition=disposition, mail=mail, ticket_number=ticket.number, ticket_subject=ticket.subject,
         requester_email=requester.email, requester_name=requester.display_name, locale=requester.locale,

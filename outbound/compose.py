@@ -1,14 +1,17 @@
-"""Build the RFC 5322 bytes of an outbound mail from an intent and its rendered text."""
+"""Build the RFC 5322 bytes of an outbound mail from an intent and its rendered text.
+
+Written out directly rather than through email.message.EmailMessage: the header registry
+costs about 2 ms a message, more than everything else the pipeline does for it.
+"""
 
 from __future__ import annotations
 
+import binascii
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from email import policy
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.header import Header
+from email.utils import format_datetime, formataddr
 
 from gateway.notify import OutboundIntent
 from outbound.render import RenderedMail
@@ -29,29 +32,53 @@ def new_message_id(ticket_number: int, domain: str) -> str:
     return f"hd{ticket_number}.{secrets.token_hex(8)}@{domain}"
 
 
-def _address(display_name: str, email: str) -> Address:
-    local, _, domain = email.rpartition("@")
-    return Address(display_name=display_name or "", username=local, domain=domain)
+def encode_subject(subject: str, tag: str) -> str:
+    """RFC 2047 where needed, keeping an ASCII tag readable: '[HD#1] =?utf-8?q?...?='."""
+    if subject.isascii():
+        return subject
+    header = Header(header_name="Subject")
+    if subject.startswith(tag):
+        header.append(tag, "us-ascii")
+        subject = subject[len(tag):].lstrip()
+    header.append(subject, "utf-8")
+    return header.encode(linesep="\r\n")
+
+
+def _body(text: str) -> tuple[str, bytes]:
+    data = text.replace("\r\n", "\n").encode("utf-8")
+    if data.isascii():
+        return "7bit", data.replace(b"\n", b"\r\n")
+    # quoted-printable keeps the .eml files readable and is safe for relays without 8BITMIME
+    encoded = binascii.b2a_qp(data, istext=True)
+    return "quoted-printable", encoded.replace(b"\n", b"\r\n")
 
 
 def compose_mail(intent: OutboundIntent, rendered: RenderedMail, *, tag: str, support_name: str,
                  support_address: str, domain: str, now: datetime) -> ComposedMail:
     message_id = new_message_id(intent.ticket_number, domain)
     subject = rendered.subject if tag in rendered.subject else f"{tag} {rendered.subject}"
-    msg = EmailMessage(policy=policy.SMTP)
-    msg["From"] = _address(support_name, support_address)
-    msg["Reply-To"] = support_address
-    msg["To"] = _address(intent.to_name, intent.to_address)
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = f"<{message_id}>"
+    encoding, body = _body(rendered.body)
+    headers = [
+        ("From", formataddr((support_name, support_address), charset="utf-8")),
+        ("Reply-To", support_address),
+        ("To", formataddr((intent.to_name, intent.to_address), charset="utf-8")),
+        ("Subject", encode_subject(subject, tag)),
+        ("Date", format_datetime(now)),
+        ("Message-ID", f"<{message_id}>"),
+    ]
     if intent.in_reply_to:
-        msg["In-Reply-To"] = f"<{intent.in_reply_to}>"
-        msg["References"] = " ".join(f"<{r}>" for r in intent.references[-MAX_REFERENCES:])
-    # RFC 3834: mark our automatic replies so well-behaved autoresponders stay silent.
-    msg["Auto-Submitted"] = "auto-replied"
-    msg["X-Loop"] = support_address
+        headers.append(("In-Reply-To", f"<{intent.in_reply_to}>"))
+        headers.append(("References", "\r\n ".join(f"<{r}>" for r in intent.references[-MAX_REFERENCES:])))
+    headers += [
+        # RFC 3834: mark our automatic replies so well-behaved autoresponders stay silent.
+        ("Auto-Submitted", "auto-replied"),
+        ("X-Loop", support_address),
+        ("MIME-Version", "1.0"),
+        ("Content-Type", 'text/plain; charset="utf-8"'),
+        ("Content-Transfer-Encoding", encoding),
+    ]
     if intent.locale:
-        msg["Content-Language"] = intent.locale
-    msg.set_content(rendered.body, charset="utf-8")
-    return ComposedMail(message_id, support_address, (intent.to_address,), msg.as_bytes())
+        headers.append(("Content-Language", intent.locale))
+    # ASCII except for internationalized addresses (RFC 6532), which need an SMTPUTF8 relay.
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers).encode("utf-8")
+    return ComposedMail(message_id, support_address, (intent.to_address,), head + b"\r\n" + body)

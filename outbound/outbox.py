@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, insert, or_, select
 from sqlmodel import Session
 
 from outbound.compose import ComposedMail
-from store.models import DeliveryAttempt, Outbox, OutboxStatus, ThreadRef
+from store.models import DeliveryAttempt, Outbox, OutboxStatus, ThreadRef, utcnow
 
 
 @dataclass(frozen=True)
@@ -27,13 +27,21 @@ class ClaimedMail:
     attempts: int
 
 
-def enqueue(session: Session, composed: ComposedMail, kind: str, ticket_id: int | None) -> Outbox:
-    row = Outbox(ticket_id=ticket_id, kind=kind, mail_from=composed.mail_from,
-                 rcpt_to=",".join(composed.rcpt_to), message_id=composed.message_id, raw=composed.raw)
-    session.add(row)
+INSERT_OUTBOX = insert(Outbox.__table__).returning(Outbox.__table__.c.id)
+INSERT_THREAD_REF = insert(ThreadRef.__table__)
+
+
+def enqueue(session: Session, composed: ComposedMail, kind: str, ticket_id: int | None) -> int:
+    """Write a finished mail to the outbox in the caller's transaction; returns the row id."""
+    now, conn = utcnow(), session.connection()
+    row_id = conn.execute(INSERT_OUTBOX, {
+        "ticket_id": ticket_id, "kind": kind, "mail_from": composed.mail_from,
+        "rcpt_to": ",".join(composed.rcpt_to), "message_id": composed.message_id, "raw": composed.raw,
+        "status": OutboxStatus.QUEUED, "attempts": 0, "created_at": now, "next_attempt_at": now,
+    }).scalar_one()
     if ticket_id is not None:  # replies to this mail thread back to the ticket
-        session.add(ThreadRef(message_id=composed.message_id, ticket_id=ticket_id))
-    return row
+        conn.execute(INSERT_THREAD_REF, {"message_id": composed.message_id, "ticket_id": ticket_id})
+    return row_id
 
 
 def claim_due(session: Session, now: datetime, limit: int, lease: timedelta) -> list[ClaimedMail]:

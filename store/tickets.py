@@ -1,74 +1,120 @@
-"""Ticket-side reads and writes used by the pipeline's apply stage, on one open session."""
+"""Ticket-side reads and writes of the pipeline's apply stage, in the caller's transaction.
+
+Prebuilt Core statements on the session's connection rather than ORM objects: this runs once
+per message on the hot path, where the unit of work, model validation and building a
+statement per call cost more than the statements themselves.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from gateway.message import InboundMail
-from store.models import Article, Attachment, Contact, ThreadRef, Ticket, TicketEvent
+from store.models import Article, Attachment, Contact, ThreadRef, Ticket, TicketEvent, utcnow
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    id: int
+    email: str
+    display_name: str
+    locale: str | None
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    number: int
+    subject: str
+    status: str
+    requester_id: int
+
+
+_contact, _ticket, _article = Contact.__table__, Ticket.__table__, Article.__table__
+_thread_ref, _event = ThreadRef.__table__, TicketEvent.__table__
+_CONTACT_COLUMNS = (_contact.c.id, _contact.c.email, _contact.c.display_name, _contact.c.locale)
+
+TICKET_BY_NUMBER = select(_ticket.c.id, _ticket.c.subject, _ticket.c.status, _ticket.c.requester_id).where(
+    _ticket.c.id == bindparam("number"))
+TICKETS_BY_MESSAGE_IDS = select(_thread_ref.c.message_id, _thread_ref.c.ticket_id).where(
+    _thread_ref.c.message_id.in_(bindparam("ids", expanding=True)))
+THREAD_REF = select(_thread_ref.c.ticket_id).where(_thread_ref.c.message_id == bindparam("message_id"))
+ARTICLE_BY_MESSAGE_ID = select(_article.c.id).where(_article.c.message_id == bindparam("message_id"))
+CONTACT_BY_EMAIL = select(*_CONTACT_COLUMNS).where(_contact.c.email == bindparam("email"))
+CONTACT_BY_ID = select(*_CONTACT_COLUMNS).where(_contact.c.id == bindparam("contact_id"))
+INSERT_CONTACT = insert(_contact).returning(_contact.c.id)
+NAME_CONTACT = update(_contact).where(_contact.c.id == bindparam("contact_id")).values(
+    display_name=bindparam("display_name"))
+INSERT_TICKET = insert(_ticket).returning(_ticket.c.id)
+INSERT_ARTICLE = insert(_article).returning(_article.c.id)
+INSERT_ATTACHMENT = insert(Attachment.__table__)
+INSERT_THREAD_REF = insert(_thread_ref)
+INSERT_EVENT = insert(_event)
 
 
 class TicketStore:
-    """Implements gateway.thread.ThreadLookup and the writes of one message, in the caller's transaction."""
+    """Implements gateway.thread.ThreadLookup and the writes for one message."""
 
     def __init__(self, session: Session):
-        self.session = session
+        self.conn = session.connection()
 
     def ticket_exists(self, number: int) -> bool:
-        return self.session.get(Ticket, number) is not None
+        return self.conn.execute(TICKET_BY_NUMBER, {"number": number}).first() is not None
 
     def ticket_for_message_ids(self, message_ids: tuple[str, ...]) -> int | None:
-        rows = self.session.execute(
-            select(ThreadRef.message_id, ThreadRef.ticket_id).where(ThreadRef.message_id.in_(message_ids))
-        ).all()
-        by_id = dict(rows)
+        by_id = dict(self.conn.execute(TICKETS_BY_MESSAGE_IDS, {"ids": list(message_ids)}).all())
         # The first candidate is the most direct parent (In-Reply-To before References).
         return next((by_id[m] for m in message_ids if m in by_id), None)
 
     def has_article(self, message_id: str) -> bool:
-        found = self.session.execute(select(Article.id).where(Article.message_id == message_id)).first()
-        return found is not None
+        return self.conn.execute(ARTICLE_BY_MESSAGE_ID, {"message_id": message_id}).first() is not None
 
-    def get_ticket(self, number: int) -> Ticket:
-        return self.session.get(Ticket, number)
+    def get_ticket(self, number: int) -> TicketRow:
+        return TicketRow(*self.conn.execute(TICKET_BY_NUMBER, {"number": number}).one())
 
-    def get_contact(self, contact_id: int) -> Contact:
-        return self.session.get(Contact, contact_id)
+    def get_contact(self, contact_id: int) -> ContactRow:
+        return ContactRow(*self.conn.execute(CONTACT_BY_ID, {"contact_id": contact_id}).one())
 
-    def find_or_create_contact(self, email: str, display_name: str) -> Contact:
-        contact = self.session.execute(select(Contact).where(Contact.email == email)).scalar_one_or_none()
-        if contact is None:
-            contact = Contact(email=email, display_name=display_name)
-            self.session.add(contact)
-            self.session.flush()
-        elif display_name and not contact.display_name:
-            contact.display_name = display_name
+    def find_or_create_contact(self, email: str, display_name: str) -> ContactRow:
+        row = self.conn.execute(CONTACT_BY_EMAIL, {"email": email}).first()
+        if row is None:
+            new_id = self.conn.execute(INSERT_CONTACT, {"email": email, "display_name": display_name,
+                                                        "created_at": utcnow()}).scalar_one()
+            return ContactRow(new_id, email, display_name, None)
+        contact = ContactRow(*row)
+        if display_name and not contact.display_name:
+            self.conn.execute(NAME_CONTACT, {"contact_id": contact.id, "display_name": display_name})
         return contact
 
-    def create_ticket(self, **fields) -> Ticket:
-        ticket = Ticket(**fields)
-        self.session.add(ticket)
-        self.session.flush()  # the database issues the number here
-        return ticket
+    def create_ticket(self, subject: str, requester_id: int, queue: str, priority: str, rule: str) -> int:
+        """Insert a new ticket; the database issues its number (identity / AUTOINCREMENT)."""
+        now = utcnow()
+        return self.conn.execute(INSERT_TICKET, {
+            "subject": subject, "requester_id": requester_id, "queue": queue, "priority": priority,
+            "rule": rule, "status": "new", "created_at": now, "updated_at": now}).scalar_one()
 
-    def add_inbound_article(self, ticket: Ticket, mail: InboundMail) -> Article:
-        article = Article(
-            ticket_id=ticket.id, inbound_id=mail.inbound_id, direction="in", channel=mail.channel,
-            sender=mail.sender, subject=mail.subject, message_id=mail.message_id, text=mail.text,
-        )
-        self.session.add(article)
-        self.session.flush()
-        for att in mail.attachments:
-            self.session.add(Attachment(article_id=article.id, filename=att.filename,
-                                        content_type=att.content_type, size=len(att.data), data=att.data))
-        self.add_thread_ref(mail.message_id, ticket.id)
-        return article
+    def update_ticket(self, number: int, **values) -> None:
+        self.conn.execute(update(_ticket).where(_ticket.c.id == number).values(updated_at=utcnow(), **values))
 
-    def add_thread_ref(self, message_id: str, ticket_id: int) -> None:
-        if self.session.get(ThreadRef, message_id) is None:
-            self.session.add(ThreadRef(message_id=message_id, ticket_id=ticket_id))
+    def add_inbound_article(self, number: int, mail: InboundMail) -> int:
+        article_id = self.conn.execute(INSERT_ARTICLE, {
+            "ticket_id": number, "inbound_id": mail.inbound_id, "direction": "in", "channel": mail.channel,
+            "sender": mail.sender, "subject": mail.subject, "message_id": mail.message_id, "text": mail.text,
+            "created_at": utcnow()}).scalar_one()
+        if mail.attachments:
+            self.conn.execute(INSERT_ATTACHMENT, [
+                {"article_id": article_id, "filename": a.filename, "content_type": a.content_type,
+                 "size": len(a.data), "data": a.data} for a in mail.attachments])
+        self.add_thread_ref(mail.message_id, number)
+        return article_id
 
-    def record_event(self, ticket_id: int, kind: str, detail: str = "") -> None:
-        self.session.add(TicketEvent(ticket_id=ticket_id, kind=kind, detail=detail))
+    def add_thread_ref(self, message_id: str, number: int) -> None:
+        if self.conn.execute(THREAD_REF, {"message_id": message_id}).first() is None:
+            self.conn.execute(INSERT_THREAD_REF, {"message_id": message_id, "ticket_id": number})
 
+    def record_event(self, number: int, kind: str, detail: str = "", at: datetime | None = None) -> None:
+        self.conn.execute(INSERT_EVENT, {"ticket_id": number, "kind": kind, "detail": detail,
+                                         "at": at or utcnow()})

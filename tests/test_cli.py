@@ -112,3 +112,13 @@ def test_bad_setting_is_one_line(db_url):
     assert_one_line_error(cli(env, "serve"), "HELPDESK_MAX_MESSAGE_BYTES")
     env = service_env(db_url, free_port(), None, HELPDESK_RELAY="mx.example")
     assert_one_line_error(cli(env, "serve"), "HELPDESK_RELAY")
+
+
+def test_broken_template_stops_the_service_at_start(db_url, tmp_path):
+    import shutil
+
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    (templates / "acknowledgement" / "pl.txt.j2").write_text("{% block subject %}{{ tag }{% endblock %}")
+    env = service_env(db_url, free_port(), None, HELPDESK_TEMPLATES_DIR=str(templates))
+    assert_one_line_error(cli(env, "serve"), "template", "pl.txt.j2")

@@ -73,3 +73,22 @@ def test_pipe_refuses_an_oversized_message_permanently(db_url):
     env = service_env(db_url, free_port(), None, HELPDESK_MAX_MESSAGE_BYTES="500")
     result = run_helpdesk(["inbound", "pipe"], env, stdin=client_mail(body="x\n" * 400).as_bytes())
     assert result.returncode == 65 and b"larger than 500" in result.stderr
+
+
+def test_sighup_reloads_rules_and_keeps_the_old_ones_when_the_new_are_broken(db_url, tmp_path):
+    import time
+
+    from tests.service import REPO
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((REPO / "rules.yaml").read_text())
+    service = Service(service_env(db_url, free_port(), None, HELPDESK_RULES=str(rules)))
+    service.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    rules.write_text("queues: [oops\n")
+    service.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    code, log = service.stop()
+    assert code == 0
+    assert "rules reloaded" in log
+    assert "new rules rejected, previous rules stay in force" in log and "rules.yaml:2:1" in log
