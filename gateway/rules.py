@@ -72,10 +72,12 @@ def parse_rules(text: str, source: str = "rules.yaml") -> Rules:
     default = _mapping(top["default"], source, "default")
     queue = _scalar(default["queue"], source, "default queue") if "queue" in default else None
     if queue not in queues:
-        raise UserError(f"{_where(source, default.get('queue', top['default']))}: default queue {queue!r} is not declared under queues")
+        where = _where(source, default.get("queue", top["default"]))
+        raise UserError(f"{where}: default queue {queue!r} is not declared under queues")
     priority = _scalar(default["priority"], source, "priority") if "priority" in default else "normal"
     if priority not in PRIORITIES:
-        raise UserError(f"{_where(source, default['priority'])}: unknown priority {priority!r} (one of {', '.join(PRIORITIES)})")
+        raise UserError(f"{_where(source, default['priority'])}: unknown priority {priority!r} "
+                        f"(one of {', '.join(PRIORITIES)})")
     return Rules(queues, categories, queue, priority, source)
 
 

@@ -32,7 +32,8 @@ def open_database(settings: Settings):
     try:
         upgrade(engine)
     except SQLAlchemyError as exc:
-        raise UserError(f"cannot open database: {str(exc.orig or exc).splitlines()[0]}") from None
+        cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise UserError(f"cannot open database: {cause}") from None
     return engine
 
 

@@ -84,8 +84,9 @@ class InboundWriter:
             batch.append(self._queue.get_nowait())
         try:
             ids = await asyncio.to_thread(store_raw, self.engine, [item for item, _ in batch], self.timeout_ms)
-        except TempFail as exc:
+        except Exception as exc:  # whatever went wrong, the senders retry: never a silent loss
             log.error("cannot store %d inbound message(s), answered 451: %s", len(batch), exc)
+            exc = exc if isinstance(exc, TempFail) else TempFail(str(exc))
             for _, future in batch:
                 if not future.done():
                     future.set_exception(exc)

@@ -69,7 +69,9 @@ def synthesize_message_id(raw: bytes) -> str:
 def parse_mail(raw: bytes, inbound_id: int, envelope_from: str | None, envelope_to: tuple[str, ...]) -> InboundMail:
     try:
         msg = mime.from_string(raw)
-        headers = {name.lower(): str(value) for name, value in msg.headers.items()}
+        headers: dict[str, str] = {}
+        for name, value in msg.headers.items():
+            headers.setdefault(name.lower(), str(value))  # the first occurrence counts
         sender = _first_address(headers.get("from")) or _first_address(headers.get("sender"))
         if sender is None and envelope_from:
             sender = _first_address(envelope_from)

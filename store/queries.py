@@ -5,8 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from store.models import (Article, Attachment, Contact, DeliveryAttempt, InboundMessage, Outbox, Ticket,
-                          TicketEvent)
+from store.models import Article, Attachment, Contact, DeliveryAttempt, Outbox, Ticket, TicketEvent
 
 
 def _iso(value) -> str | None:
@@ -67,7 +66,3 @@ def delivery_attempts(session: Session, outbox_id: int) -> list[dict]:
     rows = session.execute(select(DeliveryAttempt).where(DeliveryAttempt.outbox_id == outbox_id)
                            .order_by(DeliveryAttempt.id)).scalars()
     return [{"at": _iso(a.at), "ok": a.ok, "code": a.code, "detail": a.detail} for a in rows]
-
-
-def inbound_counts(session: Session) -> dict[str, int]:
-    return dict(session.execute(select(InboundMessage.status, func.count()).group_by(InboundMessage.status)).all())

@@ -14,7 +14,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from gateway.errors import UserError
 from gateway.settings import Settings, load_settings
 from store.db import make_engine, new_session
-from store.migrate import upgrade
 
 EX_TEMPFAIL = 75  # sysexits.h: the MTA keeps the message and tries again
 
@@ -24,13 +23,11 @@ def settings() -> Settings:
 
 
 @contextmanager
-def session_scope(s: Settings | None = None, migrate: bool = False):
+def session_scope(s: Settings | None = None):
     """A session in one transaction, committed on success; the engine is disposed after."""
     s = s or settings()
     engine = make_engine(s.database_url, s.db_busy_timeout_ms)
     try:
-        if migrate:
-            upgrade(engine)
         with new_session(engine) as session, session.begin():
             yield session
     finally:
