@@ -1,0 +1,318 @@
+"""Benchmark of the gateway's SMTP intake: new-ticket mail in, acknowledgements out.
+
+Starts a fresh database (SQLite file or a new PostgreSQL database), optionally prefilled with
+existing tickets, an SMTP sink as the relay (own process) and `helpdesk serve` (own process),
+then sends N pre-built new-ticket messages over C connections and measures:
+
+- accepted msgs/s: messages / (first MAIL FROM .. last 250 after DATA)
+- DATA->250 latency per message: end of DATA ("\\r\\n.\\r\\n" written) to the reply (p50/p99/max)
+- end-to-end msgs/s: messages / (first MAIL FROM .. last acknowledgement at the sink)
+- 250->ack delay per message (ack matched by its In-Reply-To), and how many took over 2 s
+- peak RSS (VmHWM) of the gateway process
+
+Run from the repository root:  .venv/bin/python bench/ingest.py --messages 2000 --concurrency 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import multiprocessing
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from smtp_load import build_messages, run_load, run_sink
+
+REPO = Path(__file__).resolve().parent.parent
+SUPPORT = "support@helpdesk.test"
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+ACK_WAIT_SECONDS = 60.0
+
+
+def log(msg: str) -> None:
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def code_version() -> str:
+    """HEAD plus a hash of uncommitted changes, so figures can be tied to the code they measured."""
+    def git(*a):
+        return subprocess.run(["git", *a], cwd=REPO, capture_output=True, check=False).stdout.strip()
+    diff = git("diff", "HEAD")
+    dirty = f"+diff {hashlib.sha1(diff).hexdigest()[:8]}" if diff else ""
+    return (git("rev-parse", "--short", "HEAD").decode() or "unknown") + dirty
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def create_database(kind: str, tmp: Path, stack: ExitStack, admin_url: str) -> str:
+    """A fresh, empty database; it (and the temp dir) goes away when the stack closes."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp}/helpdesk.db"
+    from sqlalchemy import create_engine, make_url, text
+    from sqlalchemy.exc import OperationalError
+
+    name = f"helpdesk_bench_{secrets.token_hex(4)}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        raise SystemExit(f"cannot create a database via {admin_url}: {exc.orig}") from None
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    stack.callback(drop)
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def prefill(url: str, count: int, chunk: int = 10_000) -> None:
+    """Bulk-insert `count` tickets, each with its contact, one inbound article and a thread_ref."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import create_engine, insert, text
+
+    from store.models import Article, Contact, ThreadRef, Ticket, TicketStatus
+
+    engine, now = create_engine(url), datetime.now(UTC)
+    with engine.begin() as conn:
+        for lo in range(1, count + 1, chunk):
+            ids = range(lo, min(lo + chunk, count + 1))
+            conn.execute(insert(Contact), [dict(id=i, email=f"old{i}@customer.example", display_name=f"Old {i}",
+                                                created_at=now) for i in ids])
+            conn.execute(insert(Ticket), [dict(id=i, subject=f"Old problem {i}", requester_id=i, created_at=now,
+                                               status=TicketStatus.ALL[i % 5], priority="normal", queue="general",
+                                               updated_at=now, closed_at=now if i % 5 == 4 else None)
+                                          for i in ids])
+            conn.execute(insert(Article), [dict(ticket_id=i, direction="in", channel="email", created_at=now,
+                                                sender=f"old{i}@customer.example", subject=f"Old problem {i}",
+                                                message_id=f"old-{i}@customer.example", text=f"Old text {i}. " * 20)
+                                           for i in ids])
+            conn.execute(insert(ThreadRef), [dict(message_id=f"old-{i}@customer.example", ticket_id=i) for i in ids])
+        if conn.dialect.name == "postgresql":  # explicit ids: move the sequences past them
+            for table in ("contact", "ticket"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {count})"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # Start from a tidy state: WAL folded into the file / statistics as autovacuum would have them.
+        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)" if conn.dialect.name == "sqlite" else "ANALYZE"))
+    engine.dispose()
+
+
+def gateway_env(url: str, tmp: Path, smtp_port: int, sink_port: int) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
+    env.update(HELPDESK_DATABASE_URL=url, HELPDESK_SMTP_LISTEN=f"127.0.0.1:{smtp_port}",
+               HELPDESK_RELAY=f"127.0.0.1:{sink_port}", HELPDESK_SUPPORT_ADDRESS=SUPPORT,
+               HELPDESK_RULES=str(REPO / "rules.yaml"), HELPDESK_LOG_LEVEL="WARNING",
+               HELPDESK_ENV_FILE=str(tmp / "none.env"), HELPDESK_OUTBOX_DIR=str(tmp / "outbox"))
+    return env
+
+
+def helpdesk_cmd() -> str:
+    local = Path(sys.executable).parent / "helpdesk"
+    return str(local) if local.exists() else (shutil.which("helpdesk") or "helpdesk")
+
+
+def start_sink(stack: ExitStack):
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    counter, port = ctx.Value("l", 0, lock=False), free_port()
+    proc = ctx.Process(target=run_sink, args=(port, child, counter), daemon=True)
+    proc.start()
+    stack.callback(lambda: (proc.kill(), proc.join(5)) if proc.is_alive() else None)
+    if not parent.poll(30) or parent.recv() != "ready":
+        raise SystemExit("SMTP sink did not start")
+    return port, parent, counter
+
+
+def start_gateway(env: dict, port: int, logfile: Path, stack: ExitStack) -> subprocess.Popen:
+    """Start `helpdesk serve`; ready when it logs the ready line or its port answers."""
+    with logfile.open("wb") as log_fh:
+        proc = subprocess.Popen([helpdesk_cmd(), "serve"], env=env, cwd=logfile.parent,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log_fh)
+    stack.callback(lambda: (proc.kill(), proc.wait()) if proc.poll() is None else None)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"gateway exited with {proc.returncode}:\n{logfile.read_text()[-2000:]}")
+        if "ready: SMTP on" in logfile.read_text(errors="replace"):
+            return proc
+        try:  # at log level WARNING the ready line is not printed: probe the port instead
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                if s.recv(512).startswith(b"220"):
+                    s.sendall(b"QUIT\r\n")
+                    return proc
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("gateway did not become ready within 60 s")
+
+
+def peak_rss_mib(pid: int) -> float | None:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads) from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def dist(seconds: list[float], digits: int = 1) -> dict:
+    """p50/p99/max (nearest rank) of durations in seconds, in ms."""
+    ordered = sorted(seconds)
+    at = lambda p: round(1000 * ordered[max(0, -(-len(ordered) * p // 100) - 1)], digits)  # noqa: E731
+    return {"p50": at(50), "p99": at(99), "max": at(100)} if ordered else {"p50": None, "p99": None, "max": None}
+
+
+def summarize(res, ids: list[str], arrivals: list, ack_wait: float) -> dict:
+    n = len(ids)
+    ok = [i for i in range(n) if res.codes[i] == 250]
+    acks = {mid: t for mid, t in arrivals if mid is not None}
+    ack_delays = [acks[ids[i]] - res.replied[i] for i in ok if ids[i] in acks]
+    first = min(t for t in res.started if t > 0)
+    our_acks = [acks[m] for m in ids if m in acks]
+    return {
+        "sent": n, "replies_250": len(ok), "replies_other": sum(1 for c in res.codes if c not in (0, 250)),
+        "no_reply": res.codes.count(0), "acks_received": len(our_acks),
+        "acks_unmatched": len(arrivals) - len(our_acks), "client_errors": res.errors[:5],
+        "accepted_per_s": round(len(ok) / (max(res.replied[i] for i in ok) - first), 1) if ok else None,
+        "data_to_250_ms": dist([res.replied[i] - res.data_end[i] for i in ok], 2),
+        "end_to_end_per_s": round(n / (max(our_acks) - first), 1) if len(our_acks) == n else None,
+        "ack_delay_ms": {**dist(ack_delays), "over_2s": sum(1 for d in ack_delays if d > 2.0)},
+        "ack_wait_s": round(ack_wait, 2),
+    }
+
+
+def wait_for_acks(counter, expected: int) -> float:
+    start = time.monotonic()
+    while counter.value < expected and time.monotonic() - start < ACK_WAIT_SECONDS:
+        time.sleep(0.02)
+    return time.monotonic() - start
+
+
+def stop_gateway(proc: subprocess.Popen) -> int:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
+def start_profiler(args, pid: int) -> subprocess.Popen | None:
+    if not args.py_spy:
+        return None
+    proc = subprocess.Popen([args.py_spy_bin, "record", "-o", args.py_spy, "--format", "raw", "-p", str(pid)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1)  # let it attach
+    return proc
+
+
+def measure(args, gateway: subprocess.Popen, smtp_port: int, sink_conn, counter) -> dict:
+    """Send the load, wait for the acknowledgements, collect the figures (gateway still running)."""
+    senders, payloads, ids = build_messages(args.messages, secrets.token_hex(4), SUPPORT)
+    profiler = start_profiler(args, gateway.pid)
+    log(f"gateway pid {gateway.pid} ready on port {smtp_port}; sending {args.messages} messages")
+    cpu0, own0 = cpu_seconds(gateway.pid), time.process_time()
+    res = asyncio.run(run_load("127.0.0.1", smtp_port, SUPPORT, senders, payloads, args.concurrency, args.rate))
+    own_cpu = time.process_time() - own0
+    ack_wait = wait_for_acks(counter, sum(1 for c in res.codes if c == 250))
+    gateway_cpu = cpu_seconds(gateway.pid) - cpu0
+    if profiler:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(60)
+    rss = peak_rss_mib(gateway.pid)
+    sink_conn.send("stop")
+    result = summarize(res, ids, sink_conn.recv() if sink_conn.poll(30) else [], ack_wait)
+    result.update(gateway_cpu_ms_per_msg=round(1000 * gateway_cpu / args.messages, 2),
+                  loadgen_cpu_ms_per_msg=round(1000 * own_cpu / args.messages, 3),
+                  gateway_peak_rss_mib=None if rss is None else round(rss, 1))
+    return result
+
+
+def run(args) -> dict:
+    config = {k: v for k, v in vars(args).items() if k not in ("py_spy_bin", "pg_admin_url")}
+    config.update(code=code_version(), load_avg_1m_at_start=round(os.getloadavg()[0], 2))
+    with ExitStack() as stack:
+        tmp = Path(tempfile.mkdtemp(prefix="helpdesk-bench-"))
+        stack.callback(shutil.rmtree, tmp, ignore_errors=True)
+        url = create_database(args.database, tmp, stack, args.pg_admin_url)
+        smtp_port, logfile = free_port(), tmp / "gateway.log"
+        subprocess.run([helpdesk_cmd(), "db", "upgrade"], env=gateway_env(url, tmp, smtp_port, 0), cwd=tmp,
+                       check=True, stdout=subprocess.DEVNULL)
+        if args.prefill:
+            t = time.monotonic()
+            prefill(url, args.prefill)
+            log(f"prefilled {args.prefill} tickets in {time.monotonic() - t:.1f} s")
+        sink_port, sink_conn, counter = start_sink(stack)
+        gateway = start_gateway(gateway_env(url, tmp, smtp_port, sink_port), smtp_port, logfile, stack)
+        result = measure(args, gateway, smtp_port, sink_conn, counter)
+        result["gateway_exit_code"] = stop_gateway(gateway)
+        lines = logfile.read_text(errors="replace").splitlines()
+        problems = [ln for ln in lines if " WARNING " in ln or " ERROR " in ln or "Traceback" in ln]
+        result.update(gateway_log_problems=len(problems), gateway_log_sample=problems[:3])
+        return {"config": config, "results": result}
+
+
+def print_summary(out: dict) -> None:
+    c, r = out["config"], out["results"]
+    lat, ack = r["data_to_250_ms"], r["ack_delay_ms"]
+    print(f"helpdesk intake: {c['messages']} msgs, concurrency {c['concurrency']}, "
+          f"rate {c['rate'] or 'max'}, {c['database']}, prefill {c['prefill']}")
+    print(f"  code {c['code']}, load average at start {c['load_avg_1m_at_start']}")
+    print(f"  sent {r['sent']}  250 {r['replies_250']}  other {r['replies_other']}  no reply {r['no_reply']}  "
+          f"acks {r['acks_received']} (unmatched {r['acks_unmatched']})")
+    print(f"  accepted        {r['accepted_per_s']} msgs/s")
+    print(f"  DATA->250       p50 {lat['p50']} ms  p99 {lat['p99']} ms  max {lat['max']} ms")
+    print(f"  end to end      {r['end_to_end_per_s']} msgs/s")
+    print(f"  250->ack        p50 {ack['p50']} ms  p99 {ack['p99']} ms  max {ack['max']} ms  "
+          f"over 2 s: {ack['over_2s']}")
+    print(f"  CPU per message gateway {r['gateway_cpu_ms_per_msg']} ms, "
+          f"load generator {r['loadgen_cpu_ms_per_msg']} ms")
+    print(f"  gateway         peak RSS {r['gateway_peak_rss_mib']} MiB, exit code {r['gateway_exit_code']}, "
+          f"{r['gateway_log_problems']} warning/error log lines")
+    for line in r["gateway_log_sample"] + r["client_errors"]:
+        print(f"    {line}")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--messages", type=int, default=2000)
+    p.add_argument("--concurrency", type=int, default=8)
+    p.add_argument("--rate", type=float, default=0, help="offered msgs/s (0 = as fast as possible)")
+    p.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    p.add_argument("--prefill", type=int, default=0, help="existing tickets to create first")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--pg-admin-url", default=os.environ.get("HELPDESK_BENCH_POSTGRES", PG_ADMIN))
+    p.add_argument("--py-spy", metavar="FILE", help="record a py-spy profile (raw format) of the gateway")
+    p.add_argument("--py-spy-bin", default=shutil.which("py-spy") or "/tmp/venv-tools/bin/py-spy")
+    args = p.parse_args()
+    out = run(args)
+    print(json.dumps(out)) if args.json else print_summary(out)
+    r = out["results"]
+    good = r["replies_250"] == r["sent"] == r["acks_received"] and r["gateway_exit_code"] == 0
+    return 0 if good else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
