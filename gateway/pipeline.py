@@ -22,7 +22,8 @@ from inbound.parse import parse_mail
 from outbound.compose import compose_mail
 from outbound.outbox import enqueue
 from outbound.render import Renderer
-from store.models import InboundMessage, utcnow
+from gateway.message import InboundMail
+from store.models import utcnow
 from store.tickets import TicketStore
 
 
@@ -48,10 +49,14 @@ def _queue_notifications(session: Session, outcome: Outcome, ctx: PipelineContex
     return len(intents)
 
 
-def process_message(session: Session, row: InboundMessage, ctx: PipelineContext) -> Outcome:
-    """Run one stored message through every stage inside the caller's transaction."""
+def parse_stored(inbound_id: int, raw: bytes, envelope_from: str | None, envelope_to: str) -> InboundMail:
+    """Stage 1, outside any transaction (it is the costliest and needs no database)."""
+    return parse_mail(raw, inbound_id, envelope_from, tuple(filter(None, envelope_to.split(","))))
+
+
+def process_mail(session: Session, mail: InboundMail, ctx: PipelineContext) -> Outcome:
+    """Stages 2 to 6 for a parsed message, inside the caller's transaction."""
     s = ctx.settings
-    mail = parse_mail(row.raw, row.id, row.envelope_from, tuple(filter(None, row.envelope_to.split(","))))
     classification = classify(mail, s.accepted_addresses, s.support_address)
     store = TicketStore(session)
     ref = find_ticket_ref(mail, store, s.ticket_tag)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlmodel import Session
 
 from outbound.compose import ComposedMail
@@ -71,20 +71,30 @@ def backoff(attempts: int, base: float, cap: float) -> timedelta:
     return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
 
 
+_outbox = Outbox.__table__
+MARK_SENT = update(_outbox).where(_outbox.c.id == bindparam("row_id")).values(
+    status=OutboxStatus.SENT, attempts=_outbox.c.attempts + 1, sent_at=bindparam("now"), claimed_until=None,
+    last_error=None)
+INSERT_ATTEMPT = insert(DeliveryAttempt.__table__)
+
+
 def record_results(session: Session, results: list[SendResult], now: datetime, *,
                    max_attempts: int, retry_base: float, retry_max: float) -> None:
-    for result in results:
+    """Write what the relay answered: successes in bulk, failures with their backoff one by one."""
+    conn = session.connection()
+    conn.execute(INSERT_ATTEMPT, [{"outbox_id": r.outbox_id, "at": now, "ok": r.ok, "code": r.code,
+                                   "detail": r.detail[:2000]} for r in results])
+    sent = [{"row_id": r.outbox_id, "now": now} for r in results if r.ok]
+    if sent:
+        conn.execute(MARK_SENT, sent)
+    for result in (r for r in results if not r.ok):
         row = session.get(Outbox, result.outbox_id)
         row.attempts += 1
-        row.claimed_until = None
-        session.add(DeliveryAttempt(outbox_id=row.id, at=now, ok=result.ok, code=result.code,
-                                    detail=result.detail[:2000]))
-        if result.ok:
-            row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, None
-        elif result.permanent or row.attempts >= max_attempts:
-            row.status, row.last_error = OutboxStatus.FAILED, result.detail
+        row.claimed_until, row.last_error = None, result.detail
+        if result.permanent or row.attempts >= max_attempts:
+            row.status = OutboxStatus.FAILED
         else:
-            row.status, row.last_error = OutboxStatus.QUEUED, result.detail
+            row.status = OutboxStatus.QUEUED
             row.next_attempt_at = now + backoff(row.attempts, retry_base, retry_max)
 
 

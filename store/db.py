@@ -41,7 +41,8 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only work (see read_session) must not take the write lock from the intake.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("read_only") else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, busy_timeout_ms: int = 5000) -> Engine:
@@ -64,3 +65,8 @@ def make_engine(url: str, busy_timeout_ms: int = 5000) -> Engine:
 def new_session(engine: Engine) -> Session:
     # expire_on_commit=False: objects stay readable after commit (we hand plain data onward).
     return Session(engine, expire_on_commit=False)
+
+
+def read_session(engine: Engine) -> Session:
+    """A session for reads only; on SQLite it does not take the write lock."""
+    return Session(engine.execution_options(read_only=True), expire_on_commit=False)

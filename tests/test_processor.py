@@ -1,0 +1,39 @@
+"""One failing message never blocks or undoes the others; it is retried, then quarantined."""
+
+from __future__ import annotations
+
+import gateway.processor as processor_module
+from gateway.pipeline import PipelineContext
+from gateway.processor import MAX_ATTEMPTS, Processor
+from gateway.rules import load_rules
+from gateway.settings import Settings
+from inbound.intake import RawInbound, store_raw
+from outbound.render import Renderer
+from tests.conftest import REPO
+from tests.mail import Db, client_mail
+
+
+def test_a_poisoned_message_is_quarantined_after_retries_and_the_rest_go_through(engine, db_url, monkeypatch):
+    ids = store_raw(engine, [RawInbound(client_mail(sender=f"p{i}@client.example").as_bytes(),
+                                        f"p{i}@client.example", ("support@helpdesk.test",)) for i in range(4)])
+    poisoned = ids[1]
+    real = processor_module.process_mail
+
+    def fail_on_poisoned(session, mail, ctx):  # an injected fault: a bug hit by one message only
+        if mail.inbound_id == poisoned:
+            raise RuntimeError("injected fault")
+        return real(session, mail, ctx)
+
+    monkeypatch.setattr(processor_module, "process_mail", fail_on_poisoned)
+    settings = Settings(database_url=db_url, support_address="support@helpdesk.test")
+    rules = load_rules(REPO / "rules.yaml")
+    processor = Processor(engine, PipelineContext(settings, Renderer(), lambda: rules))
+    processor.drain()
+
+    db = Db(db_url)
+    by_id = {row.id: row for row in db.inbound()}
+    assert by_id[poisoned].status == "quarantined" and by_id[poisoned].attempts == MAX_ATTEMPTS
+    assert "injected fault" in by_id[poisoned].reason
+    assert [by_id[i].status for i in ids if i != poisoned] == ["processed"] * 3
+    assert len(db.tickets()) == 3 and len(db.outbox()) == 3
+    db.engine.dispose()
