@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gateway.commands import inbound, outbox, service, tickets
+from gateway.commands import contracts, inbound, orgs, outbox, queues, service, tickets, users
 from gateway.commands.common import run_cli
 
 app = typer.Typer(help="Helpdesk gateway: email and SMS in, tickets out.", no_args_is_help=True,
@@ -14,6 +14,10 @@ app.add_typer(service.db_app, name="db")
 app.add_typer(inbound.app, name="inbound")
 app.add_typer(tickets.app, name="tickets")
 app.add_typer(outbox.app, name="outbox")
+app.add_typer(orgs.app, name="orgs")
+app.add_typer(users.app, name="users")
+app.add_typer(queues.app, name="queues")
+app.add_typer(contracts.app, name="contracts")
 
 
 def main() -> None:

@@ -84,19 +84,23 @@ def create_database(kind: str, tmp: Path, stack: ExitStack, admin_url: str) -> s
 
 
 def prefill(url: str, count: int, chunk: int = 10_000) -> None:
-    """Bulk-insert `count` tickets, each with its contact, one inbound article and a thread_ref."""
+    """Bulk-insert `count` tickets, each with its requester (a client user), one inbound article and a thread_ref."""
     from datetime import UTC, datetime
 
     from sqlalchemy import create_engine, insert, text
 
-    from store.models import Article, Contact, ThreadRef, Ticket, TicketStatus
+    from store.accounts import User, UserEmail, UserRole
+    from store.models import Article, ThreadRef, Ticket, TicketStatus
 
     engine, now = create_engine(url), datetime.now(UTC)
     with engine.begin() as conn:
         for lo in range(1, count + 1, chunk):
             ids = range(lo, min(lo + chunk, count + 1))
-            conn.execute(insert(Contact), [dict(id=i, email=f"old{i}@customer.example", display_name=f"Old {i}",
-                                                created_at=now) for i in ids])
+            conn.execute(insert(User), [dict(id=i, display_name=f"Old {i}", active=True, created_at=now)
+                                        for i in ids])
+            conn.execute(insert(UserEmail), [dict(address=f"old{i}@customer.example", user_id=i, is_primary=True)
+                                             for i in ids])
+            conn.execute(insert(UserRole), [dict(user_id=i, role="client") for i in ids])
             conn.execute(insert(Ticket), [dict(id=i, subject=f"Old problem {i}", requester_id=i, created_at=now,
                                                status=TicketStatus.ALL[i % 5], priority="normal", queue="general",
                                                updated_at=now, closed_at=now if i % 5 == 4 else None)
@@ -107,7 +111,7 @@ def prefill(url: str, count: int, chunk: int = 10_000) -> None:
                                            for i in ids])
             conn.execute(insert(ThreadRef), [dict(message_id=f"old-{i}@customer.example", ticket_id=i) for i in ids])
         if conn.dialect.name == "postgresql":  # explicit ids: move the sequences past them
-            for table in ("contact", "ticket"):
+            for table in ("user_account", "ticket"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {count})"))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         # Start from a tidy state: WAL folded into the file / statistics as autovacuum would have them.

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from gateway.apply import Outcome, apply_mail
 from gateway.classify import classify
+from gateway.message import InboundMail
 from gateway.notify import plan_notifications
 from gateway.route import route
 from gateway.rules import Rules
@@ -22,7 +23,6 @@ from inbound.parse import parse_mail
 from outbound.compose import compose_mail
 from outbound.outbox import enqueue
 from outbound.render import Renderer
-from gateway.message import InboundMail
 from store.models import utcnow
 from store.tickets import TicketStore
 

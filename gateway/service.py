@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from gateway.errors import UserError
 from gateway.pipeline import PipelineContext
 from gateway.processor import Processor
+from gateway.queues import ensure_queues
 from gateway.rules import Rules, load_rules
 from gateway.settings import Settings
 from inbound.intake import InboundWriter
@@ -19,12 +20,18 @@ from inbound.smtp import IntakeHandler, start_listener
 from outbound.dispatcher import Dispatcher
 from outbound.render import Renderer
 from outbound.transport import make_transport
-from store.db import make_engine
+from store.db import make_engine, new_session
 from store.migrate import upgrade
 
 log = logging.getLogger("helpdesk.service")
 POLL_SECONDS = 1.0      # picks up pipe deliveries, retries and other instances' work
 SHUTDOWN_GRACE = 10.0   # seconds in-flight SMTP transactions get to finish at SIGTERM
+
+
+def sync_queues(engine, rules: Rules) -> None:
+    """Queues declared in rules.yaml exist in the database, so admins can add members to them."""
+    with new_session(engine) as session, session.begin():
+        ensure_queues(session, rules.queues)
 
 
 def open_database(settings: Settings):
@@ -92,18 +99,26 @@ class Gateway:
         self.settings = settings
         self.stopping = asyncio.Event()
         self.rules: Rules | None = None
+        self.engine = None
 
     def reload_rules(self) -> None:
         try:
-            self.rules = load_rules(self.settings.rules)
-            log.info("rules reloaded from %s", self.settings.rules)
+            rules = load_rules(self.settings.rules)
+            sync_queues(self.engine, rules)
         except UserError as exc:
             log.error("new rules rejected, previous rules stay in force: %s", exc)
+            return
+        except SQLAlchemyError as exc:
+            log.error("new rules not applied, database error: %s", str(exc).splitlines()[0])
+            return
+        self.rules = rules
+        log.info("rules reloaded from %s", self.settings.rules)
 
     async def run(self, on_ready: Callable[[str], None] | None = None, install_signals: bool = True) -> None:
         s = self.settings
-        engine = open_database(s)
+        engine = self.engine = open_database(s)
         self.rules = load_rules(s.rules)
+        sync_queues(engine, self.rules)
         renderer = Renderer(s.templates_dir, s.default_locale)
         renderer.check()
         ctx = PipelineContext(s, renderer, lambda: self.rules)

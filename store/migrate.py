@@ -6,7 +6,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
+
+from gateway.errors import UserError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -19,12 +22,22 @@ def alembic_config(connection=None) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    with engine.begin() as conn:
-        command.upgrade(alembic_config(conn), "head")
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters a table by copying it and dropping the original, which foreign keys
+            # pointing at it would forbid; the pragma only takes effect outside a transaction.
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                command.upgrade(alembic_config(conn), "head")
+                if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise UserError("migration left rows with broken references; nothing was changed")
+        finally:
+            if sqlite:
+                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
 def current_revision(engine: Engine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

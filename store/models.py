@@ -40,16 +40,6 @@ class OutboxStatus:
     ALL = (QUEUED, SENDING, SENT, FAILED)
 
 
-class Contact(SQLModel, table=True):
-    """Someone who writes to support; grown into users and organizations by the accounts issue."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    email: str = Field(unique=True, max_length=320)
-    display_name: str = Field(default="", max_length=200)
-    locale: str | None = Field(default=None, max_length=16)
-    created_at: datetime = Field(default_factory=utcnow)
-
-
 class Ticket(SQLModel, table=True):
     # AUTOINCREMENT on SQLite: a number is never handed out twice, even after a delete.
     __table_args__ = (Index("ix_ticket_status", "status"), {"sqlite_autoincrement": True})
@@ -59,7 +49,7 @@ class Ticket(SQLModel, table=True):
     status: str = Field(default=TicketStatus.NEW, max_length=16)
     priority: str = Field(default="normal", max_length=16)
     queue: str = Field(default="general", max_length=64)
-    requester_id: int = Field(foreign_key="contact.id", index=True)
+    requester_id: int = Field(foreign_key="user_account.id", index=True)
     assignee: str | None = Field(default=None, max_length=320)
     rule: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from store.models import Article, Attachment, Contact, DeliveryAttempt, Outbox, Ticket, TicketEvent
+from store.models import Article, Attachment, DeliveryAttempt, Outbox, Ticket, TicketEvent
+from store.tickets import TicketStore
 
 
 def _iso(value) -> str | None:
@@ -13,13 +14,13 @@ def _iso(value) -> str | None:
 
 
 def list_tickets(session: Session, status: str | None = None, limit: int = 200) -> list[dict]:
-    query = (select(Ticket, Contact.email).join(Contact, Contact.id == Ticket.requester_id)
-             .order_by(Ticket.id.desc()).limit(limit))
+    query = select(Ticket).order_by(Ticket.id.desc()).limit(limit)
     if status:
         query = query.where(Ticket.status == status)
+    store = TicketStore(session)
     return [{"number": t.number, "subject": t.subject, "status": t.status, "priority": t.priority,
-             "queue": t.queue, "requester": email, "assignee": t.assignee,
-             "updated_at": _iso(t.updated_at)} for t, email in session.execute(query).all()]
+             "queue": t.queue, "requester": store.get_contact(t.requester_id).email, "assignee": t.assignee,
+             "updated_at": _iso(t.updated_at)} for t in session.execute(query).scalars()]
 
 
 def _articles(session: Session, ticket_id: int) -> list[dict]:
@@ -36,7 +37,7 @@ def ticket_detail(session: Session, number: int) -> dict | None:
     ticket = session.get(Ticket, number)
     if ticket is None:
         return None
-    requester = session.get(Contact, ticket.requester_id)
+    requester = TicketStore(session).get_contact(ticket.requester_id)
     events = session.execute(select(TicketEvent).where(TicketEvent.ticket_id == number)
                              .order_by(TicketEvent.id)).scalars()
     outbound = session.execute(select(Outbox).where(Outbox.ticket_id == number).order_by(Outbox.id)).scalars()

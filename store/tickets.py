@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlmodel import Session
 
 from gateway.message import InboundMail
-from store.models import Article, Attachment, Contact, ThreadRef, Ticket, TicketEvent, utcnow
+from store.accounts import Organization, OrgDomain, User, UserEmail, UserRole
+from store.models import Article, Attachment, ThreadRef, Ticket, TicketEvent, utcnow
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,9 @@ class TicketRow:
     requester_id: int
 
 
-_contact, _ticket, _article = Contact.__table__, Ticket.__table__, Article.__table__
+_user, _email, _org = User.__table__, UserEmail.__table__, Organization.__table__
+_ticket, _article = Ticket.__table__, Article.__table__
 _thread_ref, _event = ThreadRef.__table__, TicketEvent.__table__
-_CONTACT_COLUMNS = (_contact.c.id, _contact.c.email, _contact.c.display_name, _contact.c.locale)
 
 TICKET_BY_NUMBER = select(_ticket.c.id, _ticket.c.subject, _ticket.c.status, _ticket.c.requester_id).where(
     _ticket.c.id == bindparam("number"))
@@ -43,10 +44,21 @@ TICKETS_BY_MESSAGE_IDS = select(_thread_ref.c.message_id, _thread_ref.c.ticket_i
     _thread_ref.c.message_id.in_(bindparam("ids", expanding=True)))
 THREAD_REF = select(_thread_ref.c.ticket_id).where(_thread_ref.c.message_id == bindparam("message_id"))
 ARTICLE_BY_MESSAGE_ID = select(_article.c.id).where(_article.c.message_id == bindparam("message_id"))
-CONTACT_BY_EMAIL = select(*_CONTACT_COLUMNS).where(_contact.c.email == bindparam("email"))
-CONTACT_BY_ID = select(*_CONTACT_COLUMNS).where(_contact.c.id == bindparam("contact_id"))
-INSERT_CONTACT = insert(_contact).returning(_contact.c.id)
-NAME_CONTACT = update(_contact).where(_contact.c.id == bindparam("contact_id")).values(
+# A person's language: their own, else their organization's default.
+_CONTACT = (select(_user.c.id, _email.c.address, _user.c.display_name,
+                   func.coalesce(_user.c.locale, _org.c.default_locale))
+            .select_from(_email.join(_user, _user.c.id == _email.c.user_id)
+                         .outerjoin(_org, _org.c.id == _user.c.organization_id)))
+CONTACT_BY_EMAIL = _CONTACT.where(_email.c.address == bindparam("email"))
+CONTACT_BY_ID = _CONTACT.where(_user.c.id == bindparam("contact_id")).order_by(
+    _email.c.is_primary.desc(), _email.c.address).limit(1)
+ORG_BY_DOMAIN = select(OrgDomain.__table__.c.organization_id, _org.c.default_locale).join(
+    _org, _org.c.id == OrgDomain.__table__.c.organization_id).where(
+    OrgDomain.__table__.c.domain == bindparam("domain"))
+INSERT_USER = insert(_user).returning(_user.c.id)
+INSERT_EMAIL = insert(_email)
+INSERT_ROLE = insert(UserRole.__table__)
+NAME_CONTACT = update(_user).where(_user.c.id == bindparam("contact_id")).values(
     display_name=bindparam("display_name"))
 INSERT_TICKET = insert(_ticket).returning(_ticket.c.id)
 INSERT_ARTICLE = insert(_article).returning(_article.c.id)
@@ -79,15 +91,23 @@ class TicketStore:
         return ContactRow(*self.conn.execute(CONTACT_BY_ID, {"contact_id": contact_id}).one())
 
     def find_or_create_contact(self, email: str, display_name: str) -> ContactRow:
+        """The sender's user; an unknown sender becomes a client of the organization owning the domain."""
         row = self.conn.execute(CONTACT_BY_EMAIL, {"email": email}).first()
         if row is None:
-            new_id = self.conn.execute(INSERT_CONTACT, {"email": email, "display_name": display_name,
-                                                        "created_at": utcnow()}).scalar_one()
-            return ContactRow(new_id, email, display_name, None)
+            return self._create_contact(email, display_name)
         contact = ContactRow(*row)
         if display_name and not contact.display_name:
             self.conn.execute(NAME_CONTACT, {"contact_id": contact.id, "display_name": display_name})
         return contact
+
+    def _create_contact(self, email: str, display_name: str) -> ContactRow:
+        org = self.conn.execute(ORG_BY_DOMAIN, {"domain": email.rpartition("@")[2]}).first()
+        org_id, locale = (org[0], org[1]) if org else (None, None)
+        user_id = self.conn.execute(INSERT_USER, {"display_name": display_name, "organization_id": org_id,
+                                                  "active": True, "created_at": utcnow()}).scalar_one()
+        self.conn.execute(INSERT_EMAIL, {"address": email, "user_id": user_id, "is_primary": True})
+        self.conn.execute(INSERT_ROLE, {"user_id": user_id, "role": "client"})
+        return ContactRow(user_id, email, display_name, locale)
 
     def create_ticket(self, subject: str, requester_id: int, queue: str, priority: str, rule: str) -> int:
         """Insert a new ticket; the database issues its number (identity / AUTOINCREMENT)."""

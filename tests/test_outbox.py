@@ -16,7 +16,8 @@ from outbound.outbox import backoff, enqueue
 from outbound.render import RenderedMail
 from outbound.transport import SmtpRelay
 from store.db import make_engine, new_session
-from store.models import Contact, DeliveryAttempt, Ticket, utcnow
+from store.models import DeliveryAttempt, Ticket, utcnow
+from store.tickets import TicketStore
 from tests.conftest import free_port
 from tests.mail import Db, client_mail, send, wait_until
 from tests.smtp_sink import SmtpSink
@@ -81,9 +82,7 @@ def _fill_outbox(url: str, count: int) -> set[str]:
     engine = make_engine(url)
     ids = set()
     with new_session(engine) as session, session.begin():
-        contact = Contact(email="c@client.example")
-        session.add(contact)
-        session.flush()
+        contact = TicketStore(session).find_or_create_contact("c@client.example", "")
         ticket = Ticket(requester_id=contact.id, subject="bulk")
         session.add(ticket)
         session.flush()

@@ -22,6 +22,10 @@ def settings() -> Settings:
     return load_settings()
 
 
+class DiscardChanges(Exception):
+    """Raised inside session_scope to roll everything back quietly (dry runs, failed imports)."""
+
+
 @contextmanager
 def session_scope(s: Settings | None = None):
     """A session in one transaction, committed on success; the engine is disposed after."""
@@ -30,6 +34,8 @@ def session_scope(s: Settings | None = None):
     try:
         with new_session(engine) as session, session.begin():
             yield session
+    except DiscardChanges:
+        pass
     finally:
         engine.dispose()
 
@@ -44,7 +50,34 @@ def print_table(rows: list[dict], columns: list[str], title: str | None = None) 
         table.add_column(column)
     for row in rows:
         table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
-    Console().print(table)
+    # Piped output is not cut to 80 columns: a wrapped id is useless to grep.
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Destructive actions ask first; --yes answers for scripts. No answer (no terminal) is no."""
+    if yes:
+        return
+    try:
+        answer = typer.confirm(question, default=False)
+    except typer.Abort:  # end of input: nobody said yes
+        answer = False
+    if not answer:
+        fail("cancelled, nothing changed")
+
+
+def show(data, as_json: bool, columns: list[str] | None = None, title: str | None = None) -> None:
+    """A list as a table (or JSON); a single record as aligned 'key: value' lines (or JSON)."""
+    if as_json:
+        print_json(data)
+    elif isinstance(data, list):
+        print_table(data, columns or (list(data[0]) if data else []), title)
+    else:
+        width = max(len(k) for k in data)
+        for key, value in data.items():
+            if isinstance(value, list):
+                value = ", ".join(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in value)
+            typer.echo(f"{key.replace('_', ' '):<{width}}  {'' if value is None else value}")
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -64,5 +97,8 @@ def run_cli(app: typer.Typer) -> None:
         typer.echo(f"helpdesk: {exc}", err=True)
         sys.exit(1)
     except SQLAlchemyError as exc:
-        typer.echo(f"helpdesk: database error: {database_error_line(exc)}", err=True)
+        line = database_error_line(exc)
+        if "no such table" in line or "does not exist" in line and "relation" in line:
+            line += " (the schema is missing or old: run `helpdesk db upgrade`)"
+        typer.echo(f"helpdesk: database error: {line}", err=True)
         sys.exit(1)

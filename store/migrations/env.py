@@ -1,9 +1,10 @@
 """Alembic environment: runs migrations on the connection handed in by store.migrate."""
 
 from alembic import context
-
-import store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from sqlmodel import SQLModel
+
+import store.accounts  # noqa: F401  (registers the tables on SQLModel.metadata)
+import store.models  # noqa: F401
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -1,0 +1,59 @@
+"""Schema migrations keep existing data: contacts of 0001 become users of 0002 with their tickets."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from alembic import command
+from sqlalchemy import text
+
+from store.db import make_engine
+from store.migrate import alembic_config, current_revision, upgrade
+from tests.conftest import BACKENDS, PG_ADMIN_URL, _pg_url
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_db(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/old.db"
+        return
+    from sqlalchemy import create_engine
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"helpdesk_m_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield _pg_url(name)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_contacts_become_users_and_tickets_keep_their_requesters(empty_db):
+    engine = make_engine(empty_db)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0001")
+        conn.execute(text("INSERT INTO contact (id, email, display_name, created_at) VALUES "
+                          "(1, 'jan@client.example', 'Jan', CURRENT_TIMESTAMP)"))
+        conn.execute(text("INSERT INTO ticket (subject, status, priority, queue, requester_id, created_at, updated_at)"
+                          " VALUES ('old', 'open', 'normal', 'general', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+    upgrade(engine)
+    assert current_revision(engine) == "0002"
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT address, user_id, is_primary FROM user_email")).one() == \
+            ("jan@client.example", 1, True)
+        assert conn.execute(text("SELECT role FROM user_role WHERE user_id = 1")).scalar() == "client"
+        assert conn.execute(text("SELECT display_name, active FROM user_account")).one() == ("Jan", True)
+        assert conn.execute(text("SELECT requester_id FROM ticket")).scalar() == 1
+        # the renamed table still hands out fresh ids, and the foreign key now points at users
+        conn.execute(text("INSERT INTO user_account (display_name, active, created_at) "
+                          "VALUES ('New', true, CURRENT_TIMESTAMP)"))
+        assert conn.execute(text("SELECT max(id) FROM user_account")).scalar() == 2
+    with pytest.raises(Exception):
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO ticket (subject, status, priority, queue, requester_id, created_at, "
+                              "updated_at) VALUES ('x', 'new', 'normal', 'general', 999, CURRENT_TIMESTAMP, "
+                              "CURRENT_TIMESTAMP)"))
+    upgrade(engine)  # idempotent
+    engine.dispose()
