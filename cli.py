@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gateway.commands import contracts, inbound, orgs, outbox, queues, service, tickets, users
+from gateway.commands import contracts, inbound, orgs, outbox, queues, rules, service, tickets, users
 from gateway.commands.common import run_cli
 
 app = typer.Typer(help="Helpdesk gateway: email and SMS in, tickets out.", no_args_is_help=True,
@@ -18,6 +18,7 @@ app.add_typer(orgs.app, name="orgs")
 app.add_typer(users.app, name="users")
 app.add_typer(queues.app, name="queues")
 app.add_typer(contracts.app, name="contracts")
+app.add_typer(rules.app, name="rules")
 
 
 def main() -> None:

@@ -10,10 +10,23 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from gateway.contact_details import check_timezone, normalize_domain, normalize_email, normalize_locale, normalize_phone
+from gateway.contact_details import (
+    check_timezone,
+    normalize_domain,
+    normalize_email,
+    normalize_locale,
+    normalize_phone,
+)
 from gateway.errors import UserError
 from gateway.permissions import Actor, check_roles
-from store.accounts import Organization, OrgDomain, QueueMember, User, UserEmail, UserRole
+from store.accounts import (
+    Organization,
+    OrgDomain,
+    QueueMember,
+    User,
+    UserEmail,
+    UserRole,
+)
 
 
 def find_org(session: Session, ref: str) -> Organization:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
+from gateway.assign import choose_assignee
 from gateway.classify import Classification
 from gateway.message import InboundMail
 from gateway.route import RouteDecision
@@ -30,13 +32,18 @@ class Outcome:
     requester_name: str = ""
     locale: str | None = None
     no_reply_reason: str | None = None
+    acknowledgement: str = "acknowledgement"  # template kind, chosen by the routing rule
 
 
 def _create(store: TicketStore, mail: InboundMail, decision: RouteDecision, tag: str):
     contact = store.find_or_create_contact(mail.sender, mail.sender_name)
     subject = clean_subject(mail.subject, tag) or "(no subject)"
-    number = store.create_ticket(subject, contact.id, decision.queue, decision.priority, decision.rule)
-    store.record_event(number, "created", f"routed to {decision.queue} by rule {decision.rule}")
+    chosen = choose_assignee(store.conn, decision.assign, decision.queue, contact.organization_id, date.today())
+    number = store.create_ticket(subject, contact.id, {
+        "queue": decision.queue, "priority": decision.priority, "rule": decision.rule,
+        "category": decision.category, "tags": ",".join(decision.tags), "alert_level": decision.alert,
+        "assignment": decision.assign, "assignee_id": chosen.assignee_id})
+    store.record_event(number, "created", f"routed to {decision.queue} by rule {decision.rule}; {chosen.reason}")
     return TicketRow(number, subject, TicketStatus.NEW, contact.id), contact, Disposition.CREATED
 
 
@@ -72,4 +79,5 @@ def apply_mail(store: TicketStore, mail: InboundMail, classification: Classifica
         disposition=disposition, mail=mail, ticket_number=ticket.number, ticket_subject=ticket.subject,
         requester_email=requester.email, requester_name=requester.display_name, locale=requester.locale,
         no_reply_reason=classification.no_reply_reason,
+        acknowledgement=decision.acknowledgement if decision else "acknowledgement",
     )

@@ -35,7 +35,7 @@ def plan_notifications(outcome: Outcome) -> list[OutboundIntent]:
     if outcome.no_reply_reason or outcome.disposition in (Disposition.DUPLICATE, Disposition.APPENDED):
         return []
     if outcome.disposition == Disposition.CREATED:
-        return [_reply_to_sender("acknowledgement", outcome)]
+        return [_reply_to_sender(outcome.acknowledgement, outcome)]
     if outcome.disposition == Disposition.REOPENED:
         return [_reply_to_sender("reopened", outcome)]
     return []

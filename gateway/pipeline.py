@@ -6,15 +6,18 @@ This module only wires the stages; each lives in its own module and can be teste
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Callable
 
 from sqlmodel import Session
 
 from gateway.apply import Outcome, apply_mail
 from gateway.classify import classify
+from gateway.errors import Quarantine
 from gateway.message import InboundMail
 from gateway.notify import plan_notifications
 from gateway.route import route
+from gateway.routing_facts import RequesterInfo, RoutingFacts
 from gateway.rules import Rules
 from gateway.settings import Settings
 from gateway.thread import find_ticket_ref
@@ -23,8 +26,18 @@ from inbound.parse import parse_mail
 from outbound.compose import compose_mail
 from outbound.outbox import enqueue
 from outbound.render import Renderer
+from store.assignment import active_contracts, requester_organization
 from store.models import utcnow
 from store.tickets import TicketStore
+
+
+def lookup_requester(conn, email: str) -> RequesterInfo:
+    """The sender's organization and active contracts, for rules that ask about them."""
+    org_id, org_name = requester_organization(conn, email)
+    if org_id is None:
+        return RequesterInfo()
+    contracts = active_contracts(conn, org_id, date.today())
+    return RequesterInfo(org_name, tuple(c for c, _ in contracts), tuple(sla for _, sla in contracts))
 
 
 @dataclass
@@ -60,7 +73,13 @@ def process_mail(session: Session, mail: InboundMail, ctx: PipelineContext) -> O
     classification = classify(mail, s.accepted_addresses, s.support_address)
     store = TicketStore(session)
     ref = find_ticket_ref(mail, store, s.ticket_tag)
-    decision = route(mail, ctx.rules()) if ref is None else None
+    decision = None
+    if ref is None:
+        rules = ctx.rules()
+        facts = RoutingFacts(mail, utcnow(), rules.zone, lambda: lookup_requester(store.conn, mail.sender))
+        decision = route(facts, rules)
+        if decision.quarantine:
+            raise Quarantine(f"rule {decision.rule}: {decision.quarantine}")
     outcome = apply_mail(store, mail, classification, ref, decision, s.ticket_tag)
     _queue_notifications(session, outcome, ctx)
     return outcome

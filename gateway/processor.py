@@ -85,7 +85,12 @@ class Processor:
         session.connection().execute(FINISH, values)
 
     def _apply(self, session: Session, mail: InboundMail | Quarantine) -> Outcome | Quarantine:
-        return mail if isinstance(mail, Quarantine) else process_mail(session, mail, self.ctx)
+        if isinstance(mail, Quarantine):
+            return mail
+        try:
+            return process_mail(session, mail, self.ctx)
+        except Quarantine as exc:  # a routing rule said so; nothing was written before it
+            return exc
 
     def _apply_each(self, session: Session, rows: list[_Claimed], parsed) -> None:
         for row in rows:

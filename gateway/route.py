@@ -1,19 +1,54 @@
-"""Decide queue and priority of a new ticket from the loaded rules; records which rule decided."""
+"""Decide queue, priority, category, tags, assignment and alert of a new ticket from the rules.
+
+First matching rule wins, unless it says `continue: true`: then later matching rules add to
+it. Which rules matched, and (when asked) every condition's result, are kept in the decision.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.message import InboundMail
+from gateway.routing_facts import RoutingFacts
+from gateway.rule_actions import Actions
+from gateway.rule_conditions import Trace
 from gateway.rules import Rules
+
+
+@dataclass(frozen=True)
+class RuleTrial:
+    rule: str
+    matched: bool
+    conditions: tuple[tuple[int, str, bool], ...]
 
 
 @dataclass(frozen=True)
 class RouteDecision:
     queue: str
     priority: str
-    rule: str  # name of the rule that decided; "default" when none matched
+    rule: str  # the deciding rule(s), "a+b" with continue; "default" when none matched
+    category: str | None = None
+    tags: tuple[str, ...] = ()
+    assign: str = "dispatcher"
+    alert: str = "standard"
+    acknowledgement: str = "acknowledgement"
+    quarantine: str | None = None
+    trials: tuple[RuleTrial, ...] = ()  # filled only when routing with explain=True
 
 
-def route(mail: InboundMail, rules: Rules) -> RouteDecision:
-    return RouteDecision(queue=rules.default_queue, priority=rules.default_priority, rule="default")
+def route(facts: RoutingFacts, rules: Rules, explain: bool = False) -> RouteDecision:
+    actions, matched, trials = Actions(), [], []
+    for rule in rules.rules:
+        trace: Trace | None = [] if explain else None
+        held = rule.condition is None or rule.condition.check(facts, trace)
+        if explain:
+            trials.append(RuleTrial(rule.name, held, tuple(trace)))
+        if held:
+            actions = rule.actions.merged_over(actions)
+            matched.append(rule.name)
+            if not rule.continue_:
+                break
+    final = actions.merged_over(rules.default)
+    return RouteDecision(
+        queue=final.queue, priority=final.priority, rule="+".join(matched) or "default", category=final.category,
+        tags=final.tags, assign=final.assign, alert=final.alert, acknowledgement=final.acknowledgement,
+        quarantine=final.quarantine, trials=tuple(trials))

@@ -26,6 +26,7 @@ from store.migrate import upgrade
 log = logging.getLogger("helpdesk.service")
 POLL_SECONDS = 1.0      # picks up pipe deliveries, retries and other instances' work
 SHUTDOWN_GRACE = 10.0   # seconds in-flight SMTP transactions get to finish at SIGTERM
+RULES_POLL_SECONDS = 1.0  # how often rules.yaml is checked for changes
 
 
 def sync_queues(engine, rules: Rules) -> None:
@@ -99,11 +100,11 @@ class Gateway:
         self.settings = settings
         self.stopping = asyncio.Event()
         self.rules: Rules | None = None
-        self.engine = None
+        self.engine = self.renderer = None
 
     def reload_rules(self) -> None:
         try:
-            rules = load_rules(self.settings.rules)
+            rules = load_rules(self.settings.rules, self.renderer.kinds())
             sync_queues(self.engine, rules)
         except UserError as exc:
             log.error("new rules rejected, previous rules stay in force: %s", exc)
@@ -117,10 +118,10 @@ class Gateway:
     async def run(self, on_ready: Callable[[str], None] | None = None, install_signals: bool = True) -> None:
         s = self.settings
         engine = self.engine = open_database(s)
-        self.rules = load_rules(s.rules)
-        sync_queues(engine, self.rules)
-        renderer = Renderer(s.templates_dir, s.default_locale)
+        renderer = self.renderer = Renderer(s.templates_dir, s.default_locale)
         renderer.check()
+        self.rules = load_rules(s.rules, renderer.kinds())
+        sync_queues(engine, self.rules)
         ctx = PipelineContext(s, renderer, lambda: self.rules)
         processor = Processor(engine, ctx)
         transport = make_transport(s.relay_host_port, s.outbox_dir)
@@ -135,6 +136,7 @@ class Gateway:
         except OSError as exc:
             raise UserError(f"cannot listen on {s.smtp_listen}: {exc.strerror}") from None
         writer_task = asyncio.create_task(writer.run())
+        watcher = asyncio.create_task(self._watch_rules())
         worker.start()
         sender.start()
         if install_signals:  # only possible in the main thread; tests run the gateway in another
@@ -149,10 +151,27 @@ class Gateway:
         if on_ready:
             on_ready(message)
         await self.stopping.wait()
+        watcher.cancel()
         await self._shutdown(server, handler, writer_task, worker, sender)
         transport.close()
         engine.dispose()
         log.info("stopped")
+
+    async def _watch_rules(self) -> None:
+        """Reload rules.yaml when it changes on disk (operators need not send SIGHUP)."""
+        def stamp():
+            try:
+                st = self.settings.rules.stat()
+                return st.st_mtime_ns, st.st_size
+            except OSError:
+                return None
+        seen = stamp()
+        while True:
+            await asyncio.sleep(RULES_POLL_SECONDS)
+            current = stamp()
+            if current != seen and current is not None:
+                seen = current
+                self.reload_rules()
 
     async def _shutdown(self, server, handler, writer_task, worker: Worker, sender: Worker) -> None:
         log.info("stopping: no new connections, finishing in-flight work")

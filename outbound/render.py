@@ -55,6 +55,11 @@ class Renderer:
         subject = "".join(template.blocks["subject"](ctx)).strip() if "subject" in template.blocks else ""
         return RenderedMail(subject=" ".join(subject.split()), body=template.render(context))
 
+    def kinds(self) -> tuple[str, ...]:
+        """Kinds of mail there are templates for (folder names), e.g. 'acknowledgement'."""
+        names = self.env.list_templates(extensions=["j2"])
+        return tuple(sorted({n.rpartition("/")[0] for n in names if "/" in n and not n.startswith("_")}))
+
     def check(self) -> list[str]:
         """Compile and sample-render every template; raise UserError on the first broken one."""
         names = [n for n in self.env.list_templates(extensions=["j2"]) if not n.startswith("_")]

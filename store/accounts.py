@@ -67,6 +67,7 @@ class UserRole(SQLModel, table=True):
 class Queue(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     title: str = Field(default="", max_length=200)
+    rr_last_user_id: int | None = None  # whom round-robin assignment chose last
 
 
 class QueueMember(SQLModel, table=True):

@@ -50,8 +50,12 @@ class Ticket(SQLModel, table=True):
     priority: str = Field(default="normal", max_length=16)
     queue: str = Field(default="general", max_length=64)
     requester_id: int = Field(foreign_key="user_account.id", index=True)
-    assignee: str | None = Field(default=None, max_length=320)
-    rule: str | None = Field(default=None, max_length=200)
+    assignee_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
+    rule: str | None = Field(default=None, max_length=200)  # the routing rule(s) that decided
+    category: str | None = Field(default=None, max_length=64)
+    tags: str = Field(default="", sa_column=Column(Text, nullable=False, default="", server_default=""))
+    alert_level: str = Field(default="standard", max_length=16)
+    assignment: str = Field(default="dispatcher", max_length=16)  # the strategy routing chose
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     closed_at: datetime | None = None

@@ -19,7 +19,8 @@ def list_tickets(session: Session, status: str | None = None, limit: int = 200) 
         query = query.where(Ticket.status == status)
     store = TicketStore(session)
     return [{"number": t.number, "subject": t.subject, "status": t.status, "priority": t.priority,
-             "queue": t.queue, "requester": store.get_contact(t.requester_id).email, "assignee": t.assignee,
+             "queue": t.queue, "requester": store.get_contact(t.requester_id).email,
+             "assignee": store.get_contact(t.assignee_id).email if t.assignee_id else None,
              "updated_at": _iso(t.updated_at)} for t in session.execute(query).scalars()]
 
 
@@ -45,7 +46,9 @@ def ticket_detail(session: Session, number: int) -> dict | None:
         "number": ticket.number, "subject": ticket.subject, "status": ticket.status,
         "priority": ticket.priority, "queue": ticket.queue, "rule": ticket.rule,
         "requester": requester.email, "requester_name": requester.display_name,
-        "assignee": ticket.assignee, "created_at": _iso(ticket.created_at),
+        "assignee": TicketStore(session).get_contact(ticket.assignee_id).email if ticket.assignee_id else None,
+        "category": ticket.category, "tags": [t for t in ticket.tags.split(",") if t],
+        "alert_level": ticket.alert_level, "assignment": ticket.assignment, "created_at": _iso(ticket.created_at),
         "updated_at": _iso(ticket.updated_at), "closed_at": _iso(ticket.closed_at),
         "articles": _articles(session, number),
         "events": [{"at": _iso(e.at), "kind": e.kind, "detail": e.detail} for e in events],

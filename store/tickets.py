@@ -24,6 +24,7 @@ class ContactRow:
     email: str
     display_name: str
     locale: str | None
+    organization_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ THREAD_REF = select(_thread_ref.c.ticket_id).where(_thread_ref.c.message_id == b
 ARTICLE_BY_MESSAGE_ID = select(_article.c.id).where(_article.c.message_id == bindparam("message_id"))
 # A person's language: their own, else their organization's default.
 _CONTACT = (select(_user.c.id, _email.c.address, _user.c.display_name,
-                   func.coalesce(_user.c.locale, _org.c.default_locale))
+                   func.coalesce(_user.c.locale, _org.c.default_locale), _user.c.organization_id)
             .select_from(_email.join(_user, _user.c.id == _email.c.user_id)
                          .outerjoin(_org, _org.c.id == _user.c.organization_id)))
 CONTACT_BY_EMAIL = _CONTACT.where(_email.c.address == bindparam("email"))
@@ -107,14 +108,17 @@ class TicketStore:
                                                   "active": True, "created_at": utcnow()}).scalar_one()
         self.conn.execute(INSERT_EMAIL, {"address": email, "user_id": user_id, "is_primary": True})
         self.conn.execute(INSERT_ROLE, {"user_id": user_id, "role": "client"})
-        return ContactRow(user_id, email, display_name, locale)
+        return ContactRow(user_id, email, display_name, locale, org_id)
 
-    def create_ticket(self, subject: str, requester_id: int, queue: str, priority: str, rule: str) -> int:
-        """Insert a new ticket; the database issues its number (identity / AUTOINCREMENT)."""
+    def create_ticket(self, subject: str, requester_id: int, routing: dict) -> int:
+        """Insert a new ticket; the database issues its number (identity / AUTOINCREMENT).
+
+        `routing` holds queue, priority, rule, category, tags, alert_level, assignment, assignee_id.
+        """
         now = utcnow()
         return self.conn.execute(INSERT_TICKET, {
-            "subject": subject, "requester_id": requester_id, "queue": queue, "priority": priority,
-            "rule": rule, "status": "new", "created_at": now, "updated_at": now}).scalar_one()
+            "subject": subject, "requester_id": requester_id, "status": "new", "created_at": now,
+            "updated_at": now, **routing}).scalar_one()
 
     def update_ticket(self, number: int, **values) -> None:
         self.conn.execute(update(_ticket).where(_ticket.c.id == number).values(updated_at=utcnow(), **values))

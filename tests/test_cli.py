@@ -104,7 +104,7 @@ def test_unreadable_or_invalid_rules_file_is_one_line(db_url, tmp_path):
     bad = tmp_path / "rules.yaml"
     bad.write_text((REPO / "rules.yaml").read_text().replace("queue: general", "queue: nowhere"))
     env["HELPDESK_RULES"] = str(bad)
-    assert_one_line_error(cli(env, "serve"), "rules.yaml:", "'nowhere' is not declared")
+    assert_one_line_error(cli(env, "serve"), "rules.yaml:", "unknown queue 'nowhere'")
 
 
 def test_bad_setting_is_one_line(db_url):

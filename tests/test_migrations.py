@@ -39,13 +39,16 @@ def test_contacts_become_users_and_tickets_keep_their_requesters(empty_db):
         conn.execute(text("INSERT INTO ticket (subject, status, priority, queue, requester_id, created_at, updated_at)"
                           " VALUES ('old', 'open', 'normal', 'general', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
     upgrade(engine)
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0003"
     with engine.begin() as conn:
         assert conn.execute(text("SELECT address, user_id, is_primary FROM user_email")).one() == \
             ("jan@client.example", 1, True)
         assert conn.execute(text("SELECT role FROM user_role WHERE user_id = 1")).scalar() == "client"
         assert conn.execute(text("SELECT display_name, active FROM user_account")).one() == ("Jan", True)
         assert conn.execute(text("SELECT requester_id FROM ticket")).scalar() == 1
+        # 0003: old tickets get the routing defaults
+        assert conn.execute(text("SELECT assignment, alert_level, tags, assignee_id FROM ticket")).one() == \
+            ("dispatcher", "standard", "", None)
         # the renamed table still hands out fresh ids, and the foreign key now points at users
         conn.execute(text("INSERT INTO user_account (display_name, active, created_at) "
                           "VALUES ('New', true, CURRENT_TIMESTAMP)"))

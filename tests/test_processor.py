@@ -26,7 +26,7 @@ def test_a_poisoned_message_is_quarantined_after_retries_and_the_rest_go_through
 
     monkeypatch.setattr(processor_module, "process_mail", fail_on_poisoned)
     settings = Settings(database_url=db_url, support_address="support@helpdesk.test")
-    rules = load_rules(REPO / "rules.yaml")
+    rules = load_rules(REPO / "tests" / "rules" / "minimal.yaml")
     processor = Processor(engine, PipelineContext(settings, Renderer(), lambda: rules))
     processor.drain()
 

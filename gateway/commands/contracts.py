@@ -7,7 +7,14 @@ from datetime import date
 import typer
 
 from gateway.commands.common import confirm, session_scope, show
-from gateway.contracts import BILLING_PERIODS, add_contract, apply_fields, contract_view, find_contract, list_contracts
+from gateway.contracts import (
+    BILLING_PERIODS,
+    add_contract,
+    apply_fields,
+    contract_view,
+    find_contract,
+    list_contracts,
+)
 
 app = typer.Typer(help="Service contracts.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON.")

@@ -7,7 +7,14 @@ import sys
 import typer
 from sqlalchemy import select
 
-from gateway.commands.common import EX_TEMPFAIL, fail, print_json, print_table, session_scope, settings
+from gateway.commands.common import (
+    EX_TEMPFAIL,
+    fail,
+    print_json,
+    print_table,
+    session_scope,
+    settings,
+)
 from gateway.errors import TempFail
 from inbound.intake import RawInbound, store_raw
 from store.db import make_engine

@@ -7,7 +7,14 @@ from sqlmodel import Session
 
 from gateway.commands.common import confirm, session_scope, settings, show
 from gateway.errors import UserError
-from gateway.queues import add_queue, ensure_queues, find_queue, list_queues, queue_members, set_membership
+from gateway.queues import (
+    add_queue,
+    ensure_queues,
+    find_queue,
+    list_queues,
+    queue_members,
+    set_membership,
+)
 from gateway.rules import load_rules
 
 app = typer.Typer(help="Queues and their members.", no_args_is_help=True)

@@ -8,7 +8,15 @@ from pathlib import Path
 import typer
 from sqlalchemy import select
 
-from gateway.accounts import add_user, change_role, edit_user, find_org, find_user, set_password, user_view
+from gateway.accounts import (
+    add_user,
+    change_role,
+    edit_user,
+    find_org,
+    find_user,
+    set_password,
+    user_view,
+)
 from gateway.commands.common import DiscardChanges, confirm, fail, session_scope, show
 from gateway.permissions import ALL_ROLES
 from gateway.user_import import import_users, read_rows
