@@ -30,3 +30,4 @@ class InboundMail:
     text: str
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased names, first value
     attachments: tuple[ParsedAttachment, ...] = ()
+    source: str = ""              # "smtp", "pipe", "imap:<mailbox>"

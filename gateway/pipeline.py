@@ -5,7 +5,7 @@ This module only wires the stages; each lives in its own module and can be teste
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Callable
 
@@ -45,6 +45,7 @@ class PipelineContext:
     settings: Settings
     renderer: Renderer
     rules: Callable[[], Rules]  # current rules; reloading swaps what this returns
+    mailbox_queues: dict[str, str] = field(default_factory=dict)  # "imap:<name>" -> queue
 
 
 def _queue_notifications(session: Session, outcome: Outcome, ctx: PipelineContext) -> int:
@@ -62,9 +63,10 @@ def _queue_notifications(session: Session, outcome: Outcome, ctx: PipelineContex
     return len(intents)
 
 
-def parse_stored(inbound_id: int, raw: bytes, envelope_from: str | None, envelope_to: str) -> InboundMail:
+def parse_stored(inbound_id: int, raw: bytes, envelope_from: str | None, envelope_to: str,
+                 source: str = "") -> InboundMail:
     """Stage 1, outside any transaction (it is the costliest and needs no database)."""
-    return parse_mail(raw, inbound_id, envelope_from, tuple(filter(None, envelope_to.split(","))))
+    return parse_mail(raw, inbound_id, envelope_from, tuple(filter(None, envelope_to.split(","))), source)
 
 
 def process_mail(session: Session, mail: InboundMail, ctx: PipelineContext) -> Outcome:
@@ -78,6 +80,9 @@ def process_mail(session: Session, mail: InboundMail, ctx: PipelineContext) -> O
         rules = ctx.rules()
         facts = RoutingFacts(mail, utcnow(), rules.zone, lambda: lookup_requester(store.conn, mail.sender))
         decision = route(facts, rules)
+        mailbox_queue = ctx.mailbox_queues.get(mail.source)
+        if decision.rule == "default" and mailbox_queue in rules.queues:  # the mailbox's own default
+            decision = replace(decision, queue=mailbox_queue)
         if decision.quarantine:
             raise Quarantine(f"rule {decision.rule}: {decision.quarantine}")
     outcome = apply_mail(store, mail, classification, ref, decision, s.ticket_tag)

@@ -27,7 +27,8 @@ MAX_ATTEMPTS = 3
 disposition_log = logging.getLogger("helpdesk.disposition")
 
 _inbound = InboundMessage.__table__
-PENDING = (select(_inbound.c.id, _inbound.c.raw, _inbound.c.envelope_from, _inbound.c.envelope_to)
+PENDING = (select(_inbound.c.id, _inbound.c.raw, _inbound.c.envelope_from, _inbound.c.envelope_to,
+                  _inbound.c.source)
            .where(_inbound.c.status == InboundStatus.PENDING).order_by(_inbound.c.id))
 CLAIM = (select(_inbound.c.id, _inbound.c.attempts)
          .where(_inbound.c.id.in_(bindparam("ids", expanding=True)), _inbound.c.status == InboundStatus.PENDING)
@@ -60,9 +61,9 @@ class Processor:
         with read_session(self.engine) as session, session.begin():
             rows = session.execute(PENDING.limit(self.batch)).all()
         parsed: dict[int, InboundMail | Quarantine] = {}
-        for row_id, raw, envelope_from, envelope_to in rows:
+        for row_id, raw, envelope_from, envelope_to, source in rows:
             try:
-                parsed[row_id] = parse_stored(row_id, raw, envelope_from, envelope_to)
+                parsed[row_id] = parse_stored(row_id, raw, envelope_from, envelope_to, source)
             except Quarantine as exc:
                 parsed[row_id] = exc
         return parsed

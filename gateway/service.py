@@ -15,6 +15,7 @@ from gateway.processor import Processor
 from gateway.queues import ensure_queues
 from gateway.rules import Rules, load_rules
 from gateway.settings import Settings
+from inbound.imap import MailboxReader
 from inbound.intake import InboundWriter
 from inbound.smtp import IntakeHandler, start_listener
 from outbound.dispatcher import Dispatcher
@@ -122,7 +123,8 @@ class Gateway:
         renderer.check()
         self.rules = load_rules(s.rules, renderer.kinds())
         sync_queues(engine, self.rules)
-        ctx = PipelineContext(s, renderer, lambda: self.rules)
+        ctx = PipelineContext(s, renderer, lambda: self.rules,
+                              {f"imap:{m.name}": m.queue for m in s.imap_mailboxes if m.queue})
         processor = Processor(engine, ctx)
         transport = make_transport(s.relay_host_port, s.outbox_dir)
         dispatcher = Dispatcher(engine, transport, s)
@@ -136,11 +138,15 @@ class Gateway:
         except OSError as exc:
             raise UserError(f"cannot listen on {s.smtp_listen}: {exc.strerror}") from None
         writer_task = asyncio.create_task(writer.run())
+        loop = asyncio.get_running_loop()
+        readers = [MailboxReader(m, engine, lambda: loop.call_soon_threadsafe(worker.wake.set),
+                                 timeout_ms=s.db_busy_timeout_ms) for m in s.imap_mailboxes]
+        for reader in readers:
+            reader.thread.start()
         watcher = asyncio.create_task(self._watch_rules())
         worker.start()
         sender.start()
         if install_signals:  # only possible in the main thread; tests run the gateway in another
-            loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.stopping.set)
             loop.add_signal_handler(signal.SIGHUP, self.reload_rules)
@@ -152,6 +158,10 @@ class Gateway:
             on_ready(message)
         await self.stopping.wait()
         watcher.cancel()
+        for reader in readers:  # stop fetching first; what they stored is processed below
+            reader.stop.set()
+        for reader in readers:
+            await asyncio.to_thread(reader.thread.join, SHUTDOWN_GRACE)
         await self._shutdown(server, handler, writer_task, worker, sender)
         transport.close()
         engine.dispose()

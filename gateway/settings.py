@@ -15,6 +15,7 @@ from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.errors import UserError
+from inbound.imap_config import MailboxConfig
 
 
 def parse_host_port(value: str, name: str) -> tuple[str, int]:
@@ -68,6 +69,8 @@ class Settings(BaseSettings):
     # Inbound messages committed together at most (answers still go one by one, after commit).
     intake_batch: int = 64
     log_level: str = "INFO"
+    # IMAP mailboxes to read (JSON list; see inbound/imap_config.py and the README).
+    imap_mailboxes: list[MailboxConfig] = []
 
     @field_validator("smtp_listen", "http_listen", "relay")
     @classmethod
@@ -75,6 +78,14 @@ class Settings(BaseSettings):
         if value:
             parse_host_port(value, "HELPDESK_" + info.field_name.upper())
         return value or None
+
+    @field_validator("imap_mailboxes")
+    @classmethod
+    def _unique_mailboxes(cls, value: list[MailboxConfig]) -> list[MailboxConfig]:
+        names = [m.name for m in value]
+        if len(names) != len(set(names)):
+            raise ValueError("IMAP mailbox names must be unique")
+        return value
 
     @field_validator("support_address")
     @classmethod

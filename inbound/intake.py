@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.errors import TempFail
@@ -37,23 +37,32 @@ def store_raw(engine: Engine, items: list[RawInbound], timeout_ms: int = 5000) -
     The wait for locks is bounded (SQLite busy_timeout, PostgreSQL lock/statement timeout), so a
     blocked database answers the sender with a 451 instead of leaving the connection hanging.
     """
-    now = utcnow()
     try:
         with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(timeout_ms)}")
-                conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout_ms) * 2}")
-            ids = []
-            for item in items:
-                ids.append(conn.execute(insert(InboundMessage).returning(InboundMessage.id), {
-                    "raw": item.raw, "envelope_from": item.envelope_from,
-                    "envelope_to": ",".join(item.envelope_to), "source": item.source,
-                    "channel": item.channel, "received_at": now, "status": "pending", "attempts": 0,
-                }).scalar_one())
-        return ids
+            bound_waits(conn, timeout_ms)
+            return insert_raw(conn, items)
     except SQLAlchemyError as exc:
         cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise TempFail(f"database unavailable: {cause}") from exc
+
+
+INSERT_INBOUND = insert(InboundMessage.__table__).returning(InboundMessage.__table__.c.id)
+
+
+def bound_waits(conn: Connection, timeout_ms: int) -> None:
+    """On PostgreSQL, give up on locks after timeout_ms (SQLite has busy_timeout for that)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(timeout_ms)}")
+        conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout_ms) * 2}")
+
+
+def insert_raw(conn: Connection, items: list[RawInbound]) -> list[int]:
+    """Insert raw messages as pending in the caller's transaction; returns their ids in order."""
+    now = utcnow()
+    return [conn.execute(INSERT_INBOUND, {
+        "raw": item.raw, "envelope_from": item.envelope_from, "envelope_to": ",".join(item.envelope_to),
+        "source": item.source, "channel": item.channel, "received_at": now, "status": "pending", "attempts": 0,
+    }).scalar_one() for item in items]
 
 
 class InboundWriter:

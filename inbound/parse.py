@@ -66,7 +66,8 @@ def synthesize_message_id(raw: bytes) -> str:
     return f"{hashlib.sha256(raw).hexdigest()[:40]}@no-message-id.invalid"
 
 
-def parse_mail(raw: bytes, inbound_id: int, envelope_from: str | None, envelope_to: tuple[str, ...]) -> InboundMail:
+def parse_mail(raw: bytes, inbound_id: int, envelope_from: str | None, envelope_to: tuple[str, ...],
+               source: str = "") -> InboundMail:
     try:
         msg = mime.from_string(raw)
         headers: dict[str, str] = {}
@@ -99,4 +100,5 @@ def parse_mail(raw: bytes, inbound_id: int, envelope_from: str | None, envelope_
         text=text,
         headers=headers,
         attachments=attachments,
+        source=source,
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Index, LargeBinary, Text
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -164,3 +164,15 @@ class DeliveryAttempt(SQLModel, table=True):
     ok: bool = False
     code: int | None = None
     detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class ImapMailbox(SQLModel, table=True):
+    """Progress and lease of one IMAP mailbox: which UIDs are stored, and which instance reads it."""
+
+    __tablename__ = "imap_mailbox"
+
+    name: str = Field(primary_key=True, max_length=64)
+    uidvalidity: int | None = Field(default=None, sa_column=Column(BigInteger))
+    last_uid: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    lease_holder: str | None = Field(default=None, max_length=128)
+    lease_until: datetime | None = None

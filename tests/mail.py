@@ -53,6 +53,13 @@ class Db:
         with new_session(self.engine) as s, s.begin():
             return list_tickets(s, status)
 
+    def ticket_count(self) -> int:
+        from sqlalchemy import func
+
+        from store.models import Ticket
+        with new_session(self.engine) as s:
+            return s.execute(select(func.count()).select_from(Ticket)).scalar()
+
     def ticket(self, number: int) -> dict | None:
         with new_session(self.engine) as s, s.begin():
             return ticket_detail(s, number)

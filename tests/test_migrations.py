@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from store.db import make_engine
@@ -39,7 +40,7 @@ def test_contacts_become_users_and_tickets_keep_their_requesters(empty_db):
         conn.execute(text("INSERT INTO ticket (subject, status, priority, queue, requester_id, created_at, updated_at)"
                           " VALUES ('old', 'open', 'normal', 'general', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
     upgrade(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == ScriptDirectory.from_config(alembic_config()).get_current_head()
     with engine.begin() as conn:
         assert conn.execute(text("SELECT address, user_id, is_primary FROM user_email")).one() == \
             ("jan@client.example", 1, True)

@@ -1,0 +1,76 @@
+"""Per-mailbox IMAP progress and the lease that lets one gateway instance at a time read a mailbox.
+
+Storing a batch and advancing last_uid happen in one transaction, guarded by the lease: a
+message is committed exactly once per UIDVALIDITY, and an instance that lost its lease
+cannot advance the mailbox behind the new holder's back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from inbound.intake import RawInbound, bound_waits, insert_raw
+from store.models import ImapMailbox
+
+_box = ImapMailbox.__table__
+
+
+class LeaseLost(Exception):
+    """Another instance holds this mailbox now."""
+
+
+def acquire_lease(engine: Engine, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+    """Take or renew the lease; False while another live instance holds it."""
+    with engine.begin() as conn:
+        if conn.execute(select(_box.c.name).where(_box.c.name == name)).first() is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(_box).values(name=name, last_uid=0))
+            except IntegrityError:
+                pass  # another instance created it at the same moment
+        taken = conn.execute(update(_box).where(
+            _box.c.name == name,
+            or_(_box.c.lease_holder.is_(None), _box.c.lease_holder == holder, _box.c.lease_until < now),
+        ).values(lease_holder=holder, lease_until=now + ttl))
+        return taken.rowcount == 1
+
+
+def release_lease(engine: Engine, name: str, holder: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(_box).where(_box.c.name == name, _box.c.lease_holder == holder)
+                     .values(lease_holder=None, lease_until=None))
+
+
+def progress(engine: Engine, name: str) -> tuple[int | None, int]:
+    """(uidvalidity, last stored uid) of a mailbox."""
+    with engine.begin() as conn:
+        row = conn.execute(select(_box.c.uidvalidity, _box.c.last_uid).where(_box.c.name == name)).first()
+    return (row[0], row[1]) if row else (None, 0)
+
+
+def start_uidvalidity(engine: Engine, name: str, holder: str, uidvalidity: int) -> None:
+    """A new UIDVALIDITY: UIDs mean other messages now, so scan from the start (duplicates of mail
+    already stored are recognised by Message-ID later)."""
+    with engine.begin() as conn:
+        changed = conn.execute(update(_box).where(_box.c.name == name, _box.c.lease_holder == holder)
+                               .values(uidvalidity=uidvalidity, last_uid=0))
+        if changed.rowcount != 1:
+            raise LeaseLost(name)
+
+
+def store_batch(engine: Engine, name: str, holder: str, uidvalidity: int, items: list[tuple[int, RawInbound]],
+                timeout_ms: int = 5000) -> list[int]:
+    """Commit the raw messages and advance last_uid past them, atomically."""
+    with engine.begin() as conn:
+        bound_waits(conn, timeout_ms)
+        ids = insert_raw(conn, [raw for _, raw in items])
+        advanced = conn.execute(update(_box).where(
+            and_(_box.c.name == name, _box.c.lease_holder == holder, _box.c.uidvalidity == uidvalidity)
+        ).values(last_uid=max(uid for uid, _ in items)))
+        if advanced.rowcount != 1:
+            raise LeaseLost(name)  # rolls the inserts back with the transaction
+    return ids
