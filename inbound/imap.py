@@ -27,7 +27,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from gateway.errors import UserError
 from inbound.imap_config import MailboxConfig
 from inbound.intake import RawInbound
-from store.imap_state import LeaseLost, acquire_lease, progress, release_lease, start_uidvalidity, store_batch
+from store.imap_state import (
+    LeaseLost,
+    acquire_lease,
+    pending_from,
+    progress,
+    release_lease,
+    start_uidvalidity,
+    store_batch,
+)
 from store.models import utcnow
 
 log = logging.getLogger("helpdesk.imap")
@@ -134,6 +142,7 @@ class MailboxReader:
         uids = sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
         stored = 0
         for start in range(0, len(uids), self.config.batch):
+            self._wait_for_processing()
             if self.stop.is_set():
                 break
             chunk = uids[start:start + self.config.batch]
@@ -147,6 +156,13 @@ class MailboxReader:
                 stored += len(items)
             self._renew_lease()
         return stored
+
+    def _wait_for_processing(self) -> None:
+        """Backpressure: store a backlog no faster than it is processed, so mail arriving by
+        other routes meanwhile is not queued behind thousands of old messages."""
+        source = f"imap:{self.config.name}"
+        while not self.stop.is_set() and pending_from(self.engine, source) >= 2 * self.config.batch:
+            self.stop.wait(0.2)
 
     def _after_store(self, client: IMAPClient, uids: list[int]) -> None:
         if not uids:

@@ -9,7 +9,16 @@ from datetime import date
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
-from store.accounts import Contract, Organization, OrgDomain, Queue, QueueMember, User, UserEmail, UserRole
+from store.accounts import (
+    Contract,
+    Organization,
+    OrgDomain,
+    Queue,
+    QueueMember,
+    User,
+    UserEmail,
+    UserRole,
+)
 from store.models import Ticket, TicketStatus
 
 _member, _user, _role, _ticket = QueueMember.__table__, User.__table__, UserRole.__table__, Ticket.__table__

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from inbound.intake import RawInbound, bound_waits, insert_raw
-from store.models import ImapMailbox
+from store.models import ImapMailbox, InboundMessage, InboundStatus
 
 _box = ImapMailbox.__table__
 
@@ -74,3 +74,11 @@ def store_batch(engine: Engine, name: str, holder: str, uidvalidity: int, items:
         if advanced.rowcount != 1:
             raise LeaseLost(name)  # rolls the inserts back with the transaction
     return ids
+
+
+def pending_from(engine: Engine, source: str) -> int:
+    """How many messages from this source still wait for processing."""
+    inbound = InboundMessage.__table__
+    with engine.begin() as conn:
+        return conn.execute(select(func.count()).select_from(inbound).where(
+            inbound.c.status == InboundStatus.PENDING, inbound.c.source == source)).scalar()

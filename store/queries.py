@@ -5,7 +5,14 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from store.models import Article, Attachment, DeliveryAttempt, Outbox, Ticket, TicketEvent
+from store.models import (
+    Article,
+    Attachment,
+    DeliveryAttempt,
+    Outbox,
+    Ticket,
+    TicketEvent,
+)
 from store.tickets import TicketStore
 
 

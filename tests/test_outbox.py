@@ -75,7 +75,7 @@ def test_without_relay_mail_is_written_to_a_folder(make_settings, start_gateway,
     send(gw.port, client_mail(message_id="<folder@client.example>"))
     (path,) = wait_until(lambda: list((tmp_path / "out").glob("*.eml")))
     assert b"In-Reply-To: <folder@client.example>" in path.read_bytes()
-    assert db.outbox()[0]["status"] == "sent"
+    wait_until(lambda: db.outbox()[0]["status"] == "sent")
 
 
 def _fill_outbox(url: str, count: int) -> set[str]:
