@@ -92,6 +92,16 @@ def engine(db_url):
 
 
 @pytest.fixture
+def db(db_url):
+    """Read-only views of the test database for assertions."""
+    from tests.mail import Db
+
+    db = Db(db_url)
+    yield db
+    db.engine.dispose()
+
+
+@pytest.fixture
 def sink():
     with SmtpSink() as s:
         yield s

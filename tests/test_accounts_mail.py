@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from gateway.accounts import add_org, find_user, user_view
 from store.db import new_session
-from tests.mail import Db, client_mail, send
-
-
-@pytest.fixture
-def db(db_url):
-    db = Db(db_url)
-    yield db
-    db.engine.dispose()
+from tests.mail import client_mail, send
 
 
 def test_unknown_sender_joins_the_organization_of_the_domain_and_gets_its_language(gateway, sink, db):

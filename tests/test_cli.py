@@ -5,18 +5,9 @@ from __future__ import annotations
 import json
 import socket
 
-import pytest
-
 from tests.conftest import free_port
-from tests.mail import Db, client_mail, send
+from tests.mail import client_mail, send
 from tests.service import REPO, run_helpdesk, service_env
-
-
-@pytest.fixture
-def db(db_url):
-    db = Db(db_url)
-    yield db
-    db.engine.dispose()
 
 
 def cli(env, *args, stdin=None):

@@ -6,14 +6,7 @@ import smtplib
 
 import pytest
 
-from tests.mail import Db, client_mail, send
-
-
-@pytest.fixture
-def db(db_url):
-    db = Db(db_url)
-    yield db
-    db.engine.dispose()
+from tests.mail import client_mail, send
 
 
 @pytest.mark.parametrize("headers, envelope_from, reason", [

@@ -14,7 +14,7 @@ from store.imap_state import acquire_lease
 from store.models import utcnow
 from tests.conftest import free_port
 from tests.imap_server import PASSWORD, Dovecot
-from tests.mail import Db, client_mail, wait_until
+from tests.mail import client_mail, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -22,13 +22,6 @@ def dovecot():
     server = Dovecot.start(free_port())
     yield server
     server.stop()
-
-
-@pytest.fixture
-def db(db_url):
-    db = Db(db_url)
-    yield db
-    db.engine.dispose()
 
 
 @pytest.fixture

@@ -12,14 +12,7 @@ from sqlalchemy import text
 from inbound.intake import InboundWriter
 from inbound.smtp import IntakeHandler, start_listener
 from store.db import make_engine
-from tests.mail import Db, client_mail, send
-
-
-@pytest.fixture
-def db(db_url):
-    db = Db(db_url)
-    yield db
-    db.engine.dispose()
+from tests.mail import client_mail, send
 
 
 class HeldLock:

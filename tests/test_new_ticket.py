@@ -6,14 +6,7 @@ from email.policy import SMTP
 
 import pytest
 
-from tests.mail import Db, client_mail, send, wait_until
-
-
-@pytest.fixture
-def db(db_url):
-    db = Db(db_url)
-    yield db
-    db.engine.dispose()
+from tests.mail import client_mail, send, wait_until
 
 
 def test_new_mail_creates_ticket_and_acknowledges(gateway, sink, db):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from gateway.notify import OutboundIntent
@@ -19,15 +18,8 @@ from store.db import make_engine, new_session
 from store.models import DeliveryAttempt, Ticket, utcnow
 from store.tickets import TicketStore
 from tests.conftest import free_port
-from tests.mail import Db, client_mail, send, wait_until
+from tests.mail import client_mail, send, wait_until
 from tests.smtp_sink import SmtpSink
-
-
-@pytest.fixture
-def db(db_url):
-    db = Db(db_url)
-    yield db
-    db.engine.dispose()
 
 
 def test_relay_down_then_up_delivers_everything_and_records_attempts(make_settings, start_gateway, db):

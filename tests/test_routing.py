@@ -23,13 +23,6 @@ rules:
 
 
 @pytest.fixture
-def db(db_url):
-    db = Db(db_url)
-    yield db
-    db.engine.dispose()
-
-
-@pytest.fixture
 def routed(make_settings, start_gateway, sink, db, tmp_path):
     """Start a gateway with the given rules, send one message, return the ticket (or inbound row)."""
     def run(rules: str, mail=None, **send_args):

@@ -11,7 +11,7 @@ import pytest
 from gateway.errors import UserError
 from gateway.rules import parse_rules
 from tests.conftest import REPO
-from tests.mail import Db, client_mail, send
+from tests.mail import client_mail, send
 from tests.service import run_helpdesk, service_env
 
 BASE = "queues: {general: G, operations: O}\ncategories: [error]\ndefault: {queue: general}\nrules:\n"
@@ -68,7 +68,7 @@ def test_rules_check_command(db_url, tmp_path):
     assert result.returncode != 0 and err.count("\n") == 1 and ":6:12: unknown field 'subjct'" in err
 
 
-def test_rules_test_explains_one_message_and_tables_a_folder_without_storing(db_url, tmp_path, db_with_nothing):
+def test_rules_test_explains_one_message_and_tables_a_folder_without_storing(db_url, tmp_path, db):
     folder = tmp_path / "mail"
     folder.mkdir()
     (folder / "a.eml").write_bytes(client_mail(subject="printer jam").as_bytes())
@@ -88,14 +88,7 @@ def test_rules_test_explains_one_message_and_tables_a_folder_without_storing(db_
     rows = {r["message"]: r for r in json.loads(table.stdout)}
     assert rows["a.eml"]["rule"] == "printers" and rows["a.eml"]["queue"] == "operations"
     assert rows["b.eml"]["priority"] == "highest" and rows["c.eml"]["quarantine"]
-    assert db_with_nothing.inbound() == [] and db_with_nothing.tickets() == []
-
-
-@pytest.fixture
-def db_with_nothing(db_url):
-    db = Db(db_url)
-    yield db
-    db.engine.dispose()
+    assert db.inbound() == [] and db.tickets() == []
 
 
 def test_service_reloads_a_valid_edit_and_keeps_rules_after_a_broken_one(make_settings, start_gateway, db,
@@ -130,8 +123,3 @@ def _wait_for_reload(gw, rule_name: str, timeout: float = 10) -> None:
     raise TimeoutError("rules were not reloaded")
 
 
-@pytest.fixture
-def db(db_url):
-    db = Db(db_url)
-    yield db
-    db.engine.dispose()

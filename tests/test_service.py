@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import signal
 
-import pytest
-
 from tests.conftest import free_port
-from tests.mail import Db, client_mail, send, wait_until
+from tests.mail import client_mail, send, wait_until
 from tests.service import Service, run_helpdesk, service_env
-
-
-@pytest.fixture
-def db(db_url):
-    db = Db(db_url)
-    yield db
-    db.engine.dispose()
 
 
 def test_sigterm_finishes_work_and_exits_zero(db_url, sink, db):

@@ -5,14 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.ticket_tag import clean_subject, find_ticket_number
-from tests.mail import Db, client_mail, send, wait_until
-
-
-@pytest.fixture
-def db(db_url):
-    db = Db(db_url)
-    yield db
-    db.engine.dispose()
+from tests.mail import client_mail, send, wait_until
 
 
 @pytest.mark.parametrize("subject", [
