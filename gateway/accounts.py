@@ -28,10 +28,17 @@ from store.accounts import (
     UserRole,
 )
 
+MAX_ID = 2**63 - 1
+
+
+def is_id(ref: str) -> bool:
+    """A database id as typed: ASCII digits within the range of a 64-bit key."""
+    return ref.isascii() and ref.isdigit() and 0 < int(ref) <= MAX_ID
+
 
 def find_org(session: Session, ref: str) -> Organization:
     """An organization by name (case-insensitive) or id."""
-    org = session.get(Organization, int(ref)) if ref.isdigit() else session.execute(
+    org = session.get(Organization, int(ref)) if is_id(ref) else session.execute(
         select(Organization).where(func.lower(Organization.name) == ref.strip().lower())).scalar_one_or_none()
     if org is None:
         raise UserError(f"unknown organization {ref!r}")
@@ -100,7 +107,7 @@ def org_view(session: Session, org: Organization) -> dict:
 
 def find_user(session: Session, ref: str) -> User:
     """A user by any of their addresses, or by id."""
-    if ref.strip().isdigit():
+    if is_id(ref.strip()):
         user = session.get(User, int(ref))
     else:
         user_id = session.execute(select(UserEmail.user_id).where(UserEmail.address == ref.strip().lower())).scalar()
@@ -145,6 +152,8 @@ def _set_roles(session: Session, user: User, roles: set[str]) -> None:
 
 def add_user(session: Session, name: str, emails: list[str], *, phone: str | None = None,
              locale: str | None = None, organization: str | None = None, roles=("client",)) -> User:
+    if not name.strip():
+        raise UserError("a user needs a name")
     if not emails:
         raise UserError("a user needs at least one email address")
     org = find_org(session, organization) if organization else None

@@ -24,14 +24,14 @@ def parse_date(value: str, what: str) -> date:
         raise UserError(f"{what} must be a date like 2026-01-31, got {value!r}") from None
 
 
-def _money(value: str, what: str) -> Decimal:
+def _money(value: str, what: str, limit: Decimal = Decimal("1e10")) -> Decimal:
     try:
         amount = Decimal(value)
     except InvalidOperation:
         raise UserError(f"{what} must be a number, got {value!r}") from None
-    if amount < 0:
-        raise UserError(f"{what} cannot be negative")
-    return amount
+    if not amount.is_finite() or amount < 0 or amount >= limit:
+        raise UserError(f"{what} must be a number from 0 to below {limit}, got {value!r}")
+    return amount.quantize(Decimal("0.01"))
 
 
 def find_contract(session: Session, number: str) -> Contract:
@@ -51,9 +51,9 @@ def apply_fields(session: Session, contract: Contract, fields: dict) -> None:
         elif key == "billing_period" and value not in BILLING_PERIODS:
             raise UserError(f"unknown billing period {value!r} (one of {', '.join(BILLING_PERIODS)})")
         elif key in MONEY_FIELDS:
-            value = _money(value, key.replace("_", " "))
-        elif key in ("included_minutes", "payment_terms_days") and value < 0:
-            raise UserError(f"{key.replace('_', ' ')} cannot be negative")
+            value = _money(value, key.replace("_", " "), Decimal(100) if key == "vat_rate" else Decimal("1e10"))
+        elif key in ("included_minutes", "payment_terms_days") and not 0 <= value <= 10**9:
+            raise UserError(f"{key.replace('_', ' ')} must be between 0 and 1000000000")
         elif key == "currency":
             if len(value) != 3 or not value.isalpha():
                 raise UserError(f"currency must be an ISO 4217 code like EUR, got {value!r}")

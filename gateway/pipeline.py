@@ -81,7 +81,7 @@ def process_mail(session: Session, mail: InboundMail, ctx: PipelineContext) -> O
         facts = RoutingFacts(mail, utcnow(), rules.zone, lambda: lookup_requester(store.conn, mail.sender))
         decision = route(facts, rules)
         mailbox_queue = ctx.mailbox_queues.get(mail.source)
-        if decision.rule == "default" and mailbox_queue in rules.queues:  # the mailbox's own default
+        if not decision.queue_from_rule and mailbox_queue in rules.queues:  # the mailbox's own default
             decision = replace(decision, queue=mailbox_queue)
         if decision.quarantine:
             raise Quarantine(f"rule {decision.rule}: {decision.quarantine}")

@@ -20,7 +20,7 @@ from gateway.apply import Disposition, Outcome
 from gateway.errors import Quarantine
 from gateway.message import InboundMail
 from gateway.pipeline import PipelineContext, parse_stored, process_mail
-from store.db import new_session, read_session
+from store.db import is_sqlite, new_session, read_session
 from store.models import InboundMessage, InboundStatus, utcnow
 
 MAX_ATTEMPTS = 3
@@ -30,6 +30,10 @@ _inbound = InboundMessage.__table__
 PENDING = (select(_inbound.c.id, _inbound.c.raw, _inbound.c.envelope_from, _inbound.c.envelope_to,
                   _inbound.c.source)
            .where(_inbound.c.status == InboundStatus.PENDING).order_by(_inbound.c.id))
+PENDING_CLAIM = (select(_inbound.c.id, _inbound.c.raw, _inbound.c.envelope_from, _inbound.c.envelope_to,
+                        _inbound.c.source, _inbound.c.attempts)
+                 .where(_inbound.c.status == InboundStatus.PENDING).order_by(_inbound.c.id)
+                 .with_for_update(skip_locked=True))
 CLAIM = (select(_inbound.c.id, _inbound.c.attempts)
          .where(_inbound.c.id.in_(bindparam("ids", expanding=True)), _inbound.c.status == InboundStatus.PENDING)
          .order_by(_inbound.c.id).with_for_update(skip_locked=True))
@@ -57,9 +61,8 @@ class Processor:
     def __init__(self, engine: Engine, ctx: PipelineContext, batch: int = 32):
         self.engine, self.ctx, self.batch = engine, ctx, batch
 
-    def _parse_pending(self) -> dict[int, InboundMail | Quarantine]:
-        with read_session(self.engine) as session, session.begin():
-            rows = session.execute(PENDING.limit(self.batch)).all()
+    @staticmethod
+    def _parse(rows) -> dict[int, InboundMail | Quarantine]:
         parsed: dict[int, InboundMail | Quarantine] = {}
         for row_id, raw, envelope_from, envelope_to, source in rows:
             try:
@@ -67,6 +70,17 @@ class Processor:
             except Quarantine as exc:
                 parsed[row_id] = exc
         return parsed
+
+    def _parse_pending(self) -> dict[int, InboundMail | Quarantine]:
+        """SQLite: read and parse before the write transaction, which has the one write lock."""
+        with read_session(self.engine) as session, session.begin():
+            return self._parse(session.execute(PENDING.limit(self.batch)).all())
+
+    def _claim_next(self, session: Session) -> tuple[list[_Claimed], dict]:
+        """PostgreSQL: lock the next pending rows other instances have not locked, then parse, so
+        several instances share the work instead of racing for the same first rows."""
+        rows = session.execute(PENDING_CLAIM.limit(self.batch)).all()
+        return [_Claimed(r[0], r[5]) for r in rows], self._parse([r[:5] for r in rows])
 
     def _claim(self, session: Session, ids: list[int]) -> list[_Claimed]:
         # Re-checked under the lock: another instance may have taken some meanwhile.
@@ -111,16 +125,22 @@ class Processor:
 
     def run_once(self) -> int:
         """Process one batch; returns how many messages were handled."""
-        parsed = self._parse_pending()
-        if not parsed:
+        sqlite = is_sqlite(self.engine)
+        parsed = self._parse_pending() if sqlite else {}
+        if sqlite and not parsed:
             return 0
         try:
             with new_session(self.engine) as session, session.begin():
-                rows = self._claim(session, list(parsed))
+                if sqlite:
+                    rows = self._claim(session, list(parsed))
+                else:
+                    rows, parsed = self._claim_next(session)
                 for row in rows:
                     self._finish(session, row, self._apply(session, parsed[row.id]))
                 return len(rows)
         except Exception:
+            if not parsed:
+                raise
             disposition_log.info("batch of %d failed as a whole; retrying message by message", len(parsed))
         with new_session(self.engine) as session, session.begin():
             rows = self._claim(session, list(parsed))

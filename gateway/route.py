@@ -32,6 +32,7 @@ class RouteDecision:
     alert: str = "standard"
     acknowledgement: str = "acknowledgement"
     quarantine: str | None = None
+    queue_from_rule: bool = False  # False: the queue is the default's (a mailbox may choose instead)
     trials: tuple[RuleTrial, ...] = ()  # filled only when routing with explain=True
 
 
@@ -51,4 +52,4 @@ def route(facts: RoutingFacts, rules: Rules, explain: bool = False) -> RouteDeci
     return RouteDecision(
         queue=final.queue, priority=final.priority, rule="+".join(matched) or "default", category=final.category,
         tags=final.tags, assign=final.assign, alert=final.alert, acknowledgement=final.acknowledgement,
-        quarantine=final.quarantine, trials=tuple(trials))
+        quarantine=final.quarantine, queue_from_rule=actions.queue is not None, trials=tuple(trials))

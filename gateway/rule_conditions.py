@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import time
+from datetime import datetime, time
 
 import yaml
 
@@ -200,7 +200,7 @@ class ConditionCompiler:
                 source = n.scalar(spec["regex"], "regex")
                 try:
                     return TextMatch(field, get, pattern=re.compile(source, flags))
-                except re.error as exc:
+                except (re.error, OverflowError, RecursionError) as exc:
                     raise n.fail(spec["regex"], f"bad regular expression {source!r}: {exc}") from None
             if "keywords" in spec:
                 return TextMatch(field, get, keywords=tuple(k.casefold() for k in n.texts(spec["keywords"], field)))
@@ -226,7 +226,7 @@ class ConditionCompiler:
 
 def _clock(n: Nodes, node: yaml.Node, text: str) -> time:
     try:
-        return time.fromisoformat(text)
+        return datetime.strptime(text, "%H:%M").time()  # local time of the business-hours zone
     except ValueError:
         raise n.fail(node, f"{text!r} is not a time like 08:00") from None
 

@@ -112,4 +112,6 @@ def load_rules(path: Path, templates: tuple[str, ...] | None = None) -> Rules:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UserError(f"cannot read rules file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     return parse_rules(text, str(path), templates)

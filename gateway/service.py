@@ -84,6 +84,10 @@ async def _work_loop(worker: Worker) -> None:
             if not failing:  # say it once, not once a second
                 log.error("%s: database error, will retry: %s", name, str(exc).splitlines()[0])
             failing, handled = True, 0
+        except Exception:  # a bug must not silently stop processing or delivery
+            if not failing:
+                log.exception("%s: unexpected error, will retry", name)
+            failing, handled = True, 0
         if handled:
             if after_work:
                 after_work()
@@ -112,6 +116,9 @@ class Gateway:
             return
         except SQLAlchemyError as exc:
             log.error("new rules not applied, database error: %s", str(exc).splitlines()[0])
+            return
+        except Exception:
+            log.exception("new rules rejected, previous rules stay in force")
             return
         self.rules = rules
         log.info("rules reloaded from %s", self.settings.rules)
@@ -169,6 +176,14 @@ class Gateway:
 
     async def _watch_rules(self) -> None:
         """Reload rules.yaml when it changes on disk (operators need not send SIGHUP)."""
+        try:
+            await self._watch_rules_forever()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("rules watcher stopped; SIGHUP still reloads")
+
+    async def _watch_rules_forever(self) -> None:
         def stamp():
             try:
                 st = self.settings.rules.stat()

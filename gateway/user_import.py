@@ -37,7 +37,10 @@ def read_rows(path: Path) -> list[tuple[int, dict]]:
         raise UserError(f"cannot read {path}: {exc.strerror}") from None
     with handle:
         reader = csv.DictReader(handle)
-        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+        try:
+            header = [h.strip().lower() for h in (reader.fieldnames or [])]
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise UserError(f"{path}:1: not a readable UTF-8 CSV file: {exc}") from None
         missing = [c for c in REQUIRED if c not in header]
         unknown = [h for h in header if h not in COLUMNS]
         if missing or unknown:

@@ -12,6 +12,8 @@ from gateway.errors import UserError
 def compose(text: str, source: str) -> yaml.Node | None:
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise UserError(f"{source}: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
@@ -48,7 +50,8 @@ class Nodes:
         return result
 
     def scalar(self, node: yaml.Node, what: str) -> str:
-        if not isinstance(node, yaml.ScalarNode) or not str(node.value).strip():
+        if not isinstance(node, yaml.ScalarNode) or not str(node.value).strip() \
+                or node.tag == "tag:yaml.org,2002:null":
             raise self.fail(node, f"{what} must be a non-empty text")
         return str(node.value).strip()
 

@@ -88,6 +88,11 @@ class MailboxReader:
                 self._say(f"connection lost ({type(exc).__name__}: {exc}); reconnecting", logging.WARNING)
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+            except Exception:  # a bug or an odd server answer: log it, back off, never die silently
+                log.exception("mailbox %s: unexpected error; reconnecting", self.config.name)
+                self._state = "failed"
+                self.stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
             finally:
                 _quietly(client.logout)
         try:
@@ -148,7 +153,7 @@ class MailboxReader:
             chunk = uids[start:start + self.config.batch]
             fetched = client.fetch(chunk, ["BODY.PEEK[]"])  # PEEK: reading does not mark \Seen
             items = [(uid, RawInbound(fetched[uid][b"BODY[]"], None, (), source=f"imap:{self.config.name}"))
-                     for uid in chunk if uid in fetched]
+                     for uid in chunk if b"BODY[]" in fetched.get(uid, {})]
             if items:
                 store_batch(self.engine, self.config.name, self.holder, uidvalidity, items, self.timeout_ms)
                 self.on_stored()
@@ -163,6 +168,7 @@ class MailboxReader:
         source = f"imap:{self.config.name}"
         while not self.stop.is_set() and pending_from(self.engine, source) >= 2 * self.config.batch:
             self.stop.wait(0.2)
+            self._renew_lease()
 
     def _after_store(self, client: IMAPClient, uids: list[int]) -> None:
         if not uids:
@@ -190,7 +196,10 @@ class MailboxReader:
 
     def _wait_for_mail(self, client: IMAPClient, can_idle: bool) -> None:
         if not can_idle:
-            self.stop.wait(self.config.poll_seconds)
+            deadline = time.monotonic() + self.config.poll_seconds
+            while not self.stop.is_set() and time.monotonic() < deadline:  # keep the lease meanwhile
+                self.stop.wait(min(5.0, max(0.0, deadline - time.monotonic())))
+                self._renew_lease()
             return
         client.idle()
         try:

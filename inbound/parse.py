@@ -61,9 +61,16 @@ def _body_and_attachments(msg) -> tuple[str, tuple[ParsedAttachment, ...]]:
     return text.replace("\r\n", "\n").strip(), tuple(attachments)
 
 
+_TRACE_HEADER = re.compile(rb"\A(?:(?:Received|Return-Path):[^\n]*\n(?:[ \t][^\n]*\n)*)+", re.IGNORECASE)
+
+
 def synthesize_message_id(raw: bytes) -> str:
-    """A stable id for mail without Message-ID, so a re-delivery of it is still recognised."""
-    return f"{hashlib.sha256(raw).hexdigest()[:40]}@no-message-id.invalid"
+    """A stable id for mail without Message-ID, so a re-delivery of it is still recognised.
+
+    The trace headers on top (our own Received line among them) differ on every delivery,
+    so they are left out of the hash."""
+    content = _TRACE_HEADER.sub(b"", raw.replace(b"\r\n", b"\n"))
+    return f"{hashlib.sha256(content).hexdigest()[:40]}@no-message-id.invalid"
 
 
 def parse_mail(raw: bytes, inbound_id: int, envelope_from: str | None, envelope_to: tuple[str, ...],

@@ -44,6 +44,16 @@ def encode_subject(subject: str, tag: str) -> str:
     return header.encode(linesep="\r\n")
 
 
+def format_address(name: str, address: str) -> str:
+    """A From/To value; an internationalized address (RFC 6532) is written as UTF-8 as it is."""
+    if address.isascii():
+        return formataddr((name, address), charset="utf-8")
+    if not name:
+        return address
+    display = str(Header(name, "utf-8").encode()) if not name.isascii() else f'"{name}"'
+    return f"{display} <{address}>"
+
+
 def _body(text: str) -> tuple[str, bytes]:
     data = text.replace("\r\n", "\n").encode("utf-8")
     if data.isascii():
@@ -59,9 +69,9 @@ def compose_mail(intent: OutboundIntent, rendered: RenderedMail, *, tag: str, su
     subject = rendered.subject if tag in rendered.subject else f"{tag} {rendered.subject}"
     encoding, body = _body(rendered.body)
     headers = [
-        ("From", formataddr((support_name, support_address), charset="utf-8")),
+        ("From", format_address(support_name, support_address)),
         ("Reply-To", support_address),
-        ("To", formataddr((intent.to_name, intent.to_address), charset="utf-8")),
+        ("To", format_address(intent.to_name, intent.to_address)),
         ("Subject", encode_subject(subject, tag)),
         ("Date", format_datetime(now)),
         ("Message-ID", f"<{message_id}>"),

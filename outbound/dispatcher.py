@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
 from gateway.settings import Settings
-from outbound.outbox import ClaimedMail, SendResult, claim_due, record_results
+from outbound.outbox import ClaimedMail, SendResult, claim_due, record_results, release_claims
 from outbound.transport import SendError, Transport
 from store.db import new_session
 from store.models import utcnow
@@ -41,11 +42,20 @@ class Dispatcher:
         claimed = self._claim()
         if not claimed:
             return 0
-        results = [self._send(mail) for mail in claimed]
+        # A slow relay must not outlast the lease, or another instance could send the same rows:
+        # past half the lease, the rest of the batch goes back unsent.
+        started, budget = time.monotonic(), self.settings.send_claim_lease_seconds / 2
+        results, unsent = [], []
+        for mail in claimed:
+            if time.monotonic() - started > budget:
+                unsent.append(mail.id)
+            else:
+                results.append(self._send(mail))
         s = self.settings
         with new_session(self.engine) as session, session.begin():
             record_results(session, results, self.clock(), max_attempts=s.send_max_attempts,
                            retry_base=s.send_retry_base_seconds, retry_max=s.send_retry_max_seconds)
+            release_claims(session, unsent)
         return len(claimed)
 
     def drain(self) -> int:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlmodel import Session
 
+from gateway.errors import UserError
 from outbound.compose import ComposedMail
 from store.models import DeliveryAttempt, Outbox, OutboxStatus, ThreadRef, utcnow
 
@@ -98,9 +99,22 @@ def record_results(session: Session, results: list[SendResult], now: datetime, *
             row.next_attempt_at = now + backoff(row.attempts, retry_base, retry_max)
 
 
-def requeue(session: Session, outbox_id: int, now: datetime) -> Outbox | None:
-    """`helpdesk outbox retry`: send again as soon as possible, with a fresh attempt budget."""
+def release_claims(session: Session, outbox_ids: list[int]) -> None:
+    """Give claimed but unsent rows back at once, without counting an attempt."""
+    if outbox_ids:
+        session.execute(update(_outbox).where(_outbox.c.id.in_(outbox_ids), _outbox.c.status == OutboxStatus.SENDING)
+                        .values(status=OutboxStatus.QUEUED, claimed_until=None))
+
+
+def requeue(session: Session, outbox_id: int, now: datetime) -> Outbox:
+    """`helpdesk outbox retry`: send a failed or waiting message as soon as possible, with a fresh
+    attempt budget. A sent message, or one a dispatcher is sending right now, is left alone."""
     row = session.get(Outbox, outbox_id)
-    if row is not None:
-        row.status, row.next_attempt_at, row.claimed_until, row.attempts = OutboxStatus.QUEUED, now, None, 0
+    if row is None:
+        raise UserError(f"no outbox message {outbox_id}")
+    if row.status == OutboxStatus.SENT:
+        raise UserError(f"outbox message {outbox_id} was already sent at {row.sent_at:%Y-%m-%d %H:%M:%S}")
+    if row.status == OutboxStatus.SENDING and row.claimed_until and row.claimed_until > now:
+        raise UserError(f"outbox message {outbox_id} is being sent right now")
+    row.status, row.next_attempt_at, row.claimed_until, row.attempts = OutboxStatus.QUEUED, now, None, 0
     return row

@@ -42,7 +42,11 @@ class SmtpRelay:
     def _send_once(self, mail_from, rcpt_to, raw) -> None:
         if self._smtp is None:
             self._smtp = self._connect()
-        self._smtp.sendmail(mail_from, list(rcpt_to), raw)
+        # Internationalized addresses need the relay's SMTPUTF8 (RFC 6531).
+        utf8 = not all(a.isascii() for a in (mail_from, *rcpt_to))
+        if utf8 and not self._smtp.has_extn("smtputf8"):
+            raise SendError("the relay does not accept internationalized addresses (no SMTPUTF8)", permanent=True)
+        self._smtp.sendmail(mail_from, list(rcpt_to), raw, mail_options=["SMTPUTF8"] if utf8 else ())
 
     def send(self, mail_from: str, rcpt_to: tuple[str, ...], raw: bytes, name: str) -> str:
         try:
@@ -51,6 +55,10 @@ class SmtpRelay:
             except (smtplib.SMTPServerDisconnected, ConnectionError):
                 self.close()  # the relay dropped an idle connection: one fresh try
                 self._send_once(mail_from, rcpt_to, raw)
+        except SendError:
+            raise
+        except UnicodeError as exc:
+            raise SendError(f"cannot encode the message for the relay: {exc}", permanent=True) from None
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             raise self._error(code, text) from None
@@ -89,10 +97,10 @@ class FolderTransport:
         self.directory = Path(directory)
 
     def send(self, mail_from: str, rcpt_to: tuple[str, ...], raw: bytes, name: str) -> str:
-        self.directory.mkdir(parents=True, exist_ok=True)
         final = self.directory / f"{name}.eml"
         tmp = self.directory / f".{name}.{os.getpid()}.tmp"
         try:
+            self.directory.mkdir(parents=True, exist_ok=True)
             with open(tmp, "wb") as fh:
                 fh.write(raw)
                 fh.flush()

@@ -47,7 +47,7 @@ def release_lease(engine: Engine, name: str, holder: str) -> None:
 
 def progress(engine: Engine, name: str) -> tuple[int | None, int]:
     """(uidvalidity, last stored uid) of a mailbox."""
-    with engine.begin() as conn:
+    with engine.execution_options(read_only=True).begin() as conn:  # no SQLite write lock for a read
         row = conn.execute(select(_box.c.uidvalidity, _box.c.last_uid).where(_box.c.name == name)).first()
     return (row[0], row[1]) if row else (None, 0)
 
@@ -79,6 +79,6 @@ def store_batch(engine: Engine, name: str, holder: str, uidvalidity: int, items:
 def pending_from(engine: Engine, source: str) -> int:
     """How many messages from this source still wait for processing."""
     inbound = InboundMessage.__table__
-    with engine.begin() as conn:
+    with engine.execution_options(read_only=True).begin() as conn:
         return conn.execute(select(func.count()).select_from(inbound).where(
             inbound.c.status == InboundStatus.PENDING, inbound.c.source == source)).scalar()

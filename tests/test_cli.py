@@ -6,7 +6,7 @@ import json
 import socket
 
 from tests.conftest import free_port
-from tests.mail import client_mail, send
+from tests.mail import client_mail, send, wait_until
 from tests.service import REPO, run_helpdesk, service_env
 
 
@@ -55,7 +55,6 @@ def test_outbox_list_show_and_retry(gateway, sink, db, db_url):
     sink.reject_rcpt = {"gone@client.example"}
     send(gateway.port, client_mail(sender="gone@client.example"))
     env = service_env(db_url, free_port(), None)
-    from tests.mail import wait_until
     wait_until(lambda: db.outbox() and db.outbox()[0]["status"] == "failed")
     code, out, _ = cli(env, "outbox", "list", "--json")
     (row,) = json.loads(out)
@@ -67,6 +66,10 @@ def test_outbox_list_show_and_retry(gateway, sink, db, db_url):
     assert cli(env, "outbox", "retry", str(row["id"]))[0] == 0
     assert sink.wait_for(1)[0].rcpt_tos == ["gone@client.example"]
     assert_one_line_error(cli(env, "outbox", "retry", "424242"), "no outbox message")
+    wait_until(lambda: db.outbox()[0]["status"] == "sent")
+    assert_one_line_error(cli(env, "outbox", "retry", str(row["id"])), "already sent")  # no second copy
+    inbound_id = str(db.inbound()[0].id)
+    assert_one_line_error(cli(env, "inbound", "retry", inbound_id), "processed, not quarantined")
 
 
 def test_bad_database_url_is_one_line(tmp_path):

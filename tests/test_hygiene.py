@@ -38,3 +38,25 @@ def test_unreadable_mail_is_kept_in_quarantine_with_the_reason(gateway, sink, db
     assert row.status == "quarantined" and "no usable sender" in row.reason
     assert b"no sender at all" in row.raw
     assert db.tickets() == []
+
+
+def test_internationalized_sender_gets_a_ticket_and_an_acknowledgement(gateway, sink, db):
+    raw = ("From: Žofie <žofie@příklad.example>\r\nTo: support@helpdesk.test\r\nSubject: tiskárna\r\n"
+           "Message-ID: <eai@client.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+           "\r\nDobrý den\r\n").encode()
+    with smtplib.SMTP("127.0.0.1", gateway.port) as smtp:
+        smtp.sendmail("žofie@příklad.example", ["support@helpdesk.test"], raw, mail_options=["SMTPUTF8"])
+    ack = sink.wait_for(1)[0]
+    assert ack.rcpt_tos == ["žofie@příklad.example"]
+    assert db.tickets()[0]["requester"] == "žofie@příklad.example"
+
+
+def test_redelivered_mail_without_message_id_is_recognised(gateway, sink, db):
+    raw = b"From: jan@client.example\r\nTo: support@helpdesk.test\r\nSubject: no id\r\n\r\nhello\r\n"
+    for _ in range(2):  # each copy gets its own Received line with a new time
+        with smtplib.SMTP("127.0.0.1", gateway.port) as smtp:
+            smtp.sendmail("jan@client.example", ["support@helpdesk.test"], raw)
+        import time
+        time.sleep(1.1)
+    rows = db.processed(2)
+    assert sorted(r.status for r in rows) == ["duplicate", "processed"] and len(db.tickets()) == 1

@@ -206,3 +206,15 @@ def test_shipped_rules_file_is_valid_and_is_the_readme_example():
     rules = load_rules(REPO / "rules.yaml", Renderer().kinds())
     assert {r.name for r in rules.rules} >= {"spam", "monitoring-alerts", "printers"}
     assert Path(REPO / "rules.yaml").read_text().strip() in (REPO / "README.md").read_text()
+
+
+def test_a_rule_that_sets_no_queue_leaves_the_queue_to_the_default_or_the_mailbox():
+    from gateway.route import route
+    from gateway.routing_facts import RoutingFacts
+    from gateway.rules import parse_rules
+    from inbound.parse import parse_mail
+
+    rules = parse_rules(HEAD + rule("{subject: printer}", "{tags: [x]}", "tagger") + "    continue: true\n")
+    mail = parse_mail(client_mail().as_bytes(), 1, None, ())
+    decision = route(RoutingFacts(mail, datetime.now(UTC), rules.zone), rules)
+    assert decision.rule == "tagger" and decision.queue == "general" and not decision.queue_from_rule

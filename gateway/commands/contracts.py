@@ -37,9 +37,10 @@ GUARANTOR = typer.Option(None, "--guarantor", help="Technician responsible (emai
 CURRENCY = typer.Option(None, help="ISO 4217 code, e.g. EUR.")
 FEE = typer.Option(None, "--monthly-fee", help="Fixed fee per month.")
 RATE = typer.Option(None, "--hourly-rate", help="Price of an hour of work beyond the included time.")
-INCLUDED = typer.Option(None, "--included-minutes", help="Minutes of work included per billing period.")
+INCLUDED = typer.Option(None, "--included-minutes", min=0, max=10**9,
+                        help="Minutes of work included per billing period.")
 VAT = typer.Option(None, "--vat-rate", help="VAT in percent.")
-TERMS = typer.Option(None, "--payment-terms-days")
+TERMS = typer.Option(None, "--payment-terms-days", min=0, max=3650)
 EDI = typer.Option(None, "--buyer-edi-id", help="Buyer's id in EDIFACT invoices (e.g. GLN).")
 NOTES = typer.Option(None, "--notes")
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from gateway.commands.common import (
     EX_TEMPFAIL,
+    ID,
     fail,
     print_json,
     print_table,
@@ -63,11 +64,13 @@ def list_inbound(status: str = typer.Option(None, help="pending, processed, dupl
 
 
 @app.command("retry")
-def retry(message_id: int = typer.Argument(..., metavar="ID")) -> None:
+def retry(message_id: int = typer.Argument(..., metavar="ID", **ID)) -> None:
     """Put a quarantined message back in line for processing (after fixing what stopped it)."""
     with session_scope() as session:
         row = session.get(InboundMessage, message_id)
         if row is None:
             fail(f"no inbound message {message_id}")
+        if row.status != InboundStatus.QUARANTINED:
+            fail(f"inbound message {message_id} is {row.status}, not quarantined")
         row.status, row.attempts, row.reason = InboundStatus.PENDING, 0, None
     typer.echo(f"inbound message {message_id} queued for processing")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gateway.commands.common import fail, print_json, print_table, session_scope
+from gateway.commands.common import ID, fail, print_json, print_table, session_scope
 from outbound.outbox import requeue
 from store.models import OutboxStatus, utcnow
 from store.queries import delivery_attempts, list_outbox
@@ -27,7 +27,8 @@ def list_cmd(status: str = typer.Option(None, help="queued, sending, sent or fai
 
 
 @app.command("show")
-def show(outbox_id: int = typer.Argument(..., metavar="ID"), as_json: bool = typer.Option(False, "--json")) -> None:
+def show(outbox_id: int = typer.Argument(..., metavar="ID", **ID),
+         as_json: bool = typer.Option(False, "--json")) -> None:
     """Every delivery attempt of one outbound message."""
     with session_scope() as session:
         attempts = delivery_attempts(session, outbox_id)
@@ -35,10 +36,8 @@ def show(outbox_id: int = typer.Argument(..., metavar="ID"), as_json: bool = typ
 
 
 @app.command("retry")
-def retry(outbox_id: int = typer.Argument(..., metavar="ID")) -> None:
+def retry(outbox_id: int = typer.Argument(..., metavar="ID", **ID)) -> None:
     """Send a failed (or waiting) message again now, with a fresh attempt budget."""
     with session_scope() as session:
-        row = requeue(session, outbox_id, utcnow())
-        if row is None:
-            fail(f"no outbox message {outbox_id}")
+        requeue(session, outbox_id, utcnow())
     typer.echo(f"outbox message {outbox_id} queued")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gateway.commands.common import fail, print_json, print_table, session_scope
+from gateway.commands.common import ID, fail, print_json, print_table, session_scope
 from store.models import Ticket, TicketEvent, TicketStatus, utcnow
 from store.queries import list_tickets, ticket_detail
 
@@ -40,7 +40,7 @@ def _print_detail(t: dict) -> None:
 
 
 @app.command("show")
-def show(number: int, as_json: bool = typer.Option(False, "--json")) -> None:
+def show(number: int = typer.Argument(..., **ID), as_json: bool = typer.Option(False, "--json")) -> None:
     """One ticket with its conversation, events and outbound mail."""
     with session_scope() as session:
         detail = ticket_detail(session, number)
@@ -50,7 +50,7 @@ def show(number: int, as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 @app.command("close")
-def close(number: int) -> None:
+def close(number: int = typer.Argument(..., **ID)) -> None:
     """Close a ticket (a later reply from the client reopens it)."""
     with session_scope() as session:
         ticket = session.get(Ticket, number)

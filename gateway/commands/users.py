@@ -79,7 +79,7 @@ def edit(user: str = USER, name: str = typer.Option(None), phone: str = typer.Op
 
 @app.command("disable")
 def disable(user: str = USER, yes: bool = typer.Option(False, "--yes", "-y")) -> None:
-    """Disable a user: no more mail, commands or portal access; tickets are kept."""
+    """Disable a user: no longer assigned tickets, refused by permission checks; tickets are kept."""
     confirm(f"Disable {user}?", yes)
     with session_scope() as session:
         edit_user(session, find_user(session, user), active=False)
