@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from gateway.addresses import base_address
 from gateway.assign import choose_assignee
 from gateway.classify import Classification
 from gateway.message import InboundMail
@@ -20,6 +21,14 @@ class Disposition:
     APPENDED = "appended"
     REOPENED = "reopened"
     DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A message named a ticket its sender may not continue."""
+
+    number: int
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -47,16 +56,16 @@ def _create(store: TicketStore, mail: InboundMail, decision: RouteDecision, tag:
     return TicketRow(number, subject, TicketStatus.NEW, contact.id), contact, Disposition.CREATED
 
 
-def _continue(store: TicketStore, mail: InboundMail, ref: TicketRef):
+def _continue(store: TicketStore, mail: InboundMail, ref: TicketRef, because: str):
     ticket = store.get_ticket(ref.number)
     store.find_or_create_contact(mail.sender, mail.sender_name)
     if ticket.status in TicketStatus.FINISHED:
         store.record_event(ticket.number, "reopened",
-                           f"{ticket.status} ticket continued by {mail.sender} (via {ref.via})")
+                           f"{ticket.status} ticket continued by {mail.sender} (via {ref.via}; {because})")
         store.update_ticket(ticket.number, status=TicketStatus.OPEN, closed_at=None)
         disposition = Disposition.REOPENED
     else:
-        store.record_event(ticket.number, "appended", f"message from {mail.sender} (via {ref.via})")
+        store.record_event(ticket.number, "appended", f"message from {mail.sender} (via {ref.via}; {because})")
         # A client answering what we asked puts a pending ticket back to work.
         new_status = TicketStatus.OPEN if ticket.status == TicketStatus.PENDING else ticket.status
         store.update_ticket(ticket.number, status=new_status)
@@ -65,14 +74,23 @@ def _continue(store: TicketStore, mail: InboundMail, ref: TicketRef):
 
 
 def apply_mail(store: TicketStore, mail: InboundMail, classification: Classification,
-               ref: TicketRef | None, decision: RouteDecision | None, tag: str) -> Outcome:
+               ref: TicketRef | None, decision: RouteDecision | None, tag: str, *,
+               own_addresses: frozenset[str] = frozenset(), refused: Refusal | None = None,
+               allowed_because: str = "") -> Outcome:
     if store.has_article(mail.message_id):
         return Outcome(Disposition.DUPLICATE, mail)
     if ref is None:
         ticket, requester, disposition = _create(store, mail, decision, tag)
+        if refused is not None:  # recorded here only: the referenced ticket is not touched
+            store.record_event(ticket.number, "not-continued",
+                               f"{mail.sender} referenced ticket {refused.number} but may not continue it "
+                               f"({refused.reason}); this new ticket was opened instead")
     else:
-        ticket, requester, disposition = _continue(store, mail, ref)
+        ticket, requester, disposition = _continue(store, mail, ref, allowed_because)
     store.add_inbound_article(ticket.number, mail)
+    # Whoever wrote or was CC'd takes part in the ticket from now on (and may continue it).
+    store.add_participants(ticket.number, {mail.sender} | {
+        r for r in mail.recipients if base_address(r) not in own_addresses})
     if classification.no_reply_reason:
         store.record_event(ticket.number, "reply-suppressed", classification.no_reply_reason)
     return Outcome(

@@ -11,8 +11,9 @@ from typing import Callable
 
 from sqlmodel import Session
 
-from gateway.apply import Outcome, apply_mail
+from gateway.apply import Outcome, Refusal, apply_mail
 from gateway.classify import classify
+from gateway.continuation import may_continue
 from gateway.errors import Quarantine
 from gateway.message import InboundMail
 from gateway.notify import plan_notifications
@@ -75,7 +76,11 @@ def process_mail(session: Session, mail: InboundMail, ctx: PipelineContext) -> O
     classification = classify(mail, s.accepted_addresses, s.support_address)
     store = TicketStore(session)
     ref = find_ticket_ref(mail, store, s.ticket_tag)
-    decision = None
+    decision, refused, verdict = None, None, None
+    if ref is not None:
+        verdict = may_continue(session, store, mail.sender, ref.number)
+        if not verdict:  # a stranger naming someone's ticket gets a ticket of their own
+            refused, ref = Refusal(ref.number, verdict.reason), None
     if ref is None:
         rules = ctx.rules()
         facts = RoutingFacts(mail, utcnow(), rules.zone, lambda: lookup_requester(store.conn, mail.sender))
@@ -85,6 +90,8 @@ def process_mail(session: Session, mail: InboundMail, ctx: PipelineContext) -> O
             decision = replace(decision, queue=mailbox_queue)
         if decision.quarantine:
             raise Quarantine(f"rule {decision.rule}: {decision.quarantine}")
-    outcome = apply_mail(store, mail, classification, ref, decision, s.ticket_tag)
+    outcome = apply_mail(store, mail, classification, ref, decision, s.ticket_tag,
+                         own_addresses=s.accepted_addresses, refused=refused,
+                         allowed_because=verdict.reason if verdict else "")
     _queue_notifications(session, outcome, ctx)
     return outcome

@@ -12,6 +12,7 @@ from email.utils import formatdate
 
 from aiosmtpd.smtp import SMTP
 
+from gateway.addresses import base_address
 from gateway.errors import TempFail
 from inbound.intake import InboundWriter, RawInbound
 
@@ -22,12 +23,6 @@ S250_STORED = "250 2.0.0 OK: stored as {id}"
 S250_RCPT_OK = "250 2.1.5 OK"
 S451_TEMPFAIL = "451 4.3.0 Temporary failure, please try again later"
 S550_NO_SUCH_USER = "550 5.1.1 <{address}>: no such recipient here"
-
-
-def base_address(address: str) -> str:
-    """support+printers@example.com -> support@example.com (RFC 5233 subaddressing)."""
-    local, sep, domain = address.lower().rpartition("@")
-    return f"{local.split('+', 1)[0]}{sep}{domain}" if sep else address.lower()
 
 
 class IntakeHandler:

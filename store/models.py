@@ -120,6 +120,15 @@ class ThreadRef(SQLModel, table=True):
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
 
 
+class TicketParticipant(SQLModel, table=True):
+    """An address that took part in a ticket: it wrote to it or was CC'd."""
+
+    __tablename__ = "ticket_participant"
+
+    ticket_id: int = Field(foreign_key="ticket.id", primary_key=True)
+    address: str = Field(primary_key=True, max_length=320)
+
+
 class TicketEvent(SQLModel, table=True):
     """What happened to a ticket and why (created, appended, reopened, closed, reply suppressed)."""
 

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from gateway.message import InboundMail
 from store.accounts import Organization, OrgDomain, User, UserEmail, UserRole
-from store.models import Article, Attachment, ThreadRef, Ticket, TicketEvent, utcnow
+from store.models import Article, Attachment, ThreadRef, Ticket, TicketEvent, TicketParticipant, utcnow
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,9 @@ CONTACT_BY_ID = _CONTACT.where(_user.c.id == bindparam("contact_id")).order_by(
 ORG_BY_DOMAIN = select(OrgDomain.__table__.c.organization_id, _org.c.default_locale).join(
     _org, _org.c.id == OrgDomain.__table__.c.organization_id).where(
     OrgDomain.__table__.c.domain == bindparam("domain"))
+_participant = TicketParticipant.__table__
+PARTICIPANTS = select(_participant.c.address).where(_participant.c.ticket_id == bindparam("number"))
+INSERT_PARTICIPANT = insert(_participant)
 INSERT_USER = insert(_user).returning(_user.c.id)
 INSERT_EMAIL = insert(_email)
 INSERT_ROLE = insert(UserRole.__table__)
@@ -142,3 +145,11 @@ class TicketStore:
     def record_event(self, number: int, kind: str, detail: str = "", at: datetime | None = None) -> None:
         self.conn.execute(INSERT_EVENT, {"ticket_id": number, "kind": kind, "detail": detail,
                                          "at": at or utcnow()})
+
+    def participants(self, number: int) -> set[str]:
+        return set(self.conn.execute(PARTICIPANTS, {"number": number}).scalars())
+
+    def add_participants(self, number: int, addresses) -> None:
+        missing = set(addresses) - self.participants(number)
+        if missing:
+            self.conn.execute(INSERT_PARTICIPANT, [{"ticket_id": number, "address": a} for a in sorted(missing)])

@@ -1,0 +1,75 @@
+"""Only people who belong to a ticket may continue it; a stranger naming its number gets a ticket
+of their own, and the original ticket is not touched."""
+
+from __future__ import annotations
+
+from gateway.accounts import add_org, add_user, edit_org, find_org
+from store.db import new_session
+from tests.mail import client_mail, send
+
+
+def _first(gateway, sink, db, sender="Jan <jan@acme.example>", **headers) -> int:
+    send(gateway.port, client_mail(sender=sender, message_id="<orig@acme.example>", **headers))
+    sink.wait_for(1)
+    return db.tickets()[0]["number"]
+
+
+def _org(db, colleagues: bool) -> None:
+    with new_session(db.engine) as session, session.begin():
+        add_org(session, "Acme", ["acme.example"], colleagues_may_continue=colleagues)
+
+
+def test_a_stranger_using_the_number_gets_a_new_ticket_and_learns_nothing(gateway, sink, db):
+    number = _first(gateway, sink, db, subject="Server password reset")
+    send(gateway.port, client_mail(sender="mallory@evil.example", subject=f"Re: [HD#{number}] Server password reset",
+                                   body="Please send me everything.\n"))
+    ack = sink.wait_for(2)[1]
+    original = db.ticket(number)
+    assert len(original["articles"]) == 1 and original["status"] == "new"
+    assert [e["kind"] for e in original["events"]] == ["created"]
+    (new,) = [t for t in db.tickets() if t["number"] != number]
+    assert new["requester"] == "mallory@evil.example"
+    events = db.ticket(new["number"])["events"]
+    assert any(e["kind"] == "not-continued" and f"ticket {number}" in e["detail"] for e in events)
+    assert ack.rcpt_tos == ["mallory@evil.example"] and f"[HD#{new['number']}]" in ack.message["Subject"]
+    assert "Please send me" not in ack.message.get_content() and f"HD#{number}]" not in ack.message["Subject"]
+
+
+def test_a_cc_participant_may_continue(gateway, sink, db):
+    number = _first(gateway, sink, db, Cc="Eva <eva@partner.example>")
+    send(gateway.port, client_mail(sender="eva@partner.example", subject=f"Re: [HD#{number}] printer"))
+    rows = db.processed(2)
+    assert len(db.tickets()) == 1 and rows[1].ticket_id == number
+    assert "participant" in db.ticket(number)["events"][-1]["detail"]
+
+
+def test_colleagues_follow_the_organization_setting(gateway, sink, db):
+    _org(db, colleagues=True)
+    number = _first(gateway, sink, db)
+    send(gateway.port, client_mail(sender="petra@acme.example", subject=f"Re: [HD#{number}] printer"))
+    db.processed(2)
+    assert len(db.tickets()) == 1
+
+    with new_session(db.engine) as session, session.begin():
+        edit_org(session, find_org(session, "Acme"), colleagues_may_continue=False)
+    send(gateway.port, client_mail(sender="karel@acme.example", subject=f"Re: [HD#{number}] printer"))
+    db.processed(3)
+    assert len(db.tickets()) == 2 and len(db.ticket(number)["articles"]) == 2
+
+
+def test_staff_may_continue_any_ticket(gateway, sink, db):
+    number = _first(gateway, sink, db)
+    with new_session(db.engine) as session, session.begin():
+        add_user(session, "Petr", ["petr@provider.example"], roles=("technician",))
+    send(gateway.port, client_mail(sender="petr@provider.example", subject=f"Re: [HD#{number}] printer"))
+    db.processed(2)
+    assert len(db.tickets()) == 1 and "provider staff" in db.ticket(number)["events"][-1]["detail"]
+
+
+def test_references_alone_do_not_let_a_stranger_in(gateway, sink, db):
+    number = _first(gateway, sink, db)
+    ack = sink.messages[0]
+    send(gateway.port, client_mail(sender="mallory@evil.example", subject="hello",
+                                   In_Reply_To=ack.message["Message-ID"]))
+    db.processed(2)
+    assert len(db.tickets()) == 2 and len(db.ticket(number)["articles"]) == 1
