@@ -16,6 +16,7 @@ from gateway.classify import classify
 from gateway.continuation import may_continue
 from gateway.errors import Quarantine
 from gateway.message import InboundMail
+from gateway.message_ids import MessageIdSigner
 from gateway.notify import plan_notifications
 from gateway.route import route
 from gateway.routing_facts import RequesterInfo, RoutingFacts
@@ -47,6 +48,11 @@ class PipelineContext:
     renderer: Renderer
     rules: Callable[[], Rules]  # current rules; reloading swaps what this returns
     mailbox_queues: dict[str, str] = field(default_factory=dict)  # "imap:<name>" -> queue
+    signer: MessageIdSigner | None = None  # signs our Message-IDs and checks the ones replies name
+
+    def __post_init__(self):
+        if self.signer is None:
+            self.signer = MessageIdSigner(self.settings.signing_secret(), self.settings.message_id_domain)
 
 
 def _queue_notifications(session: Session, outcome: Outcome, ctx: PipelineContext) -> int:
@@ -59,7 +65,8 @@ def _queue_notifications(session: Session, outcome: Outcome, ctx: PipelineContex
             "support_name": s.support_name, "support_address": s.support_address,
         })
         composed = compose_mail(intent, rendered, tag=tag, support_name=s.support_name,
-                                support_address=s.support_address, domain=s.message_id_domain, now=utcnow())
+                                support_address=s.support_address, message_id=ctx.signer.new(intent.ticket_number),
+                                now=utcnow())
         enqueue(session, composed, intent.kind, intent.ticket_number)
     return len(intents)
 
@@ -75,7 +82,7 @@ def process_mail(session: Session, mail: InboundMail, ctx: PipelineContext) -> O
     s = ctx.settings
     classification = classify(mail, s.accepted_addresses, s.support_address)
     store = TicketStore(session)
-    ref = find_ticket_ref(mail, store, s.ticket_tag)
+    ref = find_ticket_ref(mail, store, s.ticket_tag, ctx.signer)
     decision, refused, verdict = None, None, None
     if ref is not None:
         verdict = may_continue(session, store, mail.sender, ref.number)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import ValidationError, field_validator
+from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.errors import UserError
@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     outbox_dir: Path = Path("outbox")
     # Domain of the Message-IDs the gateway creates; defaults to the support address's.
     mail_domain: str | None = None
+    # Signs the gateway's Message-IDs (HMAC); every instance on one database needs the same.
+    # Unset: read from secret_key_file, else from helpdesk.secret (created on first use).
+    secret_key: SecretStr | None = None
+    secret_key_file: Path | None = None
     # Tag put in subjects: "[HD#123]". Changing it breaks threading of older mail.
     ticket_tag: str = "HD"
     templates_dir: Path | None = None
@@ -102,6 +106,12 @@ class Settings(BaseSettings):
     @property
     def message_id_domain(self) -> str:
         return self.mail_domain or self.support_address.rsplit("@", 1)[1]
+
+    def signing_secret(self) -> bytes:
+        from gateway.message_ids import load_secret
+
+        key = self.secret_key.get_secret_value() if self.secret_key else None
+        return load_secret(key, self.secret_key_file, Path("helpdesk.secret"))
 
     @property
     def smtp_host_port(self) -> tuple[str, int]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from gateway.message import InboundMail
+from gateway.message_ids import MessageIdSigner
 from gateway.ticket_tag import find_ticket_number
 
 
@@ -21,14 +22,22 @@ class TicketRef:
     via: str  # "subject-tag" or "references": recorded so the decision can be explained
 
 
-def find_ticket_ref(mail: InboundMail, lookup: ThreadLookup, tag: str) -> TicketRef | None:
+def find_ticket_ref(mail: InboundMail, lookup: ThreadLookup, tag: str, signer: MessageIdSigner) -> TicketRef | None:
     number = find_ticket_number(mail.subject, tag)
     if number is not None and lookup.ticket_exists(number):
         return TicketRef(number, "subject-tag")
     # In-Reply-To names the direct parent; References the chain, newest last.
     candidates = tuple(dict.fromkeys(mail.in_reply_to + tuple(reversed(mail.references))))
-    if candidates:
-        found = lookup.ticket_for_message_ids(candidates)
+    theirs = []
+    for message_id in candidates:
+        if signer.is_ours(message_id):  # ours must carry a valid signature; forged ones count for nothing
+            number = signer.verified_ticket(message_id)
+            if number is not None and lookup.ticket_exists(number):
+                return TicketRef(number, "signed reference")
+        else:
+            theirs.append(message_id)
+    if theirs:  # Message-IDs of mail we received for a ticket
+        found = lookup.ticket_for_message_ids(tuple(theirs))
         if found is not None:
             return TicketRef(found, "references")
     return None

@@ -115,6 +115,7 @@ def make_settings(db_url, tmp_path, sink):
             support_address="support@helpdesk.test", rules=REPO / "tests" / "rules" / "minimal.yaml",
             outbox_dir=tmp_path / "outbox",
             send_retry_base_seconds=0.2, send_retry_max_seconds=1.0, db_busy_timeout_ms=2000,
+            secret_key="test-secret-key-0123456789",
         )
         values.update(overrides)
         return Settings(**values)

@@ -24,7 +24,7 @@ def service_env(db_url: str, smtp_port: int, relay_port: int | None, **extra: st
     env.update({
         "HELPDESK_ENV_FILE": "/nonexistent/helpdesk.env",
         "HELPDESK_DATABASE_URL": db_url, "HELPDESK_SMTP_LISTEN": f"127.0.0.1:{smtp_port}",
-        "HELPDESK_SUPPORT_ADDRESS": "support@helpdesk.test",
+        "HELPDESK_SUPPORT_ADDRESS": "support@helpdesk.test", "HELPDESK_SECRET_KEY": "test-secret-key-0123456789",
         "HELPDESK_RULES": str(REPO / "tests" / "rules" / "minimal.yaml"),
         "HELPDESK_SEND_RETRY_BASE_SECONDS": "0.2", "HELPDESK_SEND_CLAIM_LEASE_SECONDS": "2",
     })

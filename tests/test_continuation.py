@@ -73,3 +73,19 @@ def test_references_alone_do_not_let_a_stranger_in(gateway, sink, db):
                                    In_Reply_To=ack.message["Message-ID"]))
     db.processed(2)
     assert len(db.tickets()) == 2 and len(db.ticket(number)["articles"]) == 1
+
+
+def test_forged_message_ids_in_our_format_are_ignored(gateway, sink, db):
+    number = _first(gateway, sink, db)
+    ack_id = sink.messages[0].message["Message-ID"].strip("<>")
+    assert ack_id.startswith(f"hd{number}.")
+    forged = ack_id[:-len("@helpdesk.test")][:-1] + ("a" if not ack_id.endswith("a@helpdesk.test") else "b") \
+        + "@helpdesk.test"
+    send(gateway.port, client_mail(sender="jan@acme.example", subject="hello again",
+                                   In_Reply_To=f"<{forged}>"))  # from the requester, even
+    db.processed(2)
+    assert len(db.tickets()) == 2  # an unverifiable reference threads nothing
+    send(gateway.port, client_mail(sender="jan@acme.example", subject="hello again", In_Reply_To=f"<{ack_id}>"))
+    db.processed(3)
+    assert len(db.tickets()) == 2 and len(db.ticket(number)["articles"]) == 2
+    assert "signed reference" in db.ticket(number)["events"][-1]["detail"]

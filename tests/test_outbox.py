@@ -81,7 +81,8 @@ def _fill_outbox(url: str, count: int) -> set[str]:
         for i in range(count):
             intent = OutboundIntent("acknowledgement", ticket.id, f"c{i}@client.example", "", None, None)
             mail = compose_mail(intent, RenderedMail("s", "b"), tag="[HD#1]", support_name="S",
-                                support_address="support@helpdesk.test", domain="helpdesk.test", now=utcnow())
+                                support_address="support@helpdesk.test", message_id=f"hd1.{i}@helpdesk.test",
+                                now=utcnow())
             enqueue(session, mail, "acknowledgement", ticket.id)
             ids.add(f"<{mail.message_id}>")
     engine.dispose()

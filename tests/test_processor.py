@@ -25,7 +25,7 @@ def test_a_poisoned_message_is_quarantined_after_retries_and_the_rest_go_through
         return real(session, mail, ctx)
 
     monkeypatch.setattr(processor_module, "process_mail", fail_on_poisoned)
-    settings = Settings(database_url=db_url, support_address="support@helpdesk.test")
+    settings = Settings(database_url=db_url, support_address="support@helpdesk.test", secret_key="k" * 32)
     rules = load_rules(REPO / "tests" / "rules" / "minimal.yaml")
     processor = Processor(engine, PipelineContext(settings, Renderer(), lambda: rules))
     processor.drain()
