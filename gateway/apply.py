@@ -8,6 +8,7 @@ from datetime import date
 from gateway.addresses import base_address
 from gateway.assign import choose_assignee
 from gateway.classify import Classification
+from gateway.closed_policy import FollowUp
 from gateway.message import InboundMail
 from gateway.route import RouteDecision
 from gateway.thread import TicketRef
@@ -76,7 +77,7 @@ def _continue(store: TicketStore, mail: InboundMail, ref: TicketRef, because: st
 def apply_mail(store: TicketStore, mail: InboundMail, classification: Classification,
                ref: TicketRef | None, decision: RouteDecision | None, tag: str, *,
                own_addresses: frozenset[str] = frozenset(), refused: Refusal | None = None,
-               allowed_because: str = "") -> Outcome:
+               follow_up: FollowUp | None = None, allowed_because: str = "") -> Outcome:
     if store.has_article(mail.message_id):
         return Outcome(Disposition.DUPLICATE, mail)
     if ref is None:
@@ -85,6 +86,10 @@ def apply_mail(store: TicketStore, mail: InboundMail, classification: Classifica
             store.record_event(ticket.number, "not-continued",
                                f"{mail.sender} referenced ticket {refused.number} but may not continue it "
                                f"({refused.reason}); this new ticket was opened instead")
+        if follow_up is not None:  # linked both ways; the old ticket stays as it was
+            store.record_event(ticket.number, "follow-up", f"follows ticket {follow_up.number} "
+                               f"({follow_up.reason})")
+            store.record_event(follow_up.number, "followed-up", f"continued in ticket {ticket.number}")
     else:
         ticket, requester, disposition = _continue(store, mail, ref, allowed_because)
     store.add_inbound_article(ticket.number, mail)

@@ -6,13 +6,14 @@ This module only wires the stages; each lives in its own module and can be teste
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Callable
 
 from sqlmodel import Session
 
 from gateway.apply import Outcome, Refusal, apply_mail
 from gateway.classify import classify
+from gateway.closed_policy import follow_up_instead
 from gateway.continuation import may_continue
 from gateway.errors import Quarantine
 from gateway.message import InboundMail
@@ -26,7 +27,7 @@ from gateway.thread import find_ticket_ref
 from gateway.ticket_tag import format_tag
 from inbound.parse import parse_mail
 from outbound.compose import compose_mail
-from outbound.outbox import enqueue
+from outbound.outbox import enqueue, recent_mail_to
 from outbound.render import Renderer
 from store.assignment import active_contracts, requester_organization
 from store.models import utcnow
@@ -59,6 +60,11 @@ def _queue_notifications(session: Session, outcome: Outcome, ctx: PipelineContex
     s = ctx.settings
     intents = plan_notifications(outcome)
     for intent in intents:
+        if recent_mail_to(session, intent.to_address, utcnow() - timedelta(hours=1)) >= s.auto_reply_limit_per_hour:
+            TicketStore(session).record_event(intent.ticket_number, "reply-suppressed", (
+                f"{intent.kind} to {intent.to_address} not sent: more than {s.auto_reply_limit_per_hour} "
+                "automatic replies to this address in the last hour"))
+            continue
         tag = format_tag(s.ticket_tag, intent.ticket_number)
         rendered = ctx.renderer.render(intent.kind, intent.locale, {
             **intent.context, "tag": tag, "number": intent.ticket_number,
@@ -83,11 +89,15 @@ def process_mail(session: Session, mail: InboundMail, ctx: PipelineContext) -> O
     classification = classify(mail, s.accepted_addresses, s.support_address)
     store = TicketStore(session)
     ref = find_ticket_ref(mail, store, s.ticket_tag, ctx.signer)
-    decision, refused, verdict = None, None, None
+    decision, refused, verdict, follow_up = None, None, None, None
     if ref is not None:
         verdict = may_continue(session, store, mail.sender, ref.number)
         if not verdict:  # a stranger naming someone's ticket gets a ticket of their own
             refused, ref = Refusal(ref.number, verdict.reason), None
+        else:
+            follow_up = follow_up_instead(store.get_ticket(ref.number), s.closed_ticket_policy,
+                                          s.reopen_within_days, utcnow())
+            ref = None if follow_up else ref
     if ref is None:
         rules = ctx.rules()
         facts = RoutingFacts(mail, utcnow(), rules.zone, lambda: lookup_requester(store.conn, mail.sender))
@@ -98,7 +108,7 @@ def process_mail(session: Session, mail: InboundMail, ctx: PipelineContext) -> O
         if decision.quarantine:
             raise Quarantine(f"rule {decision.rule}: {decision.quarantine}")
     outcome = apply_mail(store, mail, classification, ref, decision, s.ticket_tag,
-                         own_addresses=s.accepted_addresses, refused=refused,
+                         own_addresses=s.accepted_addresses, refused=refused, follow_up=follow_up,
                          allowed_because=verdict.reason if verdict else "")
     _queue_notifications(session, outcome, ctx)
     return outcome

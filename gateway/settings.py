@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -73,6 +74,14 @@ class Settings(BaseSettings):
     # Inbound messages committed together at most (answers still go one by one, after commit).
     intake_batch: int = 64
     log_level: str = "INFO"
+    # Mail continuing a resolved or closed ticket: "reopen" it (the providers' procedure),
+    # "reopen-within" reopen_within_days of closing and otherwise open a new linked ticket,
+    # or always a "new-ticket" linked to the old one.
+    # Automatic replies (acknowledgements, notices) one address may get per hour; past it they
+    # are suppressed and the reason recorded, so an autoresponder cannot start a mail loop.
+    auto_reply_limit_per_hour: int = 10
+    closed_ticket_policy: Literal["reopen", "reopen-within", "new-ticket"] = "reopen"
+    reopen_within_days: int = 14
     # IMAP mailboxes to read (JSON list; see inbound/imap_config.py and the README).
     imap_mailboxes: list[MailboxConfig] = []
 

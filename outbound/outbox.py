@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlmodel import Session
 
 from gateway.errors import UserError
@@ -97,6 +97,15 @@ def record_results(session: Session, results: list[SendResult], now: datetime, *
         else:
             row.status = OutboxStatus.QUEUED
             row.next_attempt_at = now + backoff(row.attempts, retry_base, retry_max)
+
+
+RECENT_TO = select(func.count()).select_from(_outbox).where(
+    _outbox.c.rcpt_to == bindparam("address"), _outbox.c.created_at >= bindparam("since"))
+
+
+def recent_mail_to(session: Session, address: str, since: datetime) -> int:
+    """How many mails were queued for this address since then (the auto-reply limit counts them)."""
+    return session.connection().execute(RECENT_TO, {"address": address, "since": since}).scalar()
 
 
 def release_claims(session: Session, outbox_ids: list[int]) -> None:

@@ -144,7 +144,8 @@ class TicketEvent(SQLModel, table=True):
 class Outbox(SQLModel, table=True):
     """A fully rendered outbound message, written in the transaction of the change that caused it."""
 
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
+                      Index("ix_outbox_rcpt_created", "rcpt_to", "created_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow)

@@ -33,13 +33,15 @@ class TicketRow:
     subject: str
     status: str
     requester_id: int
+    finished_at: datetime | None = None  # when it was closed (or last changed, for resolved ones)
 
 
 _user, _email, _org = User.__table__, UserEmail.__table__, Organization.__table__
 _ticket, _article = Ticket.__table__, Article.__table__
 _thread_ref, _event = ThreadRef.__table__, TicketEvent.__table__
 
-TICKET_BY_NUMBER = select(_ticket.c.id, _ticket.c.subject, _ticket.c.status, _ticket.c.requester_id).where(
+TICKET_BY_NUMBER = select(_ticket.c.id, _ticket.c.subject, _ticket.c.status, _ticket.c.requester_id,
+                          func.coalesce(_ticket.c.closed_at, _ticket.c.updated_at)).where(
     _ticket.c.id == bindparam("number"))
 TICKETS_BY_MESSAGE_IDS = select(_thread_ref.c.message_id, _thread_ref.c.ticket_id).where(
     _thread_ref.c.message_id.in_(bindparam("ids", expanding=True)))

@@ -3,6 +3,8 @@ of their own, and the original ticket is not touched."""
 
 from __future__ import annotations
 
+import pytest
+
 from gateway.accounts import add_org, add_user, edit_org, find_org
 from store.db import new_session
 from tests.mail import client_mail, send
@@ -89,3 +91,33 @@ def test_forged_message_ids_in_our_format_are_ignored(gateway, sink, db):
     db.processed(3)
     assert len(db.tickets()) == 2 and len(db.ticket(number)["articles"]) == 2
     assert "signed reference" in db.ticket(number)["events"][-1]["detail"]
+
+
+@pytest.mark.parametrize("policy, days_ago, reopened", [
+    ("reopen", 400, True),
+    ("reopen-within", 3, True),
+    ("reopen-within", 30, False),
+    ("new-ticket", 0, False),
+])
+def test_closed_ticket_policy(make_settings, start_gateway, sink, db, policy, days_ago, reopened):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from store.models import Ticket, utcnow
+    gw = start_gateway(make_settings(closed_ticket_policy=policy, reopen_within_days=14))
+    number = _first(gw, sink, db)
+    with db.engine.begin() as conn:
+        conn.execute(update(Ticket).where(Ticket.id == number).values(
+            status="closed", closed_at=utcnow() - timedelta(days=days_ago)))
+    send(gw.port, client_mail(sender="jan@acme.example", subject=f"Re: [HD#{number}] printer"))
+    db.processed(2)
+    old = db.ticket(number)
+    if reopened:
+        assert old["status"] == "open" and len(db.tickets()) == 1
+    else:
+        assert old["status"] == "closed" and len(old["articles"]) == 1
+        (new,) = [t for t in db.tickets() if t["number"] != number]
+        assert any(e["kind"] == "follow-up" and f"ticket {number}" in e["detail"]
+                   for e in db.ticket(new["number"])["events"])
+        assert old["events"][-1]["kind"] == "followed-up"

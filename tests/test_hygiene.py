@@ -60,3 +60,26 @@ def test_redelivered_mail_without_message_id_is_recognised(gateway, sink, db):
         time.sleep(1.1)
     rows = db.processed(2)
     assert sorted(r.status for r in rows) == ["duplicate", "processed"] and len(db.tickets()) == 1
+
+
+def test_automatic_replies_to_one_address_are_limited_per_hour(make_settings, start_gateway, sink, db):
+    gw = start_gateway(make_settings(auto_reply_limit_per_hour=3))
+    for i in range(5):  # e.g. a misconfigured system writing new mail again and again
+        send(gw.port, client_mail(sender="robot@client.example", subject=f"status {i}"))
+    db.processed(5)
+    sink.wait_for(3)
+    assert len(db.outbox()) == 3 and len(db.tickets()) == 5
+    suppressed = [t for t in db.tickets() if not db.ticket(t["number"])["outbox"]]
+    assert len(suppressed) == 2
+    assert all(any("automatic replies to this address" in e["detail"] for e in db.ticket(t["number"])["events"])
+               for t in suppressed)
+
+
+def test_an_autoresponder_answering_our_acknowledgement_starts_no_loop(gateway, sink, db):
+    send(gateway.port, client_mail(sender="jan@client.example", subject="printer"))
+    ack = sink.wait_for(1)[0]
+    for _ in range(3):  # a badly behaved autoresponder without Auto-Submitted, replying each time
+        send(gateway.port, client_mail(sender="jan@client.example", subject=f"Re: {ack.message['Subject']}",
+                                       body="I am out of office.\n", In_Reply_To=ack.message["Message-ID"]))
+    db.processed(4)
+    assert len(db.tickets()) == 1 and len(db.outbox()) == 1
