@@ -95,7 +95,7 @@ def apply_mail(store: TicketStore, mail: InboundMail, classification: Classifica
     store.add_inbound_article(ticket.number, mail)
     # Whoever wrote or was CC'd takes part in the ticket from now on (and may continue it).
     store.add_participants(ticket.number, {mail.sender} | {
-        r for r in mail.recipients if base_address(r) not in own_addresses})
+        r for r in mail.recipients if base_address(r) not in own_addresses}, new_ticket=ref is None)
     if classification.no_reply_reason:
         store.record_event(ticket.number, "reply-suppressed", classification.no_reply_reason)
     return Outcome(

@@ -151,7 +151,7 @@ class TicketStore:
     def participants(self, number: int) -> set[str]:
         return set(self.conn.execute(PARTICIPANTS, {"number": number}).scalars())
 
-    def add_participants(self, number: int, addresses) -> None:
-        missing = set(addresses) - self.participants(number)
+    def add_participants(self, number: int, addresses, new_ticket: bool = False) -> None:
+        missing = set(addresses) - (set() if new_ticket else self.participants(number))
         if missing:
             self.conn.execute(INSERT_PARTICIPANT, [{"ticket_id": number, "address": a} for a in sorted(missing)])
