@@ -30,6 +30,7 @@ class InboundStatus:
     PROCESSED = "processed"
     DUPLICATE = "duplicate"    # same Message-ID as an article already stored
     QUARANTINED = "quarantined"
+    DROPPED = "dropped"        # an admin decided a quarantined message needs nothing; raw bytes kept
 
 
 class OutboxStatus:

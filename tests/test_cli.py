@@ -116,3 +116,20 @@ def test_broken_template_stops_the_service_at_start(db_url, tmp_path):
     (templates / "acknowledgement" / "pl.txt.j2").write_text("{% block subject %}{{ tag }{% endblock %}")
     env = service_env(db_url, free_port(), None, HELPDESK_TEMPLATES_DIR=str(templates))
     assert_one_line_error(cli(env, "serve"), "template", "pl.txt.j2")
+
+
+def test_quarantined_message_can_be_shown_and_dropped(gateway, sink, db, db_url):
+    import smtplib
+
+    with smtplib.SMTP("127.0.0.1", gateway.port) as smtp:
+        smtp.sendmail("", ["support@helpdesk.test"], b"Subject: nobody wrote this\r\n\r\nbody\r\n")
+    (row,) = db.processed(1)
+    env = service_env(db_url, free_port(), None)
+    shown = json.loads(cli(env, "inbound", "show", str(row.id), "--json")[1])
+    assert shown["status"] == "quarantined" and "no usable sender" in shown["reason"]
+    assert shown["subject"] == "nobody wrote this" and shown["source"] == "smtp"
+    assert b"nobody wrote this" in run_helpdesk(["inbound", "show", str(row.id), "--raw"], env).stdout
+    assert_one_line_error(cli(env, "inbound", "drop", str(row.id)), "cancelled")
+    assert cli(env, "inbound", "drop", str(row.id), "--yes")[0] == 0
+    assert db.inbound()[0].status == "dropped" and db.inbound()[0].raw  # kept, not deleted
+    assert_one_line_error(cli(env, "inbound", "retry", str(row.id)), "dropped, not quarantined")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 
 import typer
 from sqlalchemy import select
@@ -10,12 +12,14 @@ from sqlalchemy import select
 from gateway.commands.common import (
     EX_TEMPFAIL,
     ID,
+    confirm,
     fail,
     print_json,
     print_table,
     session_scope,
     settings,
 )
+from gateway.commands.common import show as show_record
 from gateway.errors import TempFail
 from inbound.intake import RawInbound, store_raw
 from store.db import make_engine
@@ -49,7 +53,7 @@ def pipe(sender: str = typer.Option(None, "--sender", "-f", help="Envelope sende
 
 
 @app.command("list")
-def list_inbound(status: str = typer.Option(None, help="pending, processed, duplicate or quarantined."),
+def list_inbound(status: str = typer.Option(None, help="pending, processed, duplicate, quarantined or dropped."),
                  as_json: bool = typer.Option(False, "--json")) -> None:
     """Stored inbound messages, newest first."""
     with session_scope() as session:
@@ -67,10 +71,46 @@ def list_inbound(status: str = typer.Option(None, help="pending, processed, dupl
 def retry(message_id: int = typer.Argument(..., metavar="ID", **ID)) -> None:
     """Put a quarantined message back in line for processing (after fixing what stopped it)."""
     with session_scope() as session:
+        row = _quarantined(session, message_id)
+        row.status, row.attempts, row.reason = InboundStatus.PENDING, 0, None
+    typer.echo(f"inbound message {message_id} queued for processing")
+
+
+def _quarantined(session, message_id: int) -> InboundMessage:
+    row = session.get(InboundMessage, message_id)
+    if row is None:
+        fail(f"no inbound message {message_id}")
+    if row.status != InboundStatus.QUARANTINED:
+        fail(f"inbound message {message_id} is {row.status}, not quarantined")
+    return row
+
+
+@app.command("show")
+def show(message_id: int = typer.Argument(..., metavar="ID", **ID),
+         raw: bool = typer.Option(False, "--raw", help="Print the message exactly as received."),
+         as_json: bool = typer.Option(False, "--json")) -> None:
+    """One stored message: how it came, what became of it and why."""
+    with session_scope() as session:
         row = session.get(InboundMessage, message_id)
         if row is None:
             fail(f"no inbound message {message_id}")
-        if row.status != InboundStatus.QUARANTINED:
-            fail(f"inbound message {message_id} is {row.status}, not quarantined")
-        row.status, row.attempts, row.reason = InboundStatus.PENDING, 0, None
-    typer.echo(f"inbound message {message_id} queued for processing")
+    if raw:
+        sys.stdout.buffer.write(row.raw)
+        return
+    headers = BytesHeaderParser(policy=compat32).parsebytes(row.raw)
+    data = {"id": row.id, "received_at": row.received_at.isoformat(), "source": row.source,
+            "channel": row.channel, "envelope_from": row.envelope_from, "envelope_to": row.envelope_to,
+            "from": headers.get("From"), "subject": headers.get("Subject"), "message_id": headers.get("Message-ID"),
+            "size": len(row.raw), "status": row.status, "reason": row.reason, "attempts": row.attempts,
+            "processed_at": row.processed_at.isoformat() if row.processed_at else None, "ticket": row.ticket_id}
+    show_record(data, as_json)
+
+
+@app.command("drop")
+def drop(message_id: int = typer.Argument(..., metavar="ID", **ID), yes: bool = typer.Option(False, "--yes", "-y")):
+    """Mark a quarantined message as needing nothing (it stays stored, with who decided it)."""
+    confirm(f"Drop quarantined message {message_id}? It will not become a ticket.", yes)
+    with session_scope() as session:
+        row = _quarantined(session, message_id)
+        row.status, row.reason = InboundStatus.DROPPED, f"dropped by an admin; was: {row.reason}"
+    typer.echo(f"inbound message {message_id} dropped (still stored)")
