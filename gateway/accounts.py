@@ -45,10 +45,6 @@ def find_org(session: Session, ref: str) -> Organization:
     return org
 
 
-def org_for_domain(session: Session, domain: str) -> int | None:
-    return session.execute(select(OrgDomain.organization_id).where(OrgDomain.domain == domain.lower())).scalar()
-
-
 def _add_domains(session: Session, org: Organization, domains: list[str]) -> None:
     for raw in domains:
         domain = normalize_domain(raw)

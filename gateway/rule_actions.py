@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 import yaml
 
@@ -41,7 +41,6 @@ class Vocabulary:
     queues: tuple[str, ...]
     categories: tuple[str, ...]
     templates: tuple[str, ...] | None = None  # None: not checked (no templates folder given)
-    extra: dict = field(default_factory=dict)
 
 
 def parse_actions(n: Nodes, node: yaml.Node, vocab: Vocabulary, what: str = "then") -> Actions:

@@ -47,10 +47,6 @@ class Rules:
     zone: ZoneInfo
     source: str
 
-    @property
-    def default_queue(self) -> str:
-        return self.default.queue
-
 
 def _business_hours(n: Nodes, node: yaml.Node | None) -> tuple[TimeWindow | None, ZoneInfo]:
     if node is None:

@@ -12,6 +12,7 @@ import os
 import socket
 import threading
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,19 @@ def pg_template():
     admin.dispose()
 
 
+@contextmanager
+def pg_database(admin, prefix: str, template: str | None = None):
+    """A fresh PostgreSQL database (copied from `template` when given), dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+    try:
+        yield _pg_url(name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request, tmp_path):
     if request.param == "sqlite":
@@ -76,12 +90,8 @@ def db_url(request, tmp_path):
         yield url
         return
     admin, template = request.getfixturevalue("pg_template")
-    name = f"helpdesk_t_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield _pg_url(name)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with pg_database(admin, "helpdesk_t", template) as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
@@ -11,7 +9,7 @@ from sqlalchemy import text
 
 from store.db import make_engine
 from store.migrate import alembic_config, current_revision, upgrade
-from tests.conftest import BACKENDS, PG_ADMIN_URL, _pg_url
+from tests.conftest import BACKENDS, pg_database
 
 
 @pytest.fixture(params=BACKENDS)
@@ -19,16 +17,9 @@ def empty_db(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/old.db"
         return
-    from sqlalchemy import create_engine
-
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"helpdesk_m_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield _pg_url(name)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    admin, _ = request.getfixturevalue("pg_template")  # its admin connection; no template wanted here
+    with pg_database(admin, "helpdesk_m") as url:
+        yield url
 
 
 def test_contacts_become_users_and_tickets_keep_their_requesters(empty_db):
