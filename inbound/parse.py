@@ -1,67 +1,48 @@
-"""Parse a stored raw message with flanker into an InboundMail; unreadable mail is quarantined."""
+"""Parse a stored raw message into an InboundMail; unreadable mail is quarantined.
+
+Everything here is tolerant of real-world breakage (wrong charsets, broken MIME, NUL bytes,
+hostile attachment names): a message is only quarantined when it names no sender at all, or
+when something fails that nothing here foresaw. Every string handed on is valid Unicode
+without NUL and fits the database columns it is stored in.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import logging
+import mimetypes
 import re
+import unicodedata
 
 from gateway.errors import Quarantine
 from gateway.message import InboundMail, ParsedAttachment
-from inbound.html_text import html_to_text
+from inbound.charsets import clean_text
+from inbound.mail_headers import addresses, extract_message_ids, first_address, header_text
+from inbound.mime_parts import FoundAttachment, parse_bytes, walk_message
 
-# flanker builds its address parsers with ply at import time and logs every unreachable
-# grammar symbol at WARNING through Python's last-resort handler: silence that one logger.
-logging.getLogger("flanker.addresslib._parser.parser").setLevel(logging.ERROR)
+__all__ = ["extract_message_ids", "parse_mail", "safe_filename", "synthesize_message_id"]
 
-from flanker import mime  # noqa: E402
-from flanker.addresslib import address  # noqa: E402
-
-_MSGID = re.compile(r"<([^<>\s]+)>")
-
-
-def extract_message_ids(value: str | None) -> tuple[str, ...]:
-    """All <id> tokens of an In-Reply-To/References header, in order, without brackets."""
-    return tuple(_MSGID.findall(value or ""))
-
-
-def _first_address(value: str | None):
-    if not value:
-        return None
-    parsed = address.parse_list(value)
-    return parsed[0] if len(parsed) else None
-
-
-def _addresses(*values: str | None) -> tuple[str, ...]:
-    found: list[str] = []
-    for value in values:
-        if value:
-            found.extend(a.address.lower() for a in address.parse_list(value) if hasattr(a, "address"))
-    return tuple(dict.fromkeys(found))
-
-
-def _body_and_attachments(msg) -> tuple[str, tuple[ParsedAttachment, ...]]:
-    plain: str | None = None
-    html: str | None = None
-    attachments: list[ParsedAttachment] = []
-    for part in msg.walk(with_self=True):
-        ctype = part.content_type
-        if ctype.is_multipart() or ctype.is_message_container():
-            continue
-        if part.is_attachment() or not ctype.main == "text":
-            body = part.body
-            data = body if isinstance(body, bytes) else str(body).encode("utf-8")
-            name = part.detected_file_name or f"attachment-{len(attachments) + 1}"
-            attachments.append(ParsedAttachment(name, str(ctype), data))
-        elif ctype.sub == "plain" and plain is None:
-            plain = part.body
-        elif ctype.sub == "html" and html is None:
-            html = part.body
-    text = plain if plain is not None else html_to_text(html) if html is not None else ""
-    return text.replace("\r\n", "\n").strip(), tuple(attachments)
-
-
+MAX_FILENAME = 150
+MAX_SUBJECT = 998    # RFC 5322 line length; also the width of the subject columns
+MAX_SENDER_NAME = 200  # width of the display-name column
+_CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
 _TRACE_HEADER = re.compile(rb"\A(?:(?:Received|Return-Path):[^\n]*\n(?:[ \t][^\n]*\n)*)+", re.IGNORECASE)
+
+
+def safe_filename(name: str, index: int) -> str:
+    """A name that is safe to write to disk or put in a header: the last path component only, no
+    control characters, no leading dots, at most MAX_FILENAME characters with the extension kept."""
+    name = unicodedata.normalize("NFC", re.split(r"[/\\]", name or "")[-1])  # macOS sends decomposed names
+    # Control and format characters (newlines, NUL, U+202E that reverses "gpj.exe"), odd spaces, and the
+    # characters Windows refuses or reads as a stream name (":").
+    name = "".join(" " if unicodedata.category(c)[0] in "CZ" else "_" if c in '<>:"|?*' else c for c in name)
+    name = " ".join(name.split()).lstrip(". ").rstrip(". ")  # Windows drops trailing dots and spaces anyway
+    if len(name) > MAX_FILENAME:
+        stem, dot, extension = name.rpartition(".")
+        if not dot or not stem or len(extension) > 20:
+            stem, extension = name, ""
+        keep = MAX_FILENAME - len(extension) - (1 if extension else 0)
+        name = stem[:keep].rstrip(". ") + (f".{extension}" if extension else "")
+    return name or f"attachment-{index}"
 
 
 def synthesize_message_id(raw: bytes) -> str:
@@ -73,39 +54,81 @@ def synthesize_message_id(raw: bytes) -> str:
     return f"{hashlib.sha256(content).hexdigest()[:40]}@no-message-id.invalid"
 
 
+def _keep_attachments(found: list[FoundAttachment], max_each: int, max_total: int) -> tuple[tuple, list[str]]:
+    """Safe names and the size limits; what is not kept is named in a note (the raw message has it)."""
+    kept: list[ParsedAttachment] = []
+    notes: list[str] = []
+    total = 0
+    for index, item in enumerate(found, start=1):
+        content_type = item.content_type if _CONTENT_TYPE.match(item.content_type) else "application/octet-stream"
+        filename = safe_filename(item.name, index)
+        if filename == f"attachment-{index}":  # unnamed: the type still says how to open it
+            filename += mimetypes.guess_extension(content_type, strict=False) or (
+                ".txt" if content_type.startswith("text/") else "")
+        size = len(item.data)
+        limit = max_each if size > max_each else max_total if total + size > max_total else None
+        if limit is not None:
+            notes.append(f"[attachment {filename} ({size} bytes) not kept: larger than the limit of {limit} bytes]")
+            continue
+        total += size
+        kept.append(ParsedAttachment(filename, content_type, item.data))
+    return tuple(kept), notes
+
+
+def _headers(msg) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in msg.items():
+        headers.setdefault(header_text(name).lower(), header_text(value))  # the first occurrence counts
+    return headers
+
+
+def _sender(msg, envelope_from: str | None) -> tuple[str, str]:
+    found = first_address(msg.get("from")) or first_address(msg.get("sender"))
+    if found is None and envelope_from:
+        found = first_address(envelope_from)
+    if found is None:
+        raise Quarantine("no usable sender address in From, Sender or the envelope")
+    name, address = found
+    return address.lower(), name[:MAX_SENDER_NAME]
+
+
+def _message_id(msg, raw: bytes) -> str:
+    ids = extract_message_ids(msg.get("message-id"))
+    return ids[0] if ids else synthesize_message_id(raw)
+
+
+def _text(texts: list[str], notes: list[str]) -> str:
+    text = clean_text("\n\n".join(t.strip("\r\n") for t in texts if t.strip()))
+    return "\n\n".join(filter(None, [text.strip(), "\n".join(notes)]))
+
+
 def parse_mail(raw: bytes, inbound_id: int, envelope_from: str | None, envelope_to: tuple[str, ...],
-               source: str = "") -> InboundMail:
+               source: str = "", *, max_attachment_bytes: int = 20 * 1024 * 1024,
+               max_attachments_total: int = 50 * 1024 * 1024) -> InboundMail:
     try:
-        msg = mime.from_string(raw)
-        headers: dict[str, str] = {}
-        for name, value in msg.headers.items():
-            headers.setdefault(name.lower(), str(value))  # the first occurrence counts
-        sender = _first_address(headers.get("from")) or _first_address(headers.get("sender"))
-        if sender is None and envelope_from:
-            sender = _first_address(envelope_from)
-        if sender is None or not getattr(sender, "address", None):
-            raise Quarantine("no usable sender address in From, Sender or the envelope")
-        text, attachments = _body_and_attachments(msg)
-        subject = msg.subject or ""
+        msg = parse_bytes(raw)
+        sender, sender_name = _sender(msg, envelope_from)
+        content = walk_message(msg)
+        attachments, notes = _keep_attachments(content.attachments, max_attachment_bytes, max_attachments_total)
+        return InboundMail(
+            inbound_id=inbound_id,
+            channel="email",
+            envelope_from=envelope_from,
+            envelope_to=envelope_to,
+            sender=sender,
+            sender_name=sender_name,
+            recipients=addresses(msg.get("to"), msg.get("cc")),
+            message_id=_message_id(msg, raw),
+            in_reply_to=extract_message_ids(msg.get("in-reply-to")),
+            references=extract_message_ids(msg.get("references")),
+            subject=header_text(msg.get("subject") or "")[:MAX_SUBJECT],
+            text=_text(content.texts, notes),
+            headers=_headers(msg),
+            attachments=attachments,
+            source=source,
+            auth_results=tuple(header_text(v) for v in msg.get_all("authentication-results") or ()),
+        )
     except Quarantine:
         raise
-    except Exception as exc:  # flanker raises many kinds on broken MIME; keep the message
-        raise Quarantine(f"unparseable message: {type(exc).__name__}: {exc}") from exc
-    return InboundMail(
-        inbound_id=inbound_id,
-        channel="email",
-        envelope_from=envelope_from,
-        envelope_to=envelope_to,
-        sender=sender.address.lower(),
-        sender_name=sender.display_name or "",
-        recipients=_addresses(headers.get("to"), headers.get("cc")),
-        message_id=next(iter(extract_message_ids(headers.get("message-id"))), None)
-        or synthesize_message_id(raw),
-        in_reply_to=extract_message_ids(headers.get("in-reply-to")),
-        references=extract_message_ids(headers.get("references")),
-        subject=" ".join(subject.split()),
-        text=text,
-        headers=headers,
-        attachments=attachments,
-        source=source,
-    )
+    except Exception as exc:  # whatever nothing above foresaw: keep the message aside, with the reason
+        raise Quarantine(f"unparseable message: {type(exc).__name__}: {exc}"[:2000]) from exc

@@ -23,6 +23,8 @@ S250_STORED = "250 2.0.0 OK: stored as {id}"
 S250_RCPT_OK = "250 2.1.5 OK"
 S451_TEMPFAIL = "451 4.3.0 Temporary failure, please try again later"
 S550_NO_SUCH_USER = "550 5.1.1 <{address}>: no such recipient here"
+S501_SENDER_TOO_LONG = "501 5.1.7 Sender address too long"
+MAX_ADDRESS = 320  # the widest address a column stores; RFC 5321 allows a path of 256 octets
 
 
 class IntakeHandler:
@@ -31,6 +33,14 @@ class IntakeHandler:
     def __init__(self, writer: InboundWriter, accepted: frozenset[str], hostname: str):
         self.writer, self.accepted, self.hostname = writer, accepted, hostname
         self.in_flight = 0  # DATA transactions waiting for their commit (graceful shutdown waits)
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        # Refused here, clearly and permanently: stored, it would fail at every commit (451 forever).
+        if len(address) > MAX_ADDRESS:
+            return S501_SENDER_TOO_LONG
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if base_address(address) not in self.accepted:
@@ -70,8 +80,13 @@ async def start_listener(handler: IntakeHandler, host: str, port: int, max_bytes
     """Bind the listener on the running loop; SIZE is advertised and enforced (552) by aiosmtpd."""
     loop = asyncio.get_running_loop()
 
+    class Listener(SMTP):
+        # aiosmtpd refuses lines over 1,000 bytes with a permanent 500; real mail (CR-only line
+        # ends, unwrapped HTML) has longer ones. SIZE still bounds what one client can send.
+        line_length_limit = max(SMTP.line_length_limit, max_bytes + 2)
+
     def factory() -> SMTP:
-        return SMTP(handler, data_size_limit=max_bytes, enable_SMTPUTF8=True, decode_data=False,
+        return Listener(handler, data_size_limit=max_bytes, enable_SMTPUTF8=True, decode_data=False,
                     hostname=handler.hostname, ident="helpdesk gateway", loop=loop)
 
     return await loop.create_server(factory, host=host, port=port, reuse_address=True)
