@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gateway.bounce import BounceReport
+
 
 @dataclass(frozen=True)
 class ParsedAttachment:
@@ -31,3 +33,8 @@ class InboundMail:
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased names, first value
     attachments: tuple[ParsedAttachment, ...] = ()
     source: str = ""              # "smtp", "pipe", "imap:<mailbox>"
+    # The author's new part of `text`: quoted history and signature removed (gateway/quoting.py).
+    new_text: str = ""
+    # Every Authentication-Results header (RFC 8601), topmost (added last, nearest us) first.
+    auth_results: tuple[str, ...] = ()
+    bounce: BounceReport | None = None  # set when the message is a delivery status notification
