@@ -205,12 +205,17 @@ def set_password(user: User, password: str) -> None:
 
 
 def user_view(session: Session, user: User) -> dict:
-    emails = session.execute(select(UserEmail.address).where(UserEmail.user_id == user.id)
-                             .order_by(UserEmail.is_primary.desc(), UserEmail.address)).scalars().all()
+    rows = session.execute(select(UserEmail).where(UserEmail.user_id == user.id)
+                           .order_by(UserEmail.is_primary.desc(), UserEmail.address)).scalars().all()
+    emails = [e.address for e in rows]
+    blocked = [{"address": e.address, "until": e.blocked_until.strftime("%Y-%m-%d"), "reason": e.block_reason}
+               for e in rows if e.blocked_until is not None]
     org = session.get(Organization, user.organization_id) if user.organization_id else None
     queues = session.execute(select(QueueMember.queue, QueueMember.available)
                              .where(QueueMember.user_id == user.id).order_by(QueueMember.queue)).all()
     return {"id": user.id, "name": user.display_name, "emails": list(emails), "phone": user.phone,
             "locale": user.locale, "organization": org.name if org else None, "active": user.active,
             "roles": sorted(user_roles(session, user.id)), "has_password": user.password_hash is not None,
-            "queues": [{"queue": q, "available": a} for q, a in queues]}
+            "queues": [{"queue": q, "available": a} for q, a in queues],
+            # addresses that get no automatic mail after a permanent bounce (mail from them lifts it)
+            "blocked": blocked}

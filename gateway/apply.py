@@ -43,6 +43,7 @@ class Outcome:
     locale: str | None = None
     no_reply_reason: str | None = None
     acknowledgement: str = "acknowledgement"  # template kind, chosen by the routing rule
+    log: tuple[str, ...] = ()  # the processing log (gateway/trace.py), filled in by the pipeline
 
 
 def _create(store: TicketStore, mail: InboundMail, decision: RouteDecision, tag: str):
@@ -57,13 +58,17 @@ def _create(store: TicketStore, mail: InboundMail, decision: RouteDecision, tag:
     return TicketRow(number, subject, TicketStatus.NEW, contact.id), contact, Disposition.CREATED
 
 
-def _continue(store: TicketStore, mail: InboundMail, ref: TicketRef, because: str):
+def _continue(store: TicketStore, mail: InboundMail, ref: TicketRef, because: str, automatic: bool):
     ticket = store.get_ticket(ref.number)
     store.find_or_create_contact(mail.sender, mail.sender_name)
+    if automatic:  # an out-of-office reply must not reopen a ticket or take it off pending
+        store.record_event(ticket.number, "appended", f"automatic message from {mail.sender} (via {ref.via}; "
+                           f"{because}); status left {ticket.status}")
+        return ticket, store.get_contact(ticket.requester_id), Disposition.APPENDED
     if ticket.status in TicketStatus.FINISHED:
         store.record_event(ticket.number, "reopened",
                            f"{ticket.status} ticket continued by {mail.sender} (via {ref.via}; {because})")
-        store.update_ticket(ticket.number, status=TicketStatus.OPEN, closed_at=None)
+        store.update_ticket(ticket.number, status=TicketStatus.OPEN, closed_at=None, resolved_at=None)
         disposition = Disposition.REOPENED
     else:
         store.record_event(ticket.number, "appended", f"message from {mail.sender} (via {ref.via}; {because})")
@@ -91,7 +96,7 @@ def apply_mail(store: TicketStore, mail: InboundMail, classification: Classifica
                                f"({follow_up.reason})")
             store.record_event(follow_up.number, "followed-up", f"continued in ticket {ticket.number}")
     else:
-        ticket, requester, disposition = _continue(store, mail, ref, allowed_because)
+        ticket, requester, disposition = _continue(store, mail, ref, allowed_because, classification.is_automatic)
     store.add_inbound_article(ticket.number, mail)
     # Whoever wrote or was CC'd takes part in the ticket from now on (and may continue it).
     store.add_participants(ticket.number, {mail.sender} | {

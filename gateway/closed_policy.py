@@ -1,4 +1,4 @@
-"""What mail that continues a resolved or closed ticket does, by HELPDESK_CLOSED_TICKET_POLICY."""
+"""What mail that continues a closed ticket does, by HELPDESK_CLOSED_TICKET_POLICY."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ class FollowUp:
 
 def follow_up_instead(ticket: TicketRow, policy: str, within_days: int, now: datetime) -> FollowUp | None:
     """None when the ticket may be continued (or reopened); else why a new ticket is opened."""
-    if ticket.status not in TicketStatus.FINISHED or policy == "reopen":
+    # A resolved ticket still waits for the client's answer: that answer always continues it.
+    if ticket.status != TicketStatus.CLOSED or policy == "reopen":
         return None
     if policy == "reopen-within" and ticket.finished_at and now - ticket.finished_at <= timedelta(days=within_days):
         return None

@@ -34,6 +34,20 @@ class MessageIdSigner:
     def is_ours(self, message_id: str) -> bool:
         return message_id.lower().endswith("@" + self.domain) and message_id.lower().startswith("hd")
 
+    def bounce_address(self, outbox_id: int, local: str, domain: str) -> str:
+        """VERP envelope sender `bounces+<outbox id>-<signature>@domain`: a delivery report sent
+        there names the mail it is about, and a forged one (which could block a good address)
+        fails the signature."""
+        return f"{local}+{outbox_id}-{self._signature(outbox_id, 'verp')[:10]}@{domain}"
+
+    def outbox_id(self, address: str, local: str) -> int | None:
+        """The outbox id a genuine bounce address of ours names, else None."""
+        match = re.fullmatch(rf"{re.escape(local)}\+(\d{{1,18}})-([a-z2-7]{{10}})@[^@\s]+", address.lower())
+        if not match:
+            return None
+        number = int(match[1])
+        return number if hmac.compare_digest(match[2], self._signature(number, "verp")[:10]) else None
+
     def verified_ticket(self, message_id: str) -> int | None:
         """The ticket a genuine Message-ID of ours names; None when it is not ours or forged."""
         match = self._ours.match(message_id.lower())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gateway.apply import Disposition, Outcome
+from gateway.message import ParsedAttachment
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,12 @@ class OutboundIntent:
     in_reply_to: str | None   # Message-ID we answer, for the client's threading
     references: tuple[str, ...] = ()
     context: dict = field(default_factory=dict)
+    cc: tuple[tuple[str, str], ...] = ()        # (address, name) of further recipients
+    from_name: str | None = None                # display name on From; the support name when None
+    attachments: tuple[ParsedAttachment, ...] = ()
+    # RFC 3834 marking: "auto-replied" (answers to a sender, limited per hour), "auto-generated"
+    # (notifications to staff), None for mail a person wrote (a technician's reply).
+    auto_submitted: str | None = "auto-replied"
 
 
 def _reply_to_sender(kind: str, outcome: Outcome) -> OutboundIntent:

@@ -1,46 +1,45 @@
 """The order of the stages a stored message goes through: parse, classify, thread, route, apply, notify.
 
 This module only wires the stages; each lives in its own module and can be tested alone.
+Mail from staff on a ticket branches off after threading (gateway/staff_mail.py), as do
+delivery reports (gateway/bounce_records.py) and a client's answer to a resolved ticket
+(gateway/closing.py). Every decision is written to the message's processing log.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
 from typing import Callable
 
 from sqlmodel import Session
 
-from gateway.apply import Outcome, Refusal, apply_mail
-from gateway.classify import classify
+from gateway.apply import Disposition, Outcome, Refusal, apply_mail
+from gateway.bounce import parse_bounce
+from gateway.bounce_records import lift_block, record_bounce
+from gateway.classify import Classification, classify
 from gateway.closed_policy import follow_up_instead
-from gateway.continuation import may_continue
-from gateway.errors import Quarantine
+from gateway.closing import close_confirmed
+from gateway.confirmation import read_answer
+from gateway.mail_commands import parse_commands
+from gateway.mailer import queue_mail
 from gateway.message import InboundMail
 from gateway.message_ids import MessageIdSigner
 from gateway.notify import plan_notifications
-from gateway.route import route
-from gateway.routing_facts import RequesterInfo, RoutingFacts
+from gateway.pipeline_steps import may_continue_ticket, route_new, staff_news, staff_sender, verification
+from gateway.quoting import strip_quoted
 from gateway.rules import Rules
 from gateway.settings import Settings
-from gateway.thread import find_ticket_ref
-from gateway.ticket_tag import format_tag
+from gateway.staff_mail import StaffMail, handle_staff_mail
+from gateway.thread import TicketRef, find_ticket_ref
+from gateway.trace import Trace, describe_parsed
 from inbound.parse import parse_mail
-from outbound.compose import compose_mail
-from outbound.outbox import enqueue, recent_mail_to
 from outbound.render import Renderer
-from store.assignment import active_contracts, requester_organization
-from store.models import utcnow
+from store import staff as q
+from store.models import TicketStatus, utcnow
 from store.tickets import TicketStore
 
-
-def lookup_requester(conn, email: str) -> RequesterInfo:
-    """The sender's organization and active contracts, for rules that ask about them."""
-    org_id, org_name = requester_organization(conn, email)
-    if org_id is None:
-        return RequesterInfo()
-    contracts = active_contracts(conn, org_id, date.today())
-    return RequesterInfo(org_name, tuple(c for c, _ in contracts), tuple(sla for _, sla in contracts))
+log = logging.getLogger("helpdesk.pipeline")
 
 
 @dataclass
@@ -56,59 +55,99 @@ class PipelineContext:
             self.signer = MessageIdSigner(self.settings.signing_secret(), self.settings.message_id_domain)
 
 
-def _queue_notifications(session: Session, outcome: Outcome, ctx: PipelineContext) -> int:
-    s = ctx.settings
-    intents = plan_notifications(outcome)
-    for intent in intents:
-        if recent_mail_to(session, intent.to_address, utcnow() - timedelta(hours=1)) >= s.auto_reply_limit_per_hour:
-            TicketStore(session).record_event(intent.ticket_number, "reply-suppressed", (
-                f"{intent.kind} to {intent.to_address} not sent: more than {s.auto_reply_limit_per_hour} "
-                "automatic replies to this address in the last hour"))
-            continue
-        tag = format_tag(s.ticket_tag, intent.ticket_number)
-        rendered = ctx.renderer.render(intent.kind, intent.locale, {
-            **intent.context, "tag": tag, "number": intent.ticket_number,
-            "support_name": s.support_name, "support_address": s.support_address,
-        })
-        composed = compose_mail(intent, rendered, tag=tag, support_name=s.support_name,
-                                support_address=s.support_address, message_id=ctx.signer.new(intent.ticket_number),
-                                now=utcnow())
-        enqueue(session, composed, intent.kind, intent.ticket_number)
-    return len(intents)
-
-
 def parse_stored(inbound_id: int, raw: bytes, envelope_from: str | None, envelope_to: str,
-                 source: str = "") -> InboundMail:
+                 source: str = "", settings: Settings | None = None) -> InboundMail:
     """Stage 1, outside any transaction (it is the costliest and needs no database)."""
-    return parse_mail(raw, inbound_id, envelope_from, tuple(filter(None, envelope_to.split(","))), source)
+    limits = {"max_attachment_bytes": settings.max_attachment_bytes,
+              "max_attachments_total": settings.max_attachments_total} if settings else {}
+    mail = parse_mail(raw, inbound_id, envelope_from, tuple(filter(None, envelope_to.split(","))), source,
+                      **limits)
+    bounce = parse_bounce(raw) if _may_be_report(mail) else None
+    return replace(mail, new_text=strip_quoted(mail.text), bounce=bounce)
+
+
+def _may_be_report(mail: InboundMail) -> bool:
+    """Cheap signs of a delivery report, so only those are parsed a second time."""
+    return (mail.headers.get("content-type", "").lower().startswith("multipart/report")
+            or mail.envelope_from == "" or mail.sender.split("@")[0] in ("mailer-daemon", "postmaster")
+            or any("+" in rcpt for rcpt in mail.envelope_to))
 
 
 def process_mail(session: Session, mail: InboundMail, ctx: PipelineContext) -> Outcome:
     """Stages 2 to 6 for a parsed message, inside the caller's transaction."""
-    s = ctx.settings
+    trace = Trace()
+    trace.add("parsed", describe_parsed(mail))
+    outcome = _process(session, mail, ctx, trace)
+    trace.add("result", f"{outcome.disposition}" + (f", ticket {outcome.ticket_number}"
+                                                     if outcome.ticket_number else ""))
+    return replace(outcome, log=tuple(trace.lines))
+
+
+def _process(session: Session, mail: InboundMail, ctx: PipelineContext, trace: Trace) -> Outcome:
+    s, store = ctx.settings, TicketStore(session)
+    if store.has_article(mail.message_id):
+        trace.add("duplicate", "an article with this Message-ID is already stored")
+        return Outcome(Disposition.DUPLICATE, mail)
+    if mail.bounce is not None and (outcome := record_bounce(store, mail, ctx, utcnow())):
+        trace.add("bounce", "recorded against the outbound mail it reports; no ticket, no reply")
+        return outcome
+    if lift_block(store.conn, mail.sender):
+        trace.add("unblocked", f"{mail.sender} wrote to us: automatic mail to it may go again")
     classification = classify(mail, s.accepted_addresses, s.support_address)
-    store = TicketStore(session)
+    verified = verification(mail, s.trusted_authservs)
+    if verified.reason:
+        trace.add("verification", verified.reason)
+    if verified.verified is False and not classification.no_reply_reason:
+        # No automatic reply to a sender who may be forged: it would go to the real owner (backscatter).
+        classification = Classification(False, f"sender not verified ({verified.reason})")
+    trace.add("classified", f"no automatic reply: {classification.no_reply_reason}"
+              if classification.no_reply_reason else "a person's mail")
     ref = find_ticket_ref(mail, store, s.ticket_tag, ctx.signer)
+    trace.add("thread", f"ticket {ref.number} via {ref.via}" if ref else "names no ticket of ours")
+    if ref is not None and (staff := staff_sender(store, mail, verified)):
+        state = q.ticket_state(store.conn, ref.number)
+        trace.add("staff", f"{staff.email} ({', '.join(sorted(staff.roles))}) on ticket {ref.number}")
+        outcome, intents = handle_staff_mail(store, StaffMail(mail, staff, state, store.get_contact(
+            state.requester_id)), classification, ctx)
+        queue_mail(session, intents, ctx, trace)
+        return outcome
+    return _client_mail(session, store, mail, ref, classification, verified, ctx, trace)
+
+
+def _client_mail(session, store: TicketStore, mail: InboundMail, ref: TicketRef | None, classification,
+                 verified, ctx, trace: Trace) -> Outcome:
+    s = ctx.settings
     decision, refused, verdict, follow_up = None, None, None, None
     if ref is not None:
-        verdict = may_continue(session, store, mail.sender, ref.number)
+        verdict = may_continue_ticket(session, store, mail, ref, verified)
+        trace.add("continue", f"{'allowed' if verdict else 'refused'}: {verdict.reason}")
         if not verdict:  # a stranger naming someone's ticket gets a ticket of their own
             refused, ref = Refusal(ref.number, verdict.reason), None
         else:
+            state = q.ticket_state(store.conn, ref.number)
+            if (state.status == TicketStatus.RESOLVED and not classification.is_automatic
+                    and (answer := read_answer(mail.new_text)).confirms):
+                trace.add("confirmation", "the client agrees the ticket may be closed"
+                          + (f", rating {answer.rating}" if answer.rating else ""))
+                outcome, intents = close_confirmed(store, mail, state, answer, utcnow())
+                queue_mail(session, intents, ctx, trace)
+                return outcome
             follow_up = follow_up_instead(store.get_ticket(ref.number), s.closed_ticket_policy,
                                           s.reopen_within_days, utcnow())
             ref = None if follow_up else ref
     if ref is None:
-        rules = ctx.rules()
-        facts = RoutingFacts(mail, utcnow(), rules.zone, lambda: lookup_requester(store.conn, mail.sender))
-        decision = route(facts, rules)
-        mailbox_queue = ctx.mailbox_queues.get(mail.source)
-        if not decision.queue_from_rule and mailbox_queue in rules.queues:  # the mailbox's own default
-            decision = replace(decision, queue=mailbox_queue)
-        if decision.quarantine:
-            raise Quarantine(f"rule {decision.rule}: {decision.quarantine}")
+        decision = route_new(store, mail, ctx)
+        trace.add("route", f"queue {decision.queue}, priority {decision.priority}, assignment {decision.assign} "
+                  f"(rule {decision.rule})")
     outcome = apply_mail(store, mail, classification, ref, decision, s.ticket_tag,
                          own_addresses=s.accepted_addresses, refused=refused, follow_up=follow_up,
                          allowed_because=verdict.reason if verdict else "")
-    _queue_notifications(session, outcome, ctx)
+    if outcome.ticket_number and parse_commands(mail.new_text).commands:
+        trace.add("commands", "ignored: only verified staff may give commands")
+        store.record_event(outcome.ticket_number, "commands-ignored", f"{mail.sender} is not verified staff: "
+                           "the commands in the mail were not carried out")
+    intents = plan_notifications(outcome)
+    if not classification.is_automatic:
+        intents += staff_news(store, outcome)
+    queue_mail(session, intents, ctx, trace)
     return outcome

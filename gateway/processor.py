@@ -39,7 +39,7 @@ CLAIM = (select(_inbound.c.id, _inbound.c.attempts)
          .order_by(_inbound.c.id).with_for_update(skip_locked=True))
 FINISH = update(_inbound).where(_inbound.c.id == bindparam("row_id")).values(
     status=bindparam("status"), processed_at=bindparam("processed_at"), reason=bindparam("reason"),
-    ticket_id=bindparam("ticket_id"))
+    ticket_id=bindparam("ticket_id"), processing_log=bindparam("log"))
 FAILED = update(_inbound).where(_inbound.c.id == bindparam("row_id")).values(
     status=bindparam("status"), processed_at=bindparam("processed_at"), reason=bindparam("reason"),
     attempts=bindparam("attempts"))
@@ -61,12 +61,11 @@ class Processor:
     def __init__(self, engine: Engine, ctx: PipelineContext, batch: int = 32):
         self.engine, self.ctx, self.batch = engine, ctx, batch
 
-    @staticmethod
-    def _parse(rows) -> dict[int, InboundMail | Quarantine]:
+    def _parse(self, rows) -> dict[int, InboundMail | Quarantine]:
         parsed: dict[int, InboundMail | Quarantine] = {}
         for row_id, raw, envelope_from, envelope_to, source in rows:
             try:
-                parsed[row_id] = parse_stored(row_id, raw, envelope_from, envelope_to, source)
+                parsed[row_id] = parse_stored(row_id, raw, envelope_from, envelope_to, source, self.ctx.settings)
             except Quarantine as exc:
                 parsed[row_id] = exc
         return parsed
@@ -88,14 +87,14 @@ class Processor:
         return [_Claimed(row_id, attempts) for row_id, attempts in rows]
 
     def _finish(self, session: Session, row: _Claimed, result: Outcome | Quarantine) -> None:
-        values = {"row_id": row.id, "processed_at": utcnow(), "reason": None, "ticket_id": None}
+        values = {"row_id": row.id, "processed_at": utcnow(), "reason": None, "ticket_id": None, "log": None}
         if isinstance(result, Quarantine):
-            values.update(status=InboundStatus.QUARANTINED, reason=str(result))
+            values.update(status=InboundStatus.QUARANTINED, reason=str(result), log=f"quarantined: {result}")
             disposition_log.warning("inbound %d quarantined: %s", row.id, result)
         else:
             duplicate = result.disposition == Disposition.DUPLICATE
             values.update(status=InboundStatus.DUPLICATE if duplicate else InboundStatus.PROCESSED,
-                          ticket_id=result.ticket_number)
+                          ticket_id=result.ticket_number, log="\n".join(result.log) or None)
             _log(row.id, result)
         session.connection().execute(FINISH, values)
 

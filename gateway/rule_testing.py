@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.assign import choose_assignee
 from gateway.errors import Quarantine, UserError
-from gateway.pipeline import lookup_requester
+from gateway.pipeline_steps import lookup_requester
 from gateway.route import RouteDecision, route
 from gateway.routing_facts import RequesterInfo, RoutingFacts
 from gateway.rules import Rules

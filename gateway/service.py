@@ -6,10 +6,12 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.errors import UserError
+from gateway.housekeeping import Housekeeping
 from gateway.pipeline import PipelineContext
 from gateway.processor import Processor
 from gateway.queues import ensure_queues
@@ -23,6 +25,7 @@ from outbound.render import Renderer
 from outbound.transport import make_transport
 from store.db import make_engine, new_session
 from store.migrate import upgrade
+from store.models import utcnow
 
 log = logging.getLogger("helpdesk.service")
 POLL_SECONDS = 1.0      # picks up pipe deliveries, retries and other instances' work
@@ -101,8 +104,8 @@ async def _work_loop(worker: Worker) -> None:
 
 
 class Gateway:
-    def __init__(self, settings: Settings):
-        self.settings = settings
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = utcnow):
+        self.settings, self.clock = settings, clock  # the clock of scheduled jobs (tests move it)
         self.stopping = asyncio.Event()
         self.rules: Rules | None = None
         self.engine = self.renderer = None
@@ -153,6 +156,8 @@ class Gateway:
         watcher = asyncio.create_task(self._watch_rules())
         worker.start()
         sender.start()
+        housekeeping = Housekeeping(engine, ctx, clock=self.clock, after_work=sender.wake.set)
+        housekeeping.start()
         if install_signals:  # only possible in the main thread; tests run the gateway in another
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.stopping.set)
@@ -165,6 +170,7 @@ class Gateway:
             on_ready(message)
         await self.stopping.wait()
         watcher.cancel()
+        housekeeping.stop()
         for reader in readers:  # stop fetching first; what they stored is processed below
             reader.stop.set()
         for reader in readers:

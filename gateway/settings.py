@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     # Reserved for the HTTP endpoints of later issues (SMS webhooks, portal).
     http_listen: str = "127.0.0.1:8080"
     max_message_bytes: int = 26_214_400
+    # Decoded attachment sizes kept on a ticket: one larger, or one past the total, is named in
+    # the text instead (the raw message, with it, is still stored).
+    max_attachment_bytes: int = 20 * 1024 * 1024
+    max_attachments_total: int = 50 * 1024 * 1024
     # Folder for outbound .eml files when no relay is configured.
     outbox_dir: Path = Path("outbox")
     # Domain of the Message-IDs the gateway creates; defaults to the support address's.
@@ -82,6 +86,23 @@ class Settings(BaseSettings):
     auto_reply_limit_per_hour: int = 10
     closed_ticket_policy: Literal["reopen", "reopen-within", "new-ticket"] = "reopen"
     reopen_within_days: int = 14
+    # Days a resolved ticket waits for the client's confirmation before it is closed automatically,
+    # and how often (minutes) the gateway looks for such tickets.
+    confirm_close_days: int = 7
+    auto_close_check_minutes: float = 15.0
+    # Optional address for internal notes: staff mail sent here never reaches the client.
+    notes_address: str | None = None
+    # Hosts whose Authentication-Results headers (RFC 8601) count, by authserv-id (comma-separated),
+    # normally your own MX. Headers from any other host are ignored: a sender can write them.
+    trusted_authserv_ids: str = ""
+    # Outbound mail is sent with a VERP envelope sender, bounces+<id>-<signature>@<support domain>,
+    # so a delivery report names the exact mail; that address must reach the gateway (it is
+    # accepted at RCPT). Off: the envelope sender is the support address and reports are
+    # matched by the returned Message-ID only.
+    verp: bool = True
+    bounce_local_part: str = "bounces"
+    # Days an address that bounced permanently gets no automatic mail (mail from it lifts this).
+    hard_bounce_block_days: int = 30
     # IMAP mailboxes to read (JSON list; see inbound/imap_config.py and the README).
     imap_mailboxes: list[MailboxConfig] = []
 
@@ -100,17 +121,38 @@ class Settings(BaseSettings):
             raise ValueError("IMAP mailbox names must be unique")
         return value
 
-    @field_validator("support_address")
+    @field_validator("support_address", "notes_address")
     @classmethod
-    def _check_address(cls, value: str) -> str:
+    def _check_address(cls, value: str | None, info) -> str | None:
+        if value is None:
+            return None
         if value.count("@") != 1 or " " in value:
-            raise ValueError(f"HELPDESK_SUPPORT_ADDRESS must be an email address, got {value!r}")
+            raise ValueError(f"HELPDESK_{info.field_name.upper()} must be an email address, got {value!r}")
         return value.lower()
+
+    @field_validator("confirm_close_days", "auto_close_check_minutes")
+    @classmethod
+    def _positive(cls, value, info):
+        if value <= 0:
+            raise ValueError(f"HELPDESK_{info.field_name.upper()} must be positive")
+        return value
 
     @property
     def accepted_addresses(self) -> frozenset[str]:
         extra = {a.strip().lower() for a in self.extra_addresses.split(",") if a.strip()}
+        if self.notes_address:
+            extra.add(self.notes_address.lower())
+        if self.verp:
+            extra.add(self.bounce_address)
         return frozenset({self.support_address} | extra)
+
+    @property
+    def bounce_address(self) -> str:
+        return f"{self.bounce_local_part.lower()}@{self.support_address.rsplit('@', 1)[1]}"
+
+    @property
+    def trusted_authservs(self) -> frozenset[str]:
+        return frozenset(a.strip().lower() for a in self.trusted_authserv_ids.split(",") if a.strip())
 
     @property
     def message_id_domain(self) -> str:

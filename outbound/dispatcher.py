@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
+from gateway.message_ids import MessageIdSigner
 from gateway.settings import Settings
 from outbound.outbox import ClaimedMail, SendResult, claim_due, record_results, release_claims
 from outbound.transport import SendError, Transport
@@ -23,6 +24,13 @@ class Dispatcher:
                  clock: Callable[[], datetime] = utcnow, batch: int = 50):
         self.engine, self.transport, self.settings = engine, transport, settings
         self.clock, self.batch = clock, batch
+        self.signer = MessageIdSigner(settings.signing_secret(), settings.message_id_domain)
+
+    def _envelope_sender(self, mail: ClaimedMail) -> str:
+        s = self.settings
+        if not s.verp:
+            return mail.mail_from
+        return self.signer.bounce_address(mail.id, s.bounce_local_part.lower(), s.bounce_address.rsplit("@", 1)[1])
 
     def _claim(self) -> list[ClaimedMail]:
         with new_session(self.engine) as session, session.begin():
@@ -31,7 +39,7 @@ class Dispatcher:
 
     def _send(self, mail: ClaimedMail) -> SendResult:
         try:
-            where = self.transport.send(mail.mail_from, mail.rcpt_to, mail.raw, f"{mail.id:08d}")
+            where = self.transport.send(self._envelope_sender(mail), mail.rcpt_to, mail.raw, f"{mail.id:08d}")
         except SendError as exc:
             log.warning("outbox %d: attempt %d failed: %s", mail.id, mail.attempts + 1, exc)
             return SendResult(mail.id, ok=False, permanent=exc.permanent, code=exc.code, detail=str(exc))

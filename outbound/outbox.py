@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlmodel import Session
 
 from gateway.errors import UserError
@@ -73,9 +73,11 @@ def backoff(attempts: int, base: float, cap: float) -> timedelta:
 
 
 _outbox = Outbox.__table__
+# A bounce can be processed before the dispatcher records the send (a fast local relay): keep it.
+_BOUNCED = _outbox.c.status == OutboxStatus.BOUNCED
 MARK_SENT = update(_outbox).where(_outbox.c.id == bindparam("row_id")).values(
-    status=OutboxStatus.SENT, attempts=_outbox.c.attempts + 1, sent_at=bindparam("now"), claimed_until=None,
-    last_error=None)
+    status=case((_BOUNCED, OutboxStatus.BOUNCED), else_=OutboxStatus.SENT), attempts=_outbox.c.attempts + 1,
+    sent_at=bindparam("now"), claimed_until=None, last_error=case((_BOUNCED, _outbox.c.last_error), else_=None))
 INSERT_ATTEMPT = insert(DeliveryAttempt.__table__)
 
 

@@ -20,6 +20,10 @@ LOCALES = ("en", "pl", "cs", "ru", "hr")
 SAMPLE_CONTEXT = {
     "tag": "[HD#1]", "number": 1, "subject": "Printer does not print", "requester_name": "Jan Novák",
     "support_name": "Support", "support_address": "support@example.com",
+    "requester_email": "jan@client.example", "author_name": "Anna Technician", "actor_name": "Dana Dispatcher",
+    "text": "The printer works again.", "confirm_days": 7, "queue": "general", "priority": "normal",
+    "assigned_to_you": False, "strategy": "broadcast", "event": "follow-up", "rating": 5,
+    "errors": ["#tkae: unknown command"],
 }
 
 

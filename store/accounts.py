@@ -55,6 +55,9 @@ class UserEmail(SQLModel, table=True):
     address: str = Field(primary_key=True, max_length=320)
     user_id: int = Field(foreign_key="user_account.id", index=True)
     is_primary: bool = False
+    # After a permanent bounce no automatic mail goes here until then (or until mail comes from it).
+    blocked_until: datetime | None = None
+    block_reason: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class UserRole(SQLModel, table=True):

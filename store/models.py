@@ -38,12 +38,14 @@ class OutboxStatus:
     SENDING = "sending"        # claimed by a dispatcher until claimed_until
     SENT = "sent"
     FAILED = "failed"          # gave up after send_max_attempts, or refused permanently
-    ALL = (QUEUED, SENDING, SENT, FAILED)
+    BOUNCED = "bounced"        # accepted by the relay, then reported undeliverable (a DSN came back)
+    ALL = (QUEUED, SENDING, SENT, FAILED, BOUNCED)
 
 
 class Ticket(SQLModel, table=True):
     # AUTOINCREMENT on SQLite: a number is never handed out twice, even after a delete.
-    __table_args__ = (Index("ix_ticket_status", "status"), {"sqlite_autoincrement": True})
+    __table_args__ = (Index("ix_ticket_status", "status"), Index("ix_ticket_status_resolved", "status", "resolved_at"),
+                      {"sqlite_autoincrement": True})
 
     id: int | None = Field(default=None, primary_key=True)
     subject: str = Field(default="", max_length=998)
@@ -60,6 +62,7 @@ class Ticket(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     closed_at: datetime | None = None
+    resolved_at: datetime | None = None  # starts the wait for the client's confirmation
 
     @property
     def number(self) -> int:
@@ -85,6 +88,8 @@ class InboundMessage(SQLModel, table=True):
     attempts: int = 0
     processed_at: datetime | None = None
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    # What each stage decided and why (gateway/trace.py), for `helpdesk inbound show`.
+    processing_log: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class Article(SQLModel, table=True):
@@ -100,16 +105,30 @@ class Article(SQLModel, table=True):
     # Unique: the same message delivered twice is stored once.
     message_id: str = Field(unique=True, max_length=998)
     text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # The author's new part without quoted history and signature (what notifications show).
+    new_text: str | None = Field(default=None, sa_column=Column(Text))
+    # "public" (the client sees it) or "internal" (a note for staff only).
+    visibility: str = Field(default="public", max_length=16)
+    author_id: int | None = Field(default=None, foreign_key="user_account.id")  # staff who wrote it; None: client
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class Blob(SQLModel, table=True):
+    """An attachment's content, stored once however many messages carry it."""
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class Attachment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     article_id: int = Field(foreign_key="article.id", index=True)
-    filename: str = Field(default="", max_length=255)
+    filename: str = Field(default="", max_length=255)  # made safe by inbound/parse.py
     content_type: str = Field(default="application/octet-stream", max_length=255)
     size: int = 0
-    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    sha256: str | None = Field(default=None, foreign_key="blob.sha256", index=True, max_length=64)
+    data: bytes | None = Field(default=None, sa_column=Column(LargeBinary))  # only rows from before blobs
 
 
 class ThreadRef(SQLModel, table=True):
@@ -187,3 +206,27 @@ class ImapMailbox(SQLModel, table=True):
     last_uid: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     lease_holder: str | None = Field(default=None, max_length=128)
     lease_until: datetime | None = None
+
+
+class TimeEntry(SQLModel, table=True):
+    """Time a technician spent on a ticket (`#time 1h30m`), billed against the contract."""
+
+    __tablename__ = "time_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    minutes: int
+    at: datetime = Field(default_factory=utcnow)
+
+
+class SatisfactionRating(SQLModel, table=True):
+    """The requester's 1-5 rating given with the close confirmation, kept against the technician."""
+
+    __tablename__ = "satisfaction_rating"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    technician_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
+    score: int
+    at: datetime = Field(default_factory=utcnow)

@@ -10,8 +10,10 @@ from store.models import (
     Attachment,
     DeliveryAttempt,
     Outbox,
+    SatisfactionRating,
     Ticket,
     TicketEvent,
+    TimeEntry,
 )
 from store.tickets import TicketStore
 
@@ -37,7 +39,8 @@ def _articles(session: Session, ticket_id: int) -> list[dict]:
         .where(Article.ticket_id == ticket_id).group_by(Attachment.article_id)).all())
     rows = session.execute(select(Article).where(Article.ticket_id == ticket_id).order_by(Article.id)).scalars()
     return [{"direction": a.direction, "channel": a.channel, "sender": a.sender, "subject": a.subject,
-             "message_id": a.message_id, "text": a.text, "attachments": counts.get(a.id, 0),
+             "message_id": a.message_id, "text": a.text, "new_text": a.new_text, "visibility": a.visibility,
+             "attachments": counts.get(a.id, 0),
              "created_at": _iso(a.created_at)} for a in rows]
 
 
@@ -57,6 +60,11 @@ def ticket_detail(session: Session, number: int) -> dict | None:
         "category": ticket.category, "tags": [t for t in ticket.tags.split(",") if t],
         "alert_level": ticket.alert_level, "assignment": ticket.assignment, "created_at": _iso(ticket.created_at),
         "updated_at": _iso(ticket.updated_at), "closed_at": _iso(ticket.closed_at),
+        "resolved_at": _iso(ticket.resolved_at),
+        "time_spent_minutes": session.execute(select(func.coalesce(func.sum(TimeEntry.minutes), 0))
+                                              .where(TimeEntry.ticket_id == number)).scalar(),
+        "ratings": list(session.execute(select(SatisfactionRating.score).where(SatisfactionRating.ticket_id == number)
+                                        .order_by(SatisfactionRating.id)).scalars()),
         "articles": _articles(session, number),
         "events": [{"at": _iso(e.at), "kind": e.kind, "detail": e.detail} for e in events],
         "outbox": [{"id": o.id, "kind": o.kind, "to": o.rcpt_to, "status": o.status} for o in outbound],

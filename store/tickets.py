@@ -7,15 +7,17 @@ statement per call cost more than the statements themselves.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from gateway.message import InboundMail
 from store.accounts import Organization, OrgDomain, User, UserEmail, UserRole
-from store.models import Article, Attachment, ThreadRef, Ticket, TicketEvent, TicketParticipant, utcnow
+from store.models import Article, Attachment, Blob, ThreadRef, Ticket, TicketEvent, TicketParticipant, utcnow
 
 
 @dataclass(frozen=True)
@@ -128,17 +130,30 @@ class TicketStore:
     def update_ticket(self, number: int, **values) -> None:
         self.conn.execute(update(_ticket).where(_ticket.c.id == number).values(updated_at=utcnow(), **values))
 
-    def add_inbound_article(self, number: int, mail: InboundMail) -> int:
+    def add_inbound_article(self, number: int, mail: InboundMail, *, visibility: str = "public",
+                            author_id: int | None = None, new_text: str | None = None) -> int:
+        """`author_id` is the staff member who wrote it (None for clients); `new_text` overrides mail.new_text."""
         article_id = self.conn.execute(INSERT_ARTICLE, {
             "ticket_id": number, "inbound_id": mail.inbound_id, "direction": "in", "channel": mail.channel,
             "sender": mail.sender, "subject": mail.subject, "message_id": mail.message_id, "text": mail.text,
-            "created_at": utcnow()}).scalar_one()
+            "new_text": mail.new_text if new_text is None else new_text, "visibility": visibility,
+            "author_id": author_id, "created_at": utcnow()}).scalar_one()
         if mail.attachments:
-            self.conn.execute(INSERT_ATTACHMENT, [
-                {"article_id": article_id, "filename": a.filename, "content_type": a.content_type,
-                 "size": len(a.data), "data": a.data} for a in mail.attachments])
+            self._add_attachments(article_id, mail.attachments)
         self.add_thread_ref(mail.message_id, number)
         return article_id
+
+    def _add_attachments(self, article_id: int, attachments) -> None:
+        """Contents go to `blob` once per SHA-256; the attachment row names its blob."""
+        digests = [hashlib.sha256(a.data).hexdigest() for a in attachments]
+        blobs = {d: a.data for d, a in zip(digests, attachments)}
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        # ON CONFLICT DO NOTHING: another message with the same content may be stored concurrently.
+        self.conn.execute(dialect.insert(Blob.__table__).on_conflict_do_nothing(index_elements=["sha256"]),
+                          [{"sha256": d, "size": len(data), "data": data} for d, data in blobs.items()])
+        self.conn.execute(INSERT_ATTACHMENT, [
+            {"article_id": article_id, "filename": a.filename, "content_type": a.content_type,
+             "size": len(a.data), "sha256": d, "data": None} for d, a in zip(digests, attachments)])
 
     def add_thread_ref(self, message_id: str, number: int) -> None:
         if self.conn.execute(THREAD_REF, {"message_id": message_id}).first() is None:

@@ -135,9 +135,9 @@ def make_settings(db_url, tmp_path, sink):
 class GatewayThread:
     """The real gateway (listener, processor, dispatcher) on its own event loop in a thread."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, clock=None):
         self.settings = settings
-        self.gateway = Gateway(settings)
+        self.gateway = Gateway(settings, clock) if clock else Gateway(settings)
         self.ready = threading.Event()
         self.error: BaseException | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -176,8 +176,8 @@ class GatewayThread:
 def start_gateway():
     started: list[GatewayThread] = []
 
-    def start(settings: Settings) -> GatewayThread:
-        gw = GatewayThread(settings).start()
+    def start(settings: Settings, clock=None) -> GatewayThread:
+        gw = GatewayThread(settings, clock).start()
         started.append(gw)
         return gw
 

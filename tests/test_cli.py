@@ -127,9 +127,24 @@ def test_quarantined_message_can_be_shown_and_dropped(gateway, sink, db, db_url)
     env = service_env(db_url, free_port(), None)
     shown = json.loads(cli(env, "inbound", "show", str(row.id), "--json")[1])
     assert shown["status"] == "quarantined" and "no usable sender" in shown["reason"]
+    listed = json.loads(cli(env, "inbound", "quarantine", "list", "--json")[1])
+    assert [m["id"] for m in listed] == [row.id]
     assert shown["subject"] == "nobody wrote this" and shown["source"] == "smtp"
     assert b"nobody wrote this" in run_helpdesk(["inbound", "show", str(row.id), "--raw"], env).stdout
     assert_one_line_error(cli(env, "inbound", "drop", str(row.id)), "cancelled")
-    assert cli(env, "inbound", "drop", str(row.id), "--yes")[0] == 0
+    assert cli(env, "inbound", "quarantine", "drop", str(row.id), "--yes")[0] == 0
     assert db.inbound()[0].status == "dropped" and db.inbound()[0].raw  # kept, not deleted
     assert_one_line_error(cli(env, "inbound", "retry", str(row.id)), "dropped, not quarantined")
+
+
+def test_inbound_show_tells_what_happened_to_a_message(gateway, sink, db, db_url):
+    send(gateway.port, client_mail(subject="VPN down", body="It fails.\n\n> old quoted text\n"))
+    sink.wait_for(1)
+    (row,) = db.processed(1)
+    env = service_env(db_url, free_port(), None)
+    code, out, _ = cli(env, "inbound", "show", str(row.id))
+    assert code == 0 and "processing log:" in out
+    for needle in ("parsed: from jan@client.example", "new (quoted history removed)", "classified: a person's mail",
+                   "thread: names no ticket of ours", "route: queue general, priority normal",
+                   "mail: acknowledgement to jan@client.example queued as outbox", "result: created, ticket 1"):
+        assert needle in out, out

@@ -19,3 +19,16 @@ def test_secret_file_is_created_once_and_reused(tmp_path):
     assert load_secret(None, None, tmp_path / "helpdesk.secret") == first and len(first) == 64
     assert oct((tmp_path / "helpdesk.secret").stat().st_mode)[-3:] == "600"
     assert load_secret("explicit-secret-value", None, tmp_path / "x") == b"explicit-secret-value"
+
+
+def test_bounce_addresses_name_the_outbox_row_and_cannot_be_guessed():
+    signer = MessageIdSigner(b"secret-secret-secret", "helpdesk.test")
+    address = signer.bounce_address(1042, "bounces", "helpdesk.test")
+    assert address.startswith("bounces+1042-") and address.endswith("@helpdesk.test")
+    assert signer.outbox_id(address, "bounces") == 1042
+    assert signer.outbox_id(address.upper(), "bounces") == 1042  # servers may change the case
+    for forged in (address.replace("1042", "1043"), "bounces+1042@helpdesk.test", "support@helpdesk.test",
+                   "bounces+1042-aaaaaaaaaa@helpdesk.test", ""):
+        assert signer.outbox_id(forged, "bounces") is None
+    other = MessageIdSigner(b"another-secret-value", "helpdesk.test")
+    assert other.outbox_id(address, "bounces") is None

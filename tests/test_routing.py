@@ -91,14 +91,15 @@ def test_organization_contract_and_sla(routed, db):
     (datetime(2026, 11, 22, 9, 0, tzinfo=UTC), False),    # Sunday
 ])
 def test_business_hours_with_a_mocked_clock(routed, monkeypatch, moment, expect):
-    import gateway.pipeline
-    monkeypatch.setattr(gateway.pipeline, "utcnow", lambda: moment)
+    import gateway.pipeline_steps
+    monkeypatch.setattr(gateway.pipeline_steps, "utcnow", lambda: moment)
     assert (routed(rule("{business_hours: true}"))["queue"] == "operations") is expect
 
 
 def test_overnight_time_window(routed, monkeypatch):
-    import gateway.pipeline
-    monkeypatch.setattr(gateway.pipeline, "utcnow", lambda: datetime(2026, 11, 24, 1, 30, tzinfo=UTC))  # Tue 02:30
+    import gateway.pipeline_steps
+    tuesday_0230 = datetime(2026, 11, 24, 1, 30, tzinfo=UTC)
+    monkeypatch.setattr(gateway.pipeline_steps, "utcnow", lambda: tuesday_0230)
     assert routed(rule("{time: {hours: '22:00-06:00', days: [mon]}}"))["queue"] == "operations"
 
 

@@ -102,8 +102,17 @@ def show(message_id: int = typer.Argument(..., metavar="ID", **ID),
             "channel": row.channel, "envelope_from": row.envelope_from, "envelope_to": row.envelope_to,
             "from": headers.get("From"), "subject": headers.get("Subject"), "message_id": headers.get("Message-ID"),
             "size": len(row.raw), "status": row.status, "reason": row.reason, "attempts": row.attempts,
-            "processed_at": row.processed_at.isoformat() if row.processed_at else None, "ticket": row.ticket_id}
-    show_record(data, as_json)
+            "processed_at": row.processed_at.isoformat() if row.processed_at else None, "ticket": row.ticket_id,
+            "processing_log": (row.processing_log or "").splitlines()}
+    if as_json:
+        print_json(data)
+        return
+    log_lines = data.pop("processing_log")
+    show_record(data, False)
+    if log_lines:
+        typer.echo("processing log:")
+        for line in log_lines:
+            typer.echo(f"  {line}")
 
 
 @app.command("drop")
@@ -114,3 +123,20 @@ def drop(message_id: int = typer.Argument(..., metavar="ID", **ID), yes: bool = 
         row = _quarantined(session, message_id)
         row.status, row.reason = InboundStatus.DROPPED, f"dropped by an admin; was: {row.reason}"
     typer.echo(f"inbound message {message_id} dropped (still stored)")
+
+
+# `helpdesk inbound quarantine ...`: the same commands, limited to what is waiting in quarantine.
+quarantine = typer.Typer(help="Quarantined messages: list, show, retry after a fix, or drop.",
+                         no_args_is_help=True)
+app.add_typer(quarantine, name="quarantine")
+
+
+@quarantine.command("list")
+def quarantine_list(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Quarantined messages with the reason, newest first."""
+    list_inbound(status=InboundStatus.QUARANTINED, as_json=as_json)
+
+
+quarantine.command("show")(show)
+quarantine.command("retry")(retry)
+quarantine.command("drop")(drop)

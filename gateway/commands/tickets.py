@@ -29,11 +29,14 @@ def _print_detail(t: dict) -> None:
     typer.echo(f"Ticket {t['number']}: {t['subject']}")
     typer.echo(f"  status {t['status']}, priority {t['priority']}, queue {t['queue']} (rule {t['rule']})")
     typer.echo(f"  requester {t['requester_name']} <{t['requester']}>, assignee {t['assignee'] or '-'}")
+    if t["time_spent_minutes"] or t["ratings"]:
+        typer.echo(f"  time spent {t['time_spent_minutes']} min, ratings {t['ratings'] or '-'}")
     for e in t["events"]:
         typer.echo(f"  {e['at']}  {e['kind']}: {e['detail']}")
     for a in t["articles"]:
         arrow = "<-" if a["direction"] == "in" else "->"
         extra = f", {a['attachments']} attachment(s)" if a["attachments"] else ""
+        extra += ", internal note (staff only)" if a["visibility"] == "internal" else ""
         typer.echo(f"\n{arrow} {a['created_at']} {a['channel']} {a['sender']}{extra}\n{a['text']}")
     for o in t["outbox"]:
         typer.echo(f"\n  outbox {o['id']}: {o['kind']} to {o['to']}: {o['status']}")

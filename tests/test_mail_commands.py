@@ -1,0 +1,68 @@
+"""Reading technicians' commands and clients' confirmations: pure functions, no database."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.confirmation import find_rating, read_answer
+from gateway.mail_commands import Command, parse_commands, parse_duration
+
+
+def test_commands_at_the_top_then_text():
+    parsed = parse_commands("#take\n\n#time 1h30m\nHello,\nthe printer works. #close\n")
+    assert parsed.commands == (Command("take"), Command("time", "1h30m"))
+    assert parsed.errors == () and parsed.text == "Hello,\nthe printer works. #close"
+
+
+def test_note_may_start_on_the_command_line():
+    parsed = parse_commands("#note the server is down\nmore detail")
+    assert parsed.names == {"note"} and parsed.text == "the server is down\nmore detail"
+
+
+@pytest.mark.parametrize("text, error", [
+    ("#tkae", "#tkae: unknown command"),
+    ("#assign", "#assign: needs a value"),
+    ("#take over", "#take: takes no value"),
+    ("#time soon", "#time: cannot read 'soon'"),
+    ("#time 30h", "#time: cannot read '30h'"),
+])
+def test_unusable_command_lines_are_explained(text, error):
+    parsed = parse_commands(text + "\nText")
+    assert parsed.commands == () and parsed.errors[0].startswith(error) and parsed.text == "Text"
+
+
+@pytest.mark.parametrize("text", ["Hello\n#take", "# heading\n#take", "#1 on my list\n#take", ""])
+def test_only_leading_command_lines_count(text):
+    assert parse_commands(text).commands == ()
+
+
+@pytest.mark.parametrize("value, minutes", [
+    ("1h30m", 90), ("1.5h", 90), ("1,5h", 90), ("90m", 90), ("90", 90), ("1:30", 90), ("2h", 120),
+    ("45min", 45), ("1h 30m", 90), ("0", None), ("25h", None), ("abc", None), ("1:75", None),
+])
+def test_durations(value, minutes):
+    assert parse_duration(value) == minutes
+
+
+@pytest.mark.parametrize("text", [
+    "yes", "Yes, thank you!", "OK", "Tak, dziękuję!", "tak", "ano", "Ano, děkuji.", "Да, спасибо большое",
+    "да", "da", "Da, hvala.", "Ja, danke", "thanks", "5", "4/5", "yes 5", "Tak\n\n5",
+])
+def test_short_agreement_closes(text):
+    assert read_answer(text).confirms
+
+
+@pytest.mark.parametrize("text", [
+    "no", "Nie", "ne", "нет", "Yes but the printer still fails", "Tak, ale nadal drukuje puste strony.",
+    "The printer still does not work, 1", "yes 12", "", "ok, and one more thing: the scanner is broken too",
+])
+def test_anything_else_reopens(text):
+    assert not read_answer(text).confirms
+
+
+@pytest.mark.parametrize("text, rating", [
+    ("5", 5), ("yes, 4 of 5", 4), ("ok 3/5", 3), ("Tak, ocena 5", 5), ("yes", None), ("1 or 5", None),
+    ("version 2.5", None),
+])
+def test_ratings(text, rating):
+    assert find_rating(text) == rating
