@@ -14,7 +14,8 @@ from gateway.route import RouteDecision
 from gateway.thread import TicketRef
 from gateway.ticket_tag import clean_subject
 from store.models import TicketStatus
-from store.tickets import TicketRow, TicketStore
+from store.staff import TicketState
+from store.tickets import ContactRow, TicketStore
 
 
 class Disposition:
@@ -44,6 +45,8 @@ class Outcome:
     no_reply_reason: str | None = None
     acknowledgement: str = "acknowledgement"  # template kind, chosen by the routing rule
     log: tuple[str, ...] = ()  # the processing log (gateway/trace.py), filled in by the pipeline
+    state: TicketState | None = None  # a new ticket as created, so notifying staff needs no re-read
+    requester: ContactRow | None = None
 
 
 def _create(store: TicketStore, mail: InboundMail, decision: RouteDecision, tag: str):
@@ -55,7 +58,9 @@ def _create(store: TicketStore, mail: InboundMail, decision: RouteDecision, tag:
         "category": decision.category, "tags": ",".join(decision.tags), "alert_level": decision.alert,
         "assignment": decision.assign, "assignee_id": chosen.assignee_id})
     store.record_event(number, "created", f"routed to {decision.queue} by rule {decision.rule}; {chosen.reason}")
-    return TicketRow(number, subject, TicketStatus.NEW, contact.id), contact, Disposition.CREATED
+    state = TicketState(number, subject, TicketStatus.NEW, decision.priority, decision.queue, decision.category,
+                        decision.assign, contact.id, chosen.assignee_id, None)
+    return state, contact, Disposition.CREATED
 
 
 def _continue(store: TicketStore, mail: InboundMail, ref: TicketRef, because: str, automatic: bool):
@@ -82,9 +87,9 @@ def _continue(store: TicketStore, mail: InboundMail, ref: TicketRef, because: st
 def apply_mail(store: TicketStore, mail: InboundMail, classification: Classification,
                ref: TicketRef | None, decision: RouteDecision | None, tag: str, *,
                own_addresses: frozenset[str] = frozenset(), refused: Refusal | None = None,
-               follow_up: FollowUp | None = None, allowed_because: str = "") -> Outcome:
-    if store.has_article(mail.message_id):
-        return Outcome(Disposition.DUPLICATE, mail)
+               follow_up: FollowUp | None = None, allowed_because: str = "", verified: bool = True) -> Outcome:
+    """`verified` False: the sender failed DMARC/DKIM/SPF, so its To/Cc list is not believed."""
+    # The pipeline has already set duplicates aside (same Message-ID as a stored article).
     if ref is None:
         ticket, requester, disposition = _create(store, mail, decision, tag)
         if refused is not None:  # recorded here only: the referenced ticket is not touched
@@ -98,9 +103,10 @@ def apply_mail(store: TicketStore, mail: InboundMail, classification: Classifica
     else:
         ticket, requester, disposition = _continue(store, mail, ref, allowed_because, classification.is_automatic)
     store.add_inbound_article(ticket.number, mail)
-    # Whoever wrote or was CC'd takes part in the ticket from now on (and may continue it).
-    store.add_participants(ticket.number, {mail.sender} | {
-        r for r in mail.recipients if base_address(r) not in own_addresses}, new_ticket=ref is None)
+    # Whoever wrote or was CC'd takes part in the ticket from now on (and may continue it); a forged
+    # mail must not add an address of its choosing that would then receive the technicians' answers.
+    cc = {r for r in mail.recipients if base_address(r) not in own_addresses} if verified else set()
+    store.add_participants(ticket.number, {mail.sender} | cc, new_ticket=ref is None)
     if classification.no_reply_reason:
         store.record_event(ticket.number, "reply-suppressed", classification.no_reply_reason)
     return Outcome(
@@ -108,4 +114,5 @@ def apply_mail(store: TicketStore, mail: InboundMail, classification: Classifica
         requester_email=requester.email, requester_name=requester.display_name, locale=requester.locale,
         no_reply_reason=classification.no_reply_reason,
         acknowledgement=decision.acknowledgement if decision else "acknowledgement",
+        state=ticket if isinstance(ticket, TicketState) else None, requester=requester,
     )

@@ -19,6 +19,7 @@ from gateway.bounce import BounceReport
 from gateway.message import InboundMail
 from store.accounts import UserEmail
 from store.models import Outbox, OutboxStatus
+from store.staff import person_by_address
 from store.tickets import TicketStore
 
 BOUNCE = "bounce"
@@ -31,8 +32,6 @@ MARK_BOUNCED = update(_outbox).where(_outbox.c.id == bindparam("row_id")).values
     status=OutboxStatus.BOUNCED, last_error=bindparam("error"))
 BLOCK = update(_email).where(_email.c.address == bindparam("b_address")).values(
     blocked_until=bindparam("until"), block_reason=bindparam("reason"))
-UNBLOCK = update(_email).where(_email.c.address == bindparam("b_address"), _email.c.blocked_until.is_not(None)).values(
-    blocked_until=None, block_reason=None)
 BLOCKED_UNTIL = select(_email.c.blocked_until, _email.c.block_reason).where(_email.c.address == bindparam("b_address"))
 
 
@@ -41,7 +40,10 @@ def _reported_row(conn: Connection, mail: InboundMail, report: BounceReport, sig
         outbox_id = signer.outbox_id(rcpt, local)
         if outbox_id is not None and (row := conn.execute(OUTBOX_BY_ID, {"id": outbox_id}).first()):
             return row, "VERP address"
-    if report.original_message_id:
+    # Anyone who got a mail of ours knows its Message-ID: that path is only for mail that looks
+    # like it comes from a mail system (null sender or MAILER-DAEMON/postmaster).
+    from_mail_system = mail.envelope_from == "" or mail.sender.split("@")[0] in ("mailer-daemon", "postmaster")
+    if report.original_message_id and from_mail_system:
         row = conn.execute(OUTBOX_BY_MESSAGE_ID, {"message_id": report.original_message_id}).first()
         if row is not None:
             return row, "returned Message-ID"
@@ -55,7 +57,9 @@ def record_bounce(store: TicketStore, mail: InboundMail, ctx, now: datetime) -> 
     if row is None:
         return None
     row_id, ticket_id, kind, rcpt_to = row
-    recipient = report.recipient or rcpt_to.split(",")[0]
+    ours = [a.strip().lower() for a in rcpt_to.split(",") if a.strip()]
+    # Only an address that mail really went to can be reported; a report naming another is not believed.
+    recipient = report.recipient.lower() if report.recipient.lower() in ours else ours[0] if ours else ""
     what = f"{report.status or 'no status'}: {report.diagnostic or 'no diagnostic'}"
     if report.action == "failed":
         store.conn.execute(MARK_BOUNCED, {"row_id": row_id, "error": f"bounced {what}"})
@@ -66,18 +70,23 @@ def record_bounce(store: TicketStore, mail: InboundMail, ctx, now: datetime) -> 
         store.record_event(ticket_id, "bounced" if report.action == "failed" else "delivery-" + report.action,
                            summary)
     if report.permanent and recipient:
-        until = now + timedelta(days=s.hard_bounce_block_days)
-        store.conn.execute(BLOCK, {"b_address": recipient.lower(), "until": until,
-                                   "reason": f"bounced permanently ({what}) on {now:%Y-%m-%d}"})
-        if ticket_id is not None:
-            store.record_event(ticket_id, "address-blocked", f"no automatic mail to {recipient} until "
-                               f"{until:%Y-%m-%d} (or until mail comes from it)")
+        _block(store, ticket_id, recipient, what, now, s.hard_bounce_block_days)
     return Outcome(BOUNCE, mail, ticket_id, no_reply_reason="delivery status notification")
 
 
-def lift_block(conn: Connection, address: str) -> bool:
-    """Mail from an address shows it works again: automatic mail may go there again."""
-    return conn.execute(UNBLOCK, {"b_address": address.lower()}).rowcount > 0
+def _block(store: TicketStore, ticket_id: int | None, recipient: str, what: str, now: datetime, days: int) -> None:
+    person = person_by_address(store.conn, recipient)
+    if person is not None and person.is_staff:  # staff must keep hearing of tickets; say so instead
+        if ticket_id is not None:
+            store.record_event(ticket_id, "staff-bounce", f"mail to staff address {recipient} bounced "
+                               f"permanently ({what}); not blocked, check the address")
+        return
+    until = now + timedelta(days=days)
+    store.conn.execute(BLOCK, {"b_address": recipient, "until": until,
+                               "reason": f"bounced permanently ({what}) on {now:%Y-%m-%d}"})
+    if ticket_id is not None:
+        store.record_event(ticket_id, "address-blocked", f"no automatic mail to {recipient} until "
+                           f"{until:%Y-%m-%d} (or until mail comes from it)")
 
 
 def blocked_reason(conn: Connection, address: str, now: datetime) -> str | None:

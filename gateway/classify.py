@@ -20,8 +20,12 @@ class Classification:
     no_reply_reason: str | None  # why no automatic reply may be sent, or None
 
 
-def _automatic_reason(mail: InboundMail, own_addresses: frozenset[str], loop_token: str) -> str | None:
+def _automatic_reason(mail: InboundMail, own_addresses: frozenset[str], loop_token: str,
+                      bounce_local: str) -> str | None:
     h = mail.headers
+    if bounce_local and any(r.lower().startswith(bounce_local + "+") or r.lower().startswith(bounce_local + "@")
+                            for r in mail.envelope_to):
+        return "sent to our bounce address (only delivery reports belong there)"
     auto_submitted = h.get("auto-submitted", "no").split(";")[0].strip().lower()
     if auto_submitted != "no":
         return f"Auto-Submitted: {auto_submitted}"
@@ -43,6 +47,8 @@ def _automatic_reason(mail: InboundMail, own_addresses: frozenset[str], loop_tok
     return None
 
 
-def classify(mail: InboundMail, own_addresses: frozenset[str], loop_token: str) -> Classification:
-    reason = _automatic_reason(mail, own_addresses, loop_token)
+def classify(mail: InboundMail, own_addresses: frozenset[str], loop_token: str,
+             bounce_local: str = "") -> Classification:
+    """`bounce_local` is the local part of the VERP bounce address (bounces+<id>-<sig>@...)."""
+    reason = _automatic_reason(mail, own_addresses, loop_token, bounce_local.lower())
     return Classification(is_automatic=reason is not None, no_reply_reason=reason)

@@ -44,6 +44,22 @@ def close_confirmed(store: TicketStore, mail: InboundMail, state: q.TicketState,
     return outcome, intents
 
 
+def thanks_after_close(store: TicketStore, mail: InboundMail, state: q.TicketState, answer: Answer,
+                       now: datetime) -> Outcome:
+    """A yes (or a second thank-you) to a ticket closed lately is kept, not taken as a new problem:
+    reopening it would send notices and notify staff for nothing."""
+    requester = store.get_contact(state.requester_id)
+    store.find_or_create_contact(mail.sender, mail.sender_name)
+    store.add_inbound_article(state.number, mail)
+    rating = ""
+    if answer.rating and not q.has_rating(store.conn, state.number):
+        q.record_rating(store.conn, state.number, state.assignee_id, answer.rating, now)
+        rating = f"; rating {answer.rating} of 5 kept"
+    store.record_event(state.number, "appended", f"agreement from {mail.sender} after closing; not reopened{rating}")
+    return Outcome(CONFIRMED, mail, state.number, state.subject, requester.email, requester.display_name,
+                   requester.locale, no_reply_reason="the client agreed after closing; nothing to answer")
+
+
 def _auto_close_one(store: TicketStore, number: int, days: int, now: datetime) -> OutboundIntent | None:
     state = q.ticket_state(store.conn, number)
     requester = store.get_contact(state.requester_id)

@@ -30,6 +30,7 @@ FILLER = {
     "vše", "vse", "můžete", "muzete", "zavřít", "zavrit", "большое", "всё", "все", "можно", "закрыть",
     "puno", "lijepa", "sve", "možete", "mozete", "zatvoriti", "vielen", "schön", "schoen", "alles", "sehr",
     "and", "i", "и", "a", "und", "out", "of", "rating", "ocena", "hodnocení", "hodnoceni", "оценка", "ocjena",
+    "again", "jeszcze", "raz", "znovu", "ещё", "еще", "раз", "opet", "još", "nochmal", "einmal",
 }
 _ANY_YES = set().union(*YES_WORDS.values())
 _WORD = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)

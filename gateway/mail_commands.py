@@ -1,7 +1,7 @@
 """Read the commands at the top of a technician's mail: `#take`, `#assign jan@example.com`, `#time 1h30m`...
 
-Only the leading lines count (blank lines between them are allowed); the first other line
-ends the commands and starts the text. Parsing knows nothing of tickets or permissions: it
+Only the leading lines count (blank lines between them are allowed); the first line not
+starting with # ends the commands and starts the text. Parsing knows nothing of tickets or permissions: it
 only says which commands were written and which lines are not valid commands, so a typo
 can be explained to the technician before anything changes.
 """
@@ -16,7 +16,7 @@ COMMANDS = {
     "take": False, "assign": True, "queue": True, "priority": True, "category": True, "pending": False,
     "resolve": False, "close": False, "reopen": False, "time": True, "note": False,
 }
-_COMMAND_LINE = re.compile(r"#([A-Za-z][\w-]*)(?:[ \t]+(.*))?")
+_COMMAND_LINE = re.compile(r"#([A-Za-z][\w-]*):?(?:[ \t]+(.*))?")
 _DURATION = re.compile(r"(?:(\d+(?:[.,]\d+)?)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?", re.IGNORECASE)
 _CLOCK = re.compile(r"(\d+):([0-5]\d)")
 MAX_MINUTES = 24 * 60  # one entry is at most a day; larger numbers are almost always typos
@@ -81,6 +81,10 @@ def parse_commands(text: str) -> ParsedCommands:
         if not stripped:
             continue
         match = _COMMAND_LINE.fullmatch(stripped)
+        if not match and stripped.startswith("#"):
+            # "# note" or "#1" may well be a mistyped #note: refusing beats mailing a note to the client.
+            errors.append(f"{stripped[:40]!r}: not a command (a leading line starting with # must be one)")
+            continue
         if not match:
             break
         name, argument = match[1].lower(), (match[2] or "").strip()

@@ -28,28 +28,32 @@ def _over_limit(session: Session, intent: OutboundIntent, limit: int) -> str | N
     return f"more than {limit} automatic replies to this address in the last hour"
 
 
-def _blocked(session: Session, intent: OutboundIntent) -> str | None:
-    if intent.auto_submitted is None:  # a person's answer still goes; only automatic mail is held back
+def _blocked(session: Session, intent: OutboundIntent, writer: str) -> str | None:
+    # A person's answer still goes; only automatic mail is held back. The writer of the mail being
+    # handled has just shown their address works (which lifted any block), so no look-up for them.
+    if intent.auto_submitted is None or intent.to_address == writer:
         return None
     return blocked_reason(session.connection(), intent.to_address, utcnow())
 
 
-def _suppressed(session: Session, intent: OutboundIntent, limit: int) -> str | None:
+def _suppressed(session: Session, intent: OutboundIntent, limit: int, writer: str) -> str | None:
     """Why this mail must not go out, recorded on the ticket; None when it may."""
-    reason = _over_limit(session, intent, limit) or _blocked(session, intent)
+    reason = _over_limit(session, intent, limit) or _blocked(session, intent, writer)
     if reason:
         TicketStore(session).record_event(intent.ticket_number, "reply-suppressed",
                                           f"{intent.kind} to {intent.to_address} not sent: {reason}")
     return reason
 
 
-def queue_mail(session: Session, intents: list[OutboundIntent], ctx, trace: Trace | None = None) -> int:
-    """Enqueue the mail of `intents` (ctx is the PipelineContext); returns how many were queued."""
+def queue_mail(session: Session, intents: list[OutboundIntent], ctx, trace: Trace | None = None,
+               writer: str = "") -> int:
+    """Enqueue the mail of `intents` (ctx is the PipelineContext); returns how many were queued.
+    `writer` is the sender of the message being handled, if any."""
     s = ctx.settings
     trace = trace or Trace()
     queued = 0
     for intent in intents:
-        if reason := _suppressed(session, intent, s.auto_reply_limit_per_hour):
+        if reason := _suppressed(session, intent, s.auto_reply_limit_per_hour, writer):
             trace.add("mail", f"{intent.kind} to {intent.to_address} suppressed: {reason}")
             continue
         tag = format_tag(s.ticket_tag, intent.ticket_number)

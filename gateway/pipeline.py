@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Callable
 
 from sqlmodel import Session
 
 from gateway.apply import Disposition, Outcome, Refusal, apply_mail
 from gateway.bounce import parse_bounce
-from gateway.bounce_records import lift_block, record_bounce
+from gateway.bounce_records import record_bounce
 from gateway.classify import Classification, classify
 from gateway.closed_policy import follow_up_instead
-from gateway.closing import close_confirmed
+from gateway.closing import close_confirmed, thanks_after_close
 from gateway.confirmation import read_answer
 from gateway.mail_commands import parse_commands
 from gateway.mailer import queue_mail
@@ -37,6 +38,7 @@ from inbound.parse import parse_mail
 from outbound.render import Renderer
 from store import staff as q
 from store.models import TicketStatus, utcnow
+from store.staff import as_utc
 from store.tickets import TicketStore
 
 log = logging.getLogger("helpdesk.pipeline")
@@ -91,9 +93,8 @@ def _process(session: Session, mail: InboundMail, ctx: PipelineContext, trace: T
     if mail.bounce is not None and (outcome := record_bounce(store, mail, ctx, utcnow())):
         trace.add("bounce", "recorded against the outbound mail it reports; no ticket, no reply")
         return outcome
-    if lift_block(store.conn, mail.sender):
-        trace.add("unblocked", f"{mail.sender} wrote to us: automatic mail to it may go again")
-    classification = classify(mail, s.accepted_addresses, s.support_address)
+    classification = classify(mail, s.accepted_addresses, s.support_address,
+                              s.bounce_local_part if s.verp else "")
     verified = verification(mail, s.trusted_authservs)
     if verified.reason:
         trace.add("verification", verified.reason)
@@ -104,12 +105,16 @@ def _process(session: Session, mail: InboundMail, ctx: PipelineContext, trace: T
               if classification.no_reply_reason else "a person's mail")
     ref = find_ticket_ref(mail, store, s.ticket_tag, ctx.signer)
     trace.add("thread", f"ticket {ref.number} via {ref.via}" if ref else "names no ticket of ours")
-    if ref is not None and (staff := staff_sender(store, mail, verified)):
+    if ref is not None:
+        store.lock_ticket(ref.number)
+    if ref is not None and (staff := staff_sender(store, mail, verified, s.staff_mail_requires_pass)):
         state = q.ticket_state(store.conn, ref.number)
+        if q.lift_block(store.conn, mail.sender):
+            trace.add("unblocked", f"{mail.sender} wrote to us: automatic mail to it may go again")
         trace.add("staff", f"{staff.email} ({', '.join(sorted(staff.roles))}) on ticket {ref.number}")
         outcome, intents = handle_staff_mail(store, StaffMail(mail, staff, state, store.get_contact(
             state.requester_id)), classification, ctx)
-        queue_mail(session, intents, ctx, trace)
+        queue_mail(session, intents, ctx, trace, writer=mail.sender)
         return outcome
     return _client_mail(session, store, mail, ref, classification, verified, ctx, trace)
 
@@ -124,14 +129,8 @@ def _client_mail(session, store: TicketStore, mail: InboundMail, ref: TicketRef 
         if not verdict:  # a stranger naming someone's ticket gets a ticket of their own
             refused, ref = Refusal(ref.number, verdict.reason), None
         else:
-            state = q.ticket_state(store.conn, ref.number)
-            if (state.status == TicketStatus.RESOLVED and not classification.is_automatic
-                    and (answer := read_answer(mail.new_text)).confirms):
-                trace.add("confirmation", "the client agrees the ticket may be closed"
-                          + (f", rating {answer.rating}" if answer.rating else ""))
-                outcome, intents = close_confirmed(store, mail, state, answer, utcnow())
-                queue_mail(session, intents, ctx, trace)
-                return outcome
+            if (answered := _answer_to_finished(session, store, mail, ref, classification, ctx, trace)) is not None:
+                return answered
             follow_up = follow_up_instead(store.get_ticket(ref.number), s.closed_ticket_policy,
                                           s.reopen_within_days, utcnow())
             ref = None if follow_up else ref
@@ -141,13 +140,37 @@ def _client_mail(session, store: TicketStore, mail: InboundMail, ref: TicketRef 
                   f"(rule {decision.rule})")
     outcome = apply_mail(store, mail, classification, ref, decision, s.ticket_tag,
                          own_addresses=s.accepted_addresses, refused=refused, follow_up=follow_up,
-                         allowed_because=verdict.reason if verdict else "")
+                         allowed_because=verdict.reason if verdict else "", verified=verified.verified is not False)
     if outcome.ticket_number and parse_commands(mail.new_text).commands:
         trace.add("commands", "ignored: only verified staff may give commands")
         store.record_event(outcome.ticket_number, "commands-ignored", f"{mail.sender} is not verified staff: "
                            "the commands in the mail were not carried out")
+    for address in store.unblocked:
+        trace.add("unblocked", f"{address} wrote to us: automatic mail to it may go again")
     intents = plan_notifications(outcome)
     if not classification.is_automatic:
         intents += staff_news(store, outcome)
-    queue_mail(session, intents, ctx, trace)
+    queue_mail(session, intents, ctx, trace, writer=mail.sender)
     return outcome
+
+
+def _answer_to_finished(session, store: TicketStore, mail: InboundMail, ref: TicketRef, classification, ctx,
+                        trace: Trace) -> Outcome | None:
+    """A client's yes to a resolved ticket closes it; a yes soon after closing is only kept."""
+    state = q.ticket_state(store.conn, ref.number)
+    if state.status not in TicketStatus.FINISHED or classification.is_automatic:
+        return None
+    answer = read_answer(mail.new_text)
+    if not answer.confirms:
+        return None
+    rating = f", rating {answer.rating}" if answer.rating else ""
+    if state.status == TicketStatus.RESOLVED:
+        trace.add("confirmation", f"the client agrees the ticket may be closed{rating}")
+        outcome, intents = close_confirmed(store, mail, state, answer, utcnow())
+        queue_mail(session, intents, ctx, trace, writer=mail.sender)
+        return outcome
+    closed_at = store.get_ticket(ref.number).finished_at
+    if closed_at and utcnow() - as_utc(closed_at) <= timedelta(days=ctx.settings.confirm_close_days):
+        trace.add("confirmation", f"agreement after closing; kept without reopening{rating}")
+        return thanks_after_close(store, mail, state, answer, utcnow())
+    return None

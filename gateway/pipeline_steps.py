@@ -38,10 +38,13 @@ def verification(mail: InboundMail, trusted: frozenset[str]) -> Verification:
     return evaluate(mail.auth_results, trusted, mail.sender.rpartition("@")[2])
 
 
-def staff_sender(store: TicketStore, mail: InboundMail, verified: Verification) -> q.Person | None:
-    """The active staff member who sent this, when the mail may act for them."""
+def staff_sender(store: TicketStore, mail: InboundMail, verified: Verification, require_pass: bool) -> q.Person | None:
+    """The active staff member who sent this, when the mail may act for them: never after a failed
+    check, and with HELPDESK_STAFF_MAIL_REQUIRES_PASS only after a pass from a trusted host."""
+    if verified.verified is False or (require_pass and verified.verified is not True):
+        return None
     person = q.person_by_address(store.conn, mail.sender)
-    if person is None or not person.is_staff or not person.active or verified.verified is False:
+    if person is None or not person.is_staff or not person.active:
         return None
     return person
 
@@ -75,8 +78,8 @@ def staff_news(store: TicketStore, outcome: Outcome) -> list:
              Disposition.REOPENED: "reopened"}.get(outcome.disposition)
     if event is None:
         return []
-    state = q.ticket_state(store.conn, outcome.ticket_number)
-    requester = store.get_contact(state.requester_id)
+    state = outcome.state or q.ticket_state(store.conn, outcome.ticket_number)
+    requester = outcome.requester or store.get_contact(state.requester_id)
     mail = outcome.mail
     if event == "new":
         return staff_notify.new_ticket(store.conn, state, requester, mail.new_text or mail.text, mail.attachments,

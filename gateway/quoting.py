@@ -116,13 +116,16 @@ _CUT = "cut"  # the rest of the message is history or signature
 _DROP = "drop"  # this line is not the author's, but their text may continue below it
 
 
-def strip_quoted(text: str) -> str:
-    """The author's new text: quoted history and signature removed; the full text is kept elsewhere."""
+def strip_quoted(text: str, fallback: bool = True) -> str:
+    """The author's new text: quoted history and signature removed; the full text is kept elsewhere.
+
+    With `fallback`, a message that strips to nothing is returned whole; without it, "" (for
+    staff mail, where the quoted part is our own notification and must not be forwarded)."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     kept = _join_kept(_scan(lines))
     # Stripping everything means we misread the message (all quoted, or it starts like a header block):
     # showing the whole text beats showing nothing.
-    return kept or text.strip()
+    return kept or (text.strip() if fallback else "")
 
 
 def _scan(lines: list[str]) -> list[str | None]:

@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     # Hosts whose Authentication-Results headers (RFC 8601) count, by authserv-id (comma-separated),
     # normally your own MX. Headers from any other host are ignored: a sender can write them.
     trusted_authserv_ids: str = ""
+    # Staff mail acts (answers clients, runs commands) only with a DMARC/DKIM/SPF pass from a trusted
+    # host. Off by default: then only a failure stops it, and a forged From of a staff address
+    # that your MX lets through would pass for the technician.
+    staff_mail_requires_pass: bool = False
     # Outbound mail is sent with a VERP envelope sender, bounces+<id>-<signature>@<support domain>,
     # so a delivery report names the exact mail; that address must reach the gateway (it is
     # accepted at RCPT). Off: the envelope sender is the support address and reports are

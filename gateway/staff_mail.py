@@ -17,6 +17,7 @@ from gateway.classify import Classification
 from gateway.mail_commands import ParsedCommands, parse_commands
 from gateway.message import InboundMail
 from gateway.notify import OutboundIntent
+from gateway.quoting import strip_quoted
 from gateway.staff_notify import new_ticket, update
 from gateway.ticket_actions import Applied, apply_commands, check_commands
 from store import staff as q
@@ -97,7 +98,9 @@ def _status_after_reply(sm: StaffMail, applied: Applied, text: str, explicit: bo
 
 
 def _is_note(parsed: ParsedCommands, mail: InboundMail, notes_address: str | None) -> bool:
-    return "note" in parsed.names or bool(notes_address and notes_address in map(base_address, mail.envelope_to))
+    # The notes address may be in the envelope (SMTP, pipe) or only in To/Cc (IMAP, an MX alias).
+    addressed = {base_address(a) for a in mail.envelope_to + mail.recipients}
+    return "note" in parsed.names or bool(notes_address and notes_address in addressed)
 
 
 def handle_staff_mail(store: TicketStore, sm: StaffMail, classification: Classification,
@@ -107,14 +110,16 @@ def handle_staff_mail(store: TicketStore, sm: StaffMail, classification: Classif
         store.record_event(sm.state.number, "staff-automatic", f"automatic mail from {sm.staff.email} kept "
                            f"as an internal note ({classification.no_reply_reason})")
         return _outcome(sm, StaffDisposition.NOTE, classification.no_reply_reason), []
-    parsed = parse_commands(sm.mail.new_text or sm.mail.text)
+    # Strictly the new text: when nothing is new (an attachment alone), the quoted part is our own
+    # notification, which must never be forwarded to the client.
+    parsed = parse_commands(strip_quoted(sm.mail.text, fallback=False))
     errors = list(parsed.errors) + check_commands(store.conn, sm.staff, sm.state, parsed.commands,
                                                   set(ctx.rules().queues))
     if errors:
         return _refuse(store, sm, errors)
     applied = apply_commands(store, sm.staff, sm.state, parsed.commands, utcnow())
     note = _is_note(parsed, sm.mail, ctx.settings.notes_address)
-    public = bool(parsed.text) and not note
+    public = bool(parsed.text or sm.mail.attachments) and not note
     _store(store, sm, "public" if public else "internal", parsed.text)
     explicit = bool(parsed.names & {"pending", "resolve", "close", "reopen"})
     if public and (status := _status_after_reply(sm, applied, parsed.text, explicit)) != sm.state.status and status:
@@ -124,13 +129,14 @@ def handle_staff_mail(store: TicketStore, sm: StaffMail, classification: Classif
         store.record_event(sm.state.number, "command", event)
     store.record_event(sm.state.number, "staff-reply" if public else "note",
                        f"{'answer to the client' if public else 'internal note'} from {sm.staff.email}")
-    intents = _follow_on_mail(store, sm, applied, parsed.text if public else "", ctx)
+    intents = _follow_on_mail(store, sm, applied, parsed.text if public else "", public, ctx)
     return _outcome(sm, StaffDisposition.REPLIED if public else StaffDisposition.NOTE), intents
 
 
-def _follow_on_mail(store: TicketStore, sm: StaffMail, applied: Applied, text: str, ctx) -> list[OutboundIntent]:
+def _follow_on_mail(store: TicketStore, sm: StaffMail, applied: Applied, text: str, public: bool,
+                    ctx) -> list[OutboundIntent]:
     intents = []
-    if text or applied.resolved:
+    if public or applied.resolved:
         intents.append(_to_client(store, sm, text, applied.resolved, ctx))
     state = q.ticket_state(store.conn, sm.state.number)
     if applied.assigned_to is not None:

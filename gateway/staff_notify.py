@@ -19,10 +19,10 @@ from store.tickets import ContactRow
 def recipients(conn: Connection, state: q.TicketState, exclude: str = "") -> list[q.Person]:
     if state.assignee_id is not None:
         people = [p for p in [q.person(conn, state.assignee_id)] if p is not None and p.active]
-    elif state.assignment == "broadcast":
-        people = q.queue_people(conn, state.queue, "technician")
     else:
-        people = q.queue_people(conn, state.queue, "dispatcher") or q.queue_people(conn, state.queue, "technician")
+        members = q.queue_staff(conn, state.queue)
+        dispatchers, technicians = members["dispatcher"], members["technician"]
+        people = technicians if state.assignment == "broadcast" else dispatchers or technicians
     return [p for p in people if p.email and p.email != exclude]
 
 

@@ -201,6 +201,11 @@ class MailboxReader:
                 self.stop.wait(min(5.0, max(0.0, deadline - time.monotonic())))
                 self._renew_lease()
             return
+        # An EXISTS the server sent with the reply to an earlier command (the tidy-up's SEARCH, a
+        # MOVE) is not repeated in IDLE: look once more, or such mail would wait for the restart.
+        _, last = progress(self.engine, self.config.name)
+        if any(u > last for u in client.search(["UID", f"{last + 1}:*"])):
+            return
         client.idle()
         try:
             deadline = time.monotonic() + IDLE_RESTART_SECONDS

@@ -51,7 +51,8 @@ def format_address(name: str, address: str) -> str:
         return formataddr((name, address), charset="utf-8")
     if not name:
         return address
-    display = str(Header(name, "utf-8").encode()) if not name.isascii() else f'"{name}"'
+    quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+    display = str(Header(name, "utf-8").encode()) if not name.isascii() else f'"{quoted}"'
     return f"{display} <{address}>"
 
 

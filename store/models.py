@@ -173,7 +173,7 @@ class Outbox(SQLModel, table=True):
     kind: str = Field(max_length=32)
     mail_from: str = Field(max_length=320)
     rcpt_to: str = Field(sa_column=Column(Text, nullable=False))  # comma-separated
-    message_id: str = Field(max_length=998)
+    message_id: str = Field(max_length=998, index=True)
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     status: str = Field(default=OutboxStatus.QUEUED, max_length=16)
     attempts: int = 0

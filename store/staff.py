@@ -52,12 +52,13 @@ _PERSON = select(_user.c.id, _PRIMARY_EMAIL, _user.c.display_name, _user.c.local
 PERSON_BY_ID = _PERSON.where(_user.c.id == bindparam("user_id"))
 USER_BY_ADDRESS = select(_email.c.user_id).where(_email.c.address == bindparam("address"))
 ROLES = select(_role.c.role).where(_role.c.user_id == bindparam("user_id"))
-# Queue members with a role, available and active; dispatchers are reached even when "unavailable"
-# would be odd for them, so availability only filters technicians.
-QUEUE_MEMBERS = (select(_member.c.user_id).join(_user, _user.c.id == _member.c.user_id)
-                 .join(_role, and_(_role.c.user_id == _member.c.user_id, _role.c.role == bindparam("role")))
-                 .where(_member.c.queue == bindparam("queue"), _user.c.active.is_(True),
-                        _member.c.available.is_(True)).order_by(_member.c.user_id))
+# The queue's available, active dispatchers and technicians, in one round trip.
+QUEUE_STAFF = (select(_member.c.user_id, _PRIMARY_EMAIL, _user.c.display_name, _user.c.locale, _role.c.role)
+               .join(_user, _user.c.id == _member.c.user_id)
+               .join(_role, and_(_role.c.user_id == _member.c.user_id,
+                                 _role.c.role.in_(("dispatcher", "technician"))))
+               .where(_member.c.queue == bindparam("queue"), _user.c.active.is_(True),
+                      _member.c.available.is_(True)).order_by(_member.c.user_id))
 TICKET_STATE = select(_ticket.c.id, _ticket.c.subject, _ticket.c.status, _ticket.c.priority, _ticket.c.queue,
                       _ticket.c.category, _ticket.c.assignment, _ticket.c.requester_id, _ticket.c.assignee_id,
                       _ticket.c.resolved_at).where(_ticket.c.id == bindparam("number"))
@@ -72,9 +73,11 @@ CLOSE_IF_STILL_RESOLVED = update(_ticket).where(
     _ticket.c.id == bindparam("number"), _ticket.c.status == "resolved",
     _ticket.c.resolved_at < bindparam("before")).values(status="closed", closed_at=bindparam("now"),
                                                         updated_at=bindparam("now"))
+UNBLOCK = update(_email).where(_email.c.address == bindparam("b_address"), _email.c.blocked_until.is_not(None)).values(
+    blocked_until=None, block_reason=None)
 LATEST_CLIENT_TEXT = (select(func.coalesce(_article.c.new_text, _article.c.text)).where(
-    _article.c.ticket_id == bindparam("number"), _article.c.direction == "in", _article.c.author_id.is_(None))
-    .order_by(_article.c.id.desc()).limit(1))
+    _article.c.ticket_id == bindparam("number"), _article.c.direction == "in", _article.c.author_id.is_(None),
+    _article.c.visibility == "public").order_by(_article.c.id.desc()).limit(1))
 RESOLVED_BEFORE = select(_ticket.c.id).where(_ticket.c.status == "resolved",
                                              _ticket.c.resolved_at < bindparam("before")).order_by(_ticket.c.id)
 
@@ -97,9 +100,12 @@ def person_by_address(conn: Connection, address: str) -> Person | None:
     return person(conn, user_id) if user_id is not None else None
 
 
-def queue_people(conn: Connection, queue: str, role: str) -> list[Person]:
-    ids = conn.execute(QUEUE_MEMBERS, {"queue": queue, "role": role}).scalars().all()
-    return [p for p in (person(conn, i) for i in ids) if p is not None]
+def queue_staff(conn: Connection, queue: str) -> dict[str, list[Person]]:
+    """Available members of the queue by role ("dispatcher", "technician")."""
+    by_role: dict[str, list[Person]] = {"dispatcher": [], "technician": []}
+    for user_id, email, name, locale, role in conn.execute(QUEUE_STAFF, {"queue": queue}):
+        by_role[role].append(Person(user_id, email, name or "", locale, frozenset({role})))
+    return by_role
 
 
 def ticket_state(conn: Connection, number: int) -> TicketState:
@@ -127,6 +133,11 @@ def record_rating(conn: Connection, number: int, technician_id: int | None, scor
                                                          "score": score, "at": now})
 
 
+def has_rating(conn: Connection, number: int) -> bool:
+    table = SatisfactionRating.__table__
+    return conn.execute(select(table.c.id).where(table.c.ticket_id == number).limit(1)).first() is not None
+
+
 def resolved_before(conn: Connection, before: datetime) -> list[int]:
     return list(conn.execute(RESOLVED_BEFORE, {"before": before}).scalars())
 
@@ -137,3 +148,8 @@ def latest_client_text(conn: Connection, number: int) -> str:
 
 def close_if_still_resolved(conn: Connection, number: int, before: datetime, now: datetime) -> bool:
     return conn.execute(CLOSE_IF_STILL_RESOLVED, {"number": number, "before": before, "now": now}).rowcount == 1
+
+
+def lift_block(conn: Connection, address: str) -> bool:
+    """Mail from an address shows it works again: automatic mail may go there again."""
+    return conn.execute(UNBLOCK, {"b_address": address.lower()}).rowcount > 0

@@ -27,6 +27,7 @@ class ContactRow:
     display_name: str
     locale: str | None
     organization_id: int | None = None
+    blocked_until: datetime | None = None  # of this address, after a permanent bounce
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,13 @@ TICKET_BY_NUMBER = select(_ticket.c.id, _ticket.c.subject, _ticket.c.status, _ti
     _ticket.c.id == bindparam("number"))
 TICKETS_BY_MESSAGE_IDS = select(_thread_ref.c.message_id, _thread_ref.c.ticket_id).where(
     _thread_ref.c.message_id.in_(bindparam("ids", expanding=True)))
+LOCK_TICKET = select(_ticket.c.id).where(_ticket.c.id == bindparam("number")).with_for_update()
 THREAD_REF = select(_thread_ref.c.ticket_id).where(_thread_ref.c.message_id == bindparam("message_id"))
 ARTICLE_BY_MESSAGE_ID = select(_article.c.id).where(_article.c.message_id == bindparam("message_id"))
 # A person's language: their own, else their organization's default.
 _CONTACT = (select(_user.c.id, _email.c.address, _user.c.display_name,
-                   func.coalesce(_user.c.locale, _org.c.default_locale), _user.c.organization_id)
+                   func.coalesce(_user.c.locale, _org.c.default_locale), _user.c.organization_id,
+                   _email.c.blocked_until)
             .select_from(_email.join(_user, _user.c.id == _email.c.user_id)
                          .outerjoin(_org, _org.c.id == _user.c.organization_id)))
 CONTACT_BY_EMAIL = _CONTACT.where(_email.c.address == bindparam("email"))
@@ -63,6 +66,9 @@ ORG_BY_DOMAIN = select(OrgDomain.__table__.c.organization_id, _org.c.default_loc
 _participant = TicketParticipant.__table__
 PARTICIPANTS = select(_participant.c.address).where(_participant.c.ticket_id == bindparam("number"))
 INSERT_PARTICIPANT = insert(_participant)
+# Mail from an address shows it works again: automatic mail may go there again.
+UNBLOCK = update(_email).where(_email.c.address == bindparam("b_address")).values(
+    blocked_until=None, block_reason=None)
 INSERT_USER = insert(_user).returning(_user.c.id)
 INSERT_EMAIL = insert(_email)
 INSERT_ROLE = insert(UserRole.__table__)
@@ -80,6 +86,7 @@ class TicketStore:
 
     def __init__(self, session: Session):
         self.conn = session.connection()
+        self.unblocked: list[str] = []  # addresses whose bounce block this message lifted
 
     def ticket_exists(self, number: int) -> bool:
         return self.conn.execute(TICKET_BY_NUMBER, {"number": number}).first() is not None
@@ -91,6 +98,11 @@ class TicketStore:
 
     def has_article(self, message_id: str) -> bool:
         return self.conn.execute(ARTICLE_BY_MESSAGE_ID, {"message_id": message_id}).first() is not None
+
+    def lock_ticket(self, number: int) -> None:
+        """Hold the ticket's row until commit (PostgreSQL; SQLite's one writer holds everything), so
+        two instances handling mail of one ticket decide on its status one after the other."""
+        self.conn.execute(LOCK_TICKET, {"number": number})
 
     def get_ticket(self, number: int) -> TicketRow:
         return TicketRow(*self.conn.execute(TICKET_BY_NUMBER, {"number": number}).one())
@@ -104,6 +116,9 @@ class TicketStore:
         if row is None:
             return self._create_contact(email, display_name)
         contact = ContactRow(*row)
+        if contact.blocked_until is not None:
+            self.conn.execute(UNBLOCK, {"b_address": email})
+            self.unblocked.append(email)
         if display_name and not contact.display_name:
             self.conn.execute(NAME_CONTACT, {"contact_id": contact.id, "display_name": display_name})
         return contact
@@ -150,7 +165,8 @@ class TicketStore:
         dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
         # ON CONFLICT DO NOTHING: another message with the same content may be stored concurrently.
         self.conn.execute(dialect.insert(Blob.__table__).on_conflict_do_nothing(index_elements=["sha256"]),
-                          [{"sha256": d, "size": len(data), "data": data} for d, data in blobs.items()])
+                          # in digest order, so two transactions never wait on each other's blobs
+                          [{"sha256": d, "size": len(data), "data": data} for d, data in sorted(blobs.items())])
         self.conn.execute(INSERT_ATTACHMENT, [
             {"article_id": article_id, "filename": a.filename, "content_type": a.content_type,
              "size": len(a.data), "sha256": d, "data": None} for d, a in zip(digests, attachments)])

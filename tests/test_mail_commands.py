@@ -31,9 +31,20 @@ def test_unusable_command_lines_are_explained(text, error):
     assert parsed.commands == () and parsed.errors[0].startswith(error) and parsed.text == "Text"
 
 
-@pytest.mark.parametrize("text", ["Hello\n#take", "# heading\n#take", "#1 on my list\n#take", ""])
+@pytest.mark.parametrize("text", ["Hello\n#take", "Thanks\n\n#close", ""])
 def test_only_leading_command_lines_count(text):
     assert parse_commands(text).commands == ()
+
+
+@pytest.mark.parametrize("text", ["# note secret", "#1 on my list", "#!"])
+def test_a_leading_hash_line_that_is_no_command_is_refused(text):
+    # it may be a mistyped #note: refusing keeps it from being mailed to the client
+    parsed = parse_commands(text + "\nText")
+    assert parsed.errors and "not a command" in parsed.errors[0]
+
+
+def test_a_colon_after_the_command_is_allowed():
+    assert parse_commands("#note: owes us money").names == {"note"}
 
 
 @pytest.mark.parametrize("value, minutes", [

@@ -83,3 +83,11 @@ def test_sighup_reloads_rules_and_keeps_the_old_ones_when_the_new_are_broken(db_
     assert code == 0
     assert "rules reloaded" in log
     assert "new rules rejected, previous rules stay in force" in log and "rules.yaml:2:1" in log
+
+
+def test_pipe_takes_every_recipient_postfix_passes(db_url, db):
+    env = service_env(db_url, free_port(), None)
+    result = run_helpdesk(["inbound", "pipe", "-f", "jan@client.example", "-r", "support@helpdesk.test",
+                           "notes@helpdesk.test"], env, stdin=client_mail().as_bytes())
+    assert result.returncode == 0, result.stderr
+    assert db.inbound()[0].envelope_to == "support@helpdesk.test,notes@helpdesk.test"

@@ -85,6 +85,12 @@ def test_a_ticket_from_first_mail_to_closed_and_reopened(team_gateway, sink, db)
         minutes = session.execute(select(TimeEntry.minutes)).scalar_one()
     assert rating.score == 5 and rating.technician_id is not None and minutes == 90
 
+    # a second thank-you is kept, but does not reopen the ticket or mail anyone
+    reply_to(gw.port, confirm, JAN, "Dziękuję jeszcze raz!")
+    wait_until(lambda: any("after closing" in e["detail"] for e in db.ticket(number)["events"]))
+    assert db.ticket(number)["status"] == "closed"
+    inbox.nothing_more(wait=1.0)
+
     # writing again reopens it: the client is told, Anna hears of it, and it is open again
     reply_to(gw.port, confirm, JAN, "Znowu nie drukuje.")
     again = inbox.next(2)

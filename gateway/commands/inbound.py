@@ -31,8 +31,12 @@ EX_DATAERR = 65  # sysexits.h: a permanent failure, the MTA bounces
 
 @app.command("pipe")
 def pipe(sender: str = typer.Option(None, "--sender", "-f", help="Envelope sender (Postfix ${sender})."),
-         recipient: list[str] = typer.Option([], "--recipient", "-r", help="Envelope recipient(s).")) -> None:
+         recipient: list[str] = typer.Option([], "--recipient", "-r", help="Envelope recipient(s)."),
+         more: list[str] = typer.Argument(None, metavar="[RECIPIENT]...",
+                                          help="Further recipients (Postfix expands ${recipient} to several).")
+         ) -> None:
     """Store one RFC 5322 message from stdin; exit 0 once committed, 75 to make the MTA retry."""
+    recipient = [*recipient, *(more or [])]
     s = settings()
     raw = sys.stdin.buffer.read(s.max_message_bytes + 1)
     if len(raw) > s.max_message_bytes:

@@ -22,6 +22,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("block_reason", sa.Text(), nullable=True))
     with op.batch_alter_table("inbound_message") as batch:
         batch.add_column(sa.Column("processing_log", sa.Text(), nullable=True))
+    # delivery reports without our VERP address are matched by the returned Message-ID
+    op.create_index("ix_outbox_message_id", "outbox", ["message_id"])
     op.create_table(
         "blob",
         sa.Column("sha256", sa.String(length=64), primary_key=True),
@@ -41,6 +43,7 @@ def downgrade() -> None:
         batch.drop_constraint("fk_attachment_blob", type_="foreignkey")
         batch.drop_column("sha256")
     op.drop_table("blob")
+    op.drop_index("ix_outbox_message_id", table_name="outbox")
     with op.batch_alter_table("inbound_message") as batch:
         batch.drop_column("processing_log")
     with op.batch_alter_table("user_email") as batch:
