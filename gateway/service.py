@@ -159,9 +159,7 @@ class Gateway:
         housekeeping = Housekeeping(engine, ctx, clock=self.clock, after_work=sender.wake.set)
         housekeeping.start()
         if install_signals:  # only possible in the main thread; tests run the gateway in another
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(sig, self.stopping.set)
-            loop.add_signal_handler(signal.SIGHUP, self.reload_rules)
+            self._install_signals(loop)
         bound = server.sockets[0].getsockname()
         where = f"relay {s.relay}" if s.relay else f"folder {s.outbox_dir.resolve()}"
         message = f"ready: SMTP on {bound[0]}:{bound[1]}, outbound mail to {where}"
@@ -179,6 +177,11 @@ class Gateway:
         transport.close()
         engine.dispose()
         log.info("stopped")
+
+    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stopping.set)
+        loop.add_signal_handler(signal.SIGHUP, self.reload_rules)
 
     async def _watch_rules(self) -> None:
         """Reload rules.yaml when it changes on disk (operators need not send SIGHUP)."""

@@ -52,3 +52,16 @@ def test_contacts_become_users_and_tickets_keep_their_requesters(empty_db):
                               "CURRENT_TIMESTAMP)"))
     upgrade(engine)  # idempotent
     engine.dispose()
+
+
+def test_the_models_match_what_the_migrations_build(engine):
+    """A column or index added to a model without its migration (or the reverse) shows up here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    import store.accounts  # noqa: F401  (registers the tables)
+    import store.models  # noqa: F401
+
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
