@@ -39,14 +39,19 @@ class Outcome:
     mail: InboundMail
     ticket_number: int | None = None
     ticket_subject: str = ""
-    requester_email: str = ""
-    requester_name: str = ""
-    locale: str | None = None
+    requester: ContactRow | None = None
     no_reply_reason: str | None = None
     acknowledgement: str = "acknowledgement"  # template kind, chosen by the routing rule
     log: tuple[str, ...] = ()  # the processing log (gateway/trace.py), filled in by the pipeline
     state: TicketState | None = None  # a new ticket as created, so notifying staff needs no re-read
-    requester: ContactRow | None = None
+
+    @property
+    def requester_email(self) -> str:
+        return self.requester.email if self.requester else ""
+
+    @property
+    def locale(self) -> str | None:
+        return self.requester.locale if self.requester else None
 
 
 def _create(store: TicketStore, mail: InboundMail, decision: RouteDecision, tag: str):
@@ -111,8 +116,7 @@ def apply_mail(store: TicketStore, mail: InboundMail, classification: Classifica
         store.record_event(ticket.number, "reply-suppressed", classification.no_reply_reason)
     return Outcome(
         disposition=disposition, mail=mail, ticket_number=ticket.number, ticket_subject=ticket.subject,
-        requester_email=requester.email, requester_name=requester.display_name, locale=requester.locale,
-        no_reply_reason=classification.no_reply_reason,
+        requester=requester, no_reply_reason=classification.no_reply_reason,
         acknowledgement=decision.acknowledgement if decision else "acknowledgement",
-        state=ticket if isinstance(ticket, TicketState) else None, requester=requester,
+        state=ticket if isinstance(ticket, TicketState) else None,
     )

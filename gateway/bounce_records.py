@@ -16,10 +16,11 @@ from sqlalchemy.engine import Connection
 
 from gateway.apply import Outcome
 from gateway.bounce import BounceReport
+from gateway.classify import from_mail_system
 from gateway.message import InboundMail
 from store.accounts import UserEmail
 from store.models import Outbox, OutboxStatus
-from store.staff import person_by_address
+from store.staff import as_utc, person_by_address
 from store.tickets import TicketStore
 
 BOUNCE = "bounce"
@@ -42,8 +43,7 @@ def _reported_row(conn: Connection, mail: InboundMail, report: BounceReport, sig
             return row, "VERP address"
     # Anyone who got a mail of ours knows its Message-ID: that path is only for mail that looks
     # like it comes from a mail system (null sender or MAILER-DAEMON/postmaster).
-    from_mail_system = mail.envelope_from == "" or mail.sender.split("@")[0] in ("mailer-daemon", "postmaster")
-    if report.original_message_id and from_mail_system:
+    if report.original_message_id and from_mail_system(mail):
         row = conn.execute(OUTBOX_BY_MESSAGE_ID, {"message_id": report.original_message_id}).first()
         if row is not None:
             return row, "returned Message-ID"
@@ -93,5 +93,5 @@ def blocked_reason(conn: Connection, address: str, now: datetime) -> str | None:
     row = conn.execute(BLOCKED_UNTIL, {"b_address": address.lower()}).first()
     if row is None or row[0] is None:
         return None
-    until = row[0] if row[0].tzinfo else row[0].replace(tzinfo=now.tzinfo)
+    until = as_utc(row[0])
     return f"{row[1]}; blocked until {until:%Y-%m-%d}" if until > now else None

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from gateway.message import InboundMail
 
 _BULK_PRECEDENCE = {"bulk", "junk", "list"}
-_DAEMON_LOCALPARTS = {"mailer-daemon", "postmaster", "noreply", "no-reply"}
+_MAIL_SYSTEM_LOCALPARTS = {"mailer-daemon", "postmaster"}
+_DAEMON_LOCALPARTS = _MAIL_SYSTEM_LOCALPARTS | {"noreply", "no-reply"}
+
+
+def from_mail_system(mail: InboundMail) -> bool:
+    """Null envelope sender or MAILER-DAEMON/postmaster: where delivery reports come from."""
+    return mail.envelope_from == "" or mail.sender.split("@")[0] in _MAIL_SYSTEM_LOCALPARTS
 
 
 @dataclass(frozen=True)

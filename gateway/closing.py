@@ -39,8 +39,8 @@ def close_confirmed(store: TicketStore, mail: InboundMail, state: q.TicketState,
         q.record_rating(store.conn, state.number, state.assignee_id, answer.rating, now)
     intents = update(store.conn, state, requester, "confirmed", mail.new_text or mail.text, mail=mail,
                      rating=answer.rating)
-    outcome = Outcome(CONFIRMED, mail, state.number, state.subject, requester.email, requester.display_name,
-                      requester.locale, no_reply_reason="the client confirmed; nothing to answer")
+    outcome = Outcome(CONFIRMED, mail, state.number, state.subject, requester,
+                      no_reply_reason="the client confirmed; nothing to answer")
     return outcome, intents
 
 
@@ -56,8 +56,8 @@ def thanks_after_close(store: TicketStore, mail: InboundMail, state: q.TicketSta
         q.record_rating(store.conn, state.number, state.assignee_id, answer.rating, now)
         rating = f"; rating {answer.rating} of 5 kept"
     store.record_event(state.number, "appended", f"agreement from {mail.sender} after closing; not reopened{rating}")
-    return Outcome(CONFIRMED, mail, state.number, state.subject, requester.email, requester.display_name,
-                   requester.locale, no_reply_reason="the client agreed after closing; nothing to answer")
+    return Outcome(CONFIRMED, mail, state.number, state.subject, requester,
+                   no_reply_reason="the client agreed after closing; nothing to answer")
 
 
 def _auto_close_one(store: TicketStore, number: int, days: int, now: datetime) -> OutboundIntent | None:
@@ -76,7 +76,7 @@ def close_unconfirmed(session: Session, ctx, now: datetime, limit: int = 500) ->
     """Close resolved tickets whose wait ran out (one transaction, the caller's); returns how many."""
     days = ctx.settings.confirm_close_days
     store = TicketStore(session)
-    due = q.resolved_before(store.conn, now - timedelta(days=days))[:limit]
+    due = q.resolved_before(store.conn, now - timedelta(days=days), limit)
     intents = [i for number in due if (i := _auto_close_one(store, number, days, now))]
     queue_mail(session, intents, ctx)
     if intents:

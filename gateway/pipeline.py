@@ -18,7 +18,7 @@ from sqlmodel import Session
 from gateway.apply import Disposition, Outcome, Refusal, apply_mail
 from gateway.bounce import parse_bounce
 from gateway.bounce_records import record_bounce
-from gateway.classify import Classification, classify
+from gateway.classify import Classification, classify, from_mail_system
 from gateway.closed_policy import follow_up_instead
 from gateway.closing import close_confirmed, thanks_after_close
 from gateway.confirmation import read_answer
@@ -64,15 +64,15 @@ def parse_stored(inbound_id: int, raw: bytes, envelope_from: str | None, envelop
               "max_attachments_total": settings.max_attachments_total} if settings else {}
     mail = parse_mail(raw, inbound_id, envelope_from, tuple(filter(None, envelope_to.split(","))), source,
                       **limits)
-    bounce = parse_bounce(raw) if _may_be_report(mail) else None
+    bounce = parse_bounce(raw) if _may_be_report(mail, settings) else None
     return replace(mail, new_text=strip_quoted(mail.text), bounce=bounce)
 
 
-def _may_be_report(mail: InboundMail) -> bool:
+def _may_be_report(mail: InboundMail, settings: Settings | None) -> bool:
     """Cheap signs of a delivery report, so only those are parsed a second time."""
-    return (mail.headers.get("content-type", "").lower().startswith("multipart/report")
-            or mail.envelope_from == "" or mail.sender.split("@")[0] in ("mailer-daemon", "postmaster")
-            or any("+" in rcpt for rcpt in mail.envelope_to))
+    bounce_prefix = f"{settings.bounce_local_part.lower()}+" if settings else "+"
+    return (mail.headers.get("content-type", "").lower().startswith("multipart/report") or from_mail_system(mail)
+            or any(bounce_prefix in rcpt.lower() for rcpt in mail.envelope_to))
 
 
 def process_mail(session: Session, mail: InboundMail, ctx: PipelineContext) -> Outcome:
@@ -109,7 +109,7 @@ def _process(session: Session, mail: InboundMail, ctx: PipelineContext, trace: T
         store.lock_ticket(ref.number)
     if ref is not None and (staff := staff_sender(store, mail, verified, s.staff_mail_requires_pass)):
         state = q.ticket_state(store.conn, ref.number)
-        if q.lift_block(store.conn, mail.sender):
+        if store.lift_block(mail.sender):
             trace.add("unblocked", f"{mail.sender} wrote to us: automatic mail to it may go again")
         trace.add("staff", f"{staff.email} ({', '.join(sorted(staff.roles))}) on ticket {ref.number}")
         outcome, intents = handle_staff_mail(store, StaffMail(mail, staff, state, store.get_contact(

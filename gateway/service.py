@@ -137,7 +137,7 @@ class Gateway:
                               {f"imap:{m.name}": m.queue for m in s.imap_mailboxes if m.queue})
         processor = Processor(engine, ctx)
         transport = make_transport(s.relay_host_port, s.outbox_dir)
-        dispatcher = Dispatcher(engine, transport, s)
+        dispatcher = Dispatcher(engine, transport, s, signer=ctx.signer)
         sender = Worker("dispatcher", dispatcher.run_once)
         worker = Worker("processor", processor.run_once, after_work=sender.wake.set)
         writer = InboundWriter(engine, s.intake_batch, on_commit=worker.wake.set, timeout_ms=s.db_busy_timeout_ms)

@@ -48,8 +48,7 @@ def _store(store: TicketStore, sm: StaffMail, visibility: str, new_text: str) ->
 
 
 def _outcome(sm: StaffMail, disposition: str, reason: str | None = None) -> Outcome:
-    return Outcome(disposition, sm.mail, sm.state.number, sm.state.subject, sm.requester.email,
-                   sm.requester.display_name, sm.requester.locale, no_reply_reason=reason)
+    return Outcome(disposition, sm.mail, sm.state.number, sm.state.subject, sm.requester, no_reply_reason=reason)
 
 
 def _client_recipients(store: TicketStore, sm: StaffMail, own: frozenset[str]) -> tuple[tuple[str, str], ...]:
@@ -89,7 +88,7 @@ def _refuse(store: TicketStore, sm: StaffMail, errors: list[str]) -> tuple[Outco
     return _outcome(sm, StaffDisposition.REFUSED), [reply]
 
 
-def _status_after_reply(sm: StaffMail, applied: Applied, text: str, explicit: bool) -> str | None:
+def _status_after_reply(applied: Applied, text: str, explicit: bool) -> str | None:
     """A technician's answer means the ticket is worked on; one that asks something waits for the client."""
     if explicit or applied.status in TicketStatus.FINISHED:
         return None
@@ -122,7 +121,7 @@ def handle_staff_mail(store: TicketStore, sm: StaffMail, classification: Classif
     public = bool(parsed.text or sm.mail.attachments) and not note
     _store(store, sm, "public" if public else "internal", parsed.text)
     explicit = bool(parsed.names & {"pending", "resolve", "close", "reopen"})
-    if public and (status := _status_after_reply(sm, applied, parsed.text, explicit)) != sm.state.status and status:
+    if public and (status := _status_after_reply(applied, parsed.text, explicit)) != sm.state.status and status:
         store.update_ticket(sm.state.number, status=status)
         applied.events.append(f"status {sm.state.status} -> {status} by {sm.staff.email}'s answer")
     for event in applied.events:

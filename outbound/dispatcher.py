@@ -21,10 +21,11 @@ log = logging.getLogger("helpdesk.outbound")
 
 class Dispatcher:
     def __init__(self, engine: Engine, transport: Transport, settings: Settings,
-                 clock: Callable[[], datetime] = utcnow, batch: int = 50):
+                 clock: Callable[[], datetime] = utcnow, batch: int = 50, signer: MessageIdSigner | None = None):
         self.engine, self.transport, self.settings = engine, transport, settings
         self.clock, self.batch = clock, batch
-        self.signer = MessageIdSigner(settings.signing_secret(), settings.message_id_domain)
+        # signs the VERP envelope senders; the service passes the pipeline's, so the key is read once
+        self.signer = signer or MessageIdSigner(settings.signing_secret(), settings.message_id_domain)
 
     def _envelope_sender(self, mail: ClaimedMail) -> str:
         s = self.settings

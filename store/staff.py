@@ -73,8 +73,6 @@ CLOSE_IF_STILL_RESOLVED = update(_ticket).where(
     _ticket.c.id == bindparam("number"), _ticket.c.status == "resolved",
     _ticket.c.resolved_at < bindparam("before")).values(status="closed", closed_at=bindparam("now"),
                                                         updated_at=bindparam("now"))
-UNBLOCK = update(_email).where(_email.c.address == bindparam("b_address"), _email.c.blocked_until.is_not(None)).values(
-    blocked_until=None, block_reason=None)
 LATEST_CLIENT_TEXT = (select(func.coalesce(_article.c.new_text, _article.c.text)).where(
     _article.c.ticket_id == bindparam("number"), _article.c.direction == "in", _article.c.author_id.is_(None),
     _article.c.visibility == "public").order_by(_article.c.id.desc()).limit(1))
@@ -138,8 +136,8 @@ def has_rating(conn: Connection, number: int) -> bool:
     return conn.execute(select(table.c.id).where(table.c.ticket_id == number).limit(1)).first() is not None
 
 
-def resolved_before(conn: Connection, before: datetime) -> list[int]:
-    return list(conn.execute(RESOLVED_BEFORE, {"before": before}).scalars())
+def resolved_before(conn: Connection, before: datetime, limit: int) -> list[int]:
+    return list(conn.execute(RESOLVED_BEFORE.limit(limit), {"before": before}).scalars())
 
 
 def latest_client_text(conn: Connection, number: int) -> str:
@@ -149,7 +147,3 @@ def latest_client_text(conn: Connection, number: int) -> str:
 def close_if_still_resolved(conn: Connection, number: int, before: datetime, now: datetime) -> bool:
     return conn.execute(CLOSE_IF_STILL_RESOLVED, {"number": number, "before": before, "now": now}).rowcount == 1
 
-
-def lift_block(conn: Connection, address: str) -> bool:
-    """Mail from an address shows it works again: automatic mail may go there again."""
-    return conn.execute(UNBLOCK, {"b_address": address.lower()}).rowcount > 0

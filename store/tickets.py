@@ -67,7 +67,7 @@ _participant = TicketParticipant.__table__
 PARTICIPANTS = select(_participant.c.address).where(_participant.c.ticket_id == bindparam("number"))
 INSERT_PARTICIPANT = insert(_participant)
 # Mail from an address shows it works again: automatic mail may go there again.
-UNBLOCK = update(_email).where(_email.c.address == bindparam("b_address")).values(
+UNBLOCK = update(_email).where(_email.c.address == bindparam("b_address"), _email.c.blocked_until.is_not(None)).values(
     blocked_until=None, block_reason=None)
 INSERT_USER = insert(_user).returning(_user.c.id)
 INSERT_EMAIL = insert(_email)
@@ -104,6 +104,13 @@ class TicketStore:
         two instances handling mail of one ticket decide on its status one after the other."""
         self.conn.execute(LOCK_TICKET, {"number": number})
 
+    def lift_block(self, address: str) -> bool:
+        """Mail from an address shows it works again: automatic mail may go there again."""
+        lifted = self.conn.execute(UNBLOCK, {"b_address": address.lower()}).rowcount > 0
+        if lifted:
+            self.unblocked.append(address.lower())
+        return lifted
+
     def get_ticket(self, number: int) -> TicketRow:
         return TicketRow(*self.conn.execute(TICKET_BY_NUMBER, {"number": number}).one())
 
@@ -117,8 +124,7 @@ class TicketStore:
             return self._create_contact(email, display_name)
         contact = ContactRow(*row)
         if contact.blocked_until is not None:
-            self.conn.execute(UNBLOCK, {"b_address": email})
-            self.unblocked.append(email)
+            self.lift_block(email)
         if display_name and not contact.display_name:
             self.conn.execute(NAME_CONTACT, {"contact_id": contact.id, "display_name": display_name})
         return contact

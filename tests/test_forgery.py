@@ -11,7 +11,7 @@ from store.db import new_session
 from tests.conftest import REPO
 from tests.mail import client_mail, send, wait_until
 from tests.test_bounces import deliver_report, dsn
-from tests.workflow import ANNA, DANA, JAN, Inbox, add_team, body, reply_to
+from tests.workflow import ANNA, DANA, JAN, Inbox, add_team, body, open_ticket, reply_to
 
 WORKFLOW_RULES = REPO / "tests" / "rules" / "workflow.yaml"
 DMARC_FAIL = "mx.helpdesk.test; dmarc=fail header.from=client.example; spf=fail smtp.mailfrom=client.example"
@@ -20,15 +20,13 @@ DMARC_FAIL = "mx.helpdesk.test; dmarc=fail header.from=client.example; spf=fail 
 def _start(make_settings, start_gateway, db, **settings):
     gw = start_gateway(make_settings(rules=WORKFLOW_RULES, trusted_authserv_ids="mx.helpdesk.test", **settings))
     add_team(db.engine)
-    return gw, None
+    return gw
 
 
 def test_a_forged_follow_up_cannot_add_itself_to_the_conversation(make_settings, start_gateway, sink, db):
-    gw, _ = _start(make_settings, start_gateway, db)
+    gw = _start(make_settings, start_gateway, db)
     inbox = Inbox(sink)
-    send(gw.port, client_mail(sender=JAN))
-    first = inbox.next(3)
-    number = db.tickets()[0]["number"]
+    number, first = open_ticket(gw, inbox, db)
     forged = client_mail(subject=f"Re: [HD#{number}] x", sender=JAN, Cc="attacker@evil.example",
                          body="Please send the password to my colleague.", Authentication_Results=DMARC_FAIL)
     send(gw.port, forged)
@@ -39,11 +37,9 @@ def test_a_forged_follow_up_cannot_add_itself_to_the_conversation(make_settings,
 
 
 def test_staff_mail_can_be_required_to_pass_the_checks(make_settings, start_gateway, sink, db):
-    gw, _ = _start(make_settings, start_gateway, db, staff_mail_requires_pass=True)
+    gw = _start(make_settings, start_gateway, db, staff_mail_requires_pass=True)
     inbox = Inbox(sink)
-    send(gw.port, client_mail(sender=JAN))
-    first = inbox.next(3)
-    number = db.tickets()[0]["number"]
+    number, first = open_ticket(gw, inbox, db)
     reply_to(gw.port, first[ANNA], ANNA, "#close\nClick http://evil.example to fix it.")  # no results: unproven
     wait_until(lambda: len(db.ticket(number)["articles"]) == 2)  # kept like a client's mail, nothing done
     detail = db.ticket(number)
@@ -55,11 +51,9 @@ def test_staff_mail_can_be_required_to_pass_the_checks(make_settings, start_gate
 
 
 def test_a_note_written_carelessly_is_never_mailed_to_the_client(make_settings, start_gateway, sink, db):
-    gw, _ = _start(make_settings, start_gateway, db)
+    gw = _start(make_settings, start_gateway, db)
     inbox = Inbox(sink)
-    send(gw.port, client_mail(sender=JAN))
-    first = inbox.next(3)
-    number = db.tickets()[0]["number"]
+    number, first = open_ticket(gw, inbox, db)
     reply_to(gw.port, first[ANNA], ANNA, "#note: client owes us money")
     reply_to(gw.port, first[ANNA], ANNA, "# note client owes us money")
     refused = inbox.next()[ANNA]
@@ -70,10 +64,9 @@ def test_a_note_written_carelessly_is_never_mailed_to_the_client(make_settings, 
 
 
 def test_an_attachment_alone_goes_to_the_client_without_our_notification(make_settings, start_gateway, sink, db):
-    gw, _ = _start(make_settings, start_gateway, db)
+    gw = _start(make_settings, start_gateway, db)
     inbox = Inbox(sink)
-    send(gw.port, client_mail(sender=JAN))
-    first = inbox.next(3)
+    number, first = open_ticket(gw, inbox, db)
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = ANNA, "support@helpdesk.test", "Re: " + first[ANNA].message["Subject"]
     msg["Message-ID"], msg["In-Reply-To"] = make_msgid(domain="provider.example"), first[ANNA].message["Message-ID"]
@@ -96,11 +89,9 @@ def test_mail_to_our_bounce_address_is_never_answered(gateway, sink, db):
 
 
 def test_the_notes_address_in_to_alone_keeps_the_mail_internal(make_settings, start_gateway, sink, db):
-    gw, _ = _start(make_settings, start_gateway, db, notes_address="notes@helpdesk.test")
+    gw = _start(make_settings, start_gateway, db, notes_address="notes@helpdesk.test")
     inbox = Inbox(sink)
-    send(gw.port, client_mail(sender=JAN))
-    inbox.next(3)
-    number = db.tickets()[0]["number"]
+    number, _ = open_ticket(gw, inbox, db)
     # delivered to support@ (an alias at the MX, or an IMAP mailbox), with notes@ only in To
     send(gw.port, client_mail(subject=f"[HD#{number}] x", sender=ANNA, to="notes@helpdesk.test",
                               body="Out of warranty."), rcpt=["support@helpdesk.test"])
@@ -111,10 +102,9 @@ def test_the_notes_address_in_to_alone_keeps_the_mail_internal(make_settings, st
 
 def test_a_report_cannot_block_an_address_the_mail_was_not_sent_to_nor_staff(make_settings, start_gateway,
                                                                             sink, db):
-    gw, _ = _start(make_settings, start_gateway, db)
+    gw = _start(make_settings, start_gateway, db)
     inbox = Inbox(sink)
-    send(gw.port, client_mail(sender=JAN))
-    first = inbox.next(3)
+    number, first = open_ticket(gw, inbox, db)
     # a client's own report about their acknowledgement, naming the dispatcher
     deliver_report(gw.port, dsn(first[JAN].raw, DANA, to=first[JAN].mail_from), first[JAN].mail_from)
     # a real bounce of a staff notification

@@ -13,7 +13,7 @@ from store.db import new_session
 from store.models import SatisfactionRating, TimeEntry, utcnow
 from tests.conftest import REPO
 from tests.mail import client_mail, send, wait_until
-from tests.workflow import ANNA, JAN, PETR, Inbox, add_team, body, reply_to
+from tests.workflow import ANNA, JAN, PETR, Inbox, add_team, body, open_ticket, reply_to
 
 WORKFLOW_RULES = REPO / "tests" / "rules" / "workflow.yaml"
 
@@ -25,18 +25,9 @@ def team_gateway(make_settings, start_gateway, db):
     return gw
 
 
-def _open_ticket(gw, inbox: Inbox, db) -> tuple[int, dict]:
-    first = client_mail(subject="Drukarka nie drukuje", body="Drukarka na 2. piętrze nie drukuje.\n",
-                        sender=f"Jan Kowalski <{JAN}>")
-    send(gw.port, first)
-    mail = inbox.next(3)  # the client's acknowledgement and both technicians of the broadcast queue
-    (ticket,) = db.tickets()
-    return ticket["number"], mail
-
-
 def test_a_ticket_from_first_mail_to_closed_and_reopened(team_gateway, sink, db):
     gw, inbox = team_gateway, Inbox(sink)
-    number, mail = _open_ticket(gw, inbox, db)
+    number, mail = open_ticket(gw, inbox, db)
     tag = f"[HD#{number}]"
     assert "Otrzymaliśmy" in mail[JAN].message["Subject"]
     note_to_anna = mail[ANNA]
@@ -102,7 +93,7 @@ def test_a_ticket_from_first_mail_to_closed_and_reopened(team_gateway, sink, db)
 
 def test_an_answer_other_than_yes_reopens_a_resolved_ticket(team_gateway, sink, db):
     gw, inbox = team_gateway, Inbox(sink)
-    number, mail = _open_ticket(gw, inbox, db)
+    number, mail = open_ticket(gw, inbox, db)
     reply_to(gw.port, mail[ANNA], ANNA, "#take\n#resolve\nRestarted the spooler.")
     confirm = inbox.next()[JAN]
     reply_to(gw.port, confirm, JAN, "Tak, ale nadal drukuje puste strony.")
@@ -116,7 +107,7 @@ def test_unconfirmed_resolved_ticket_closes_itself_after_the_wait(make_settings,
                        clock=lambda: utcnow() + timedelta(days=offset["days"]))
     add_team(db.engine)
     inbox = Inbox(sink)
-    number, mail = _open_ticket(gw, inbox, db)
+    number, mail = open_ticket(gw, inbox, db)
     reply_to(gw.port, mail[ANNA], ANNA, "#take\n#resolve")
     confirm = inbox.next()[JAN]
     assert "7 dni" in body(confirm)
@@ -130,7 +121,7 @@ def test_unconfirmed_resolved_ticket_closes_itself_after_the_wait(make_settings,
 
 def test_mistyped_command_changes_nothing_and_explains(team_gateway, sink, db):
     gw, inbox = team_gateway, Inbox(sink)
-    number, mail = _open_ticket(gw, inbox, db)
+    number, mail = open_ticket(gw, inbox, db)
     reply_to(gw.port, mail[ANNA], ANNA, "#tkae\n#priority urgentissimo\nThe fix is on its way.")
     explained = inbox.next()[ANNA]
     text = body(explained)
@@ -144,7 +135,7 @@ def test_dispatcher_assigns_and_the_technician_is_told(team_gateway, sink, db):
     from tests.workflow import DANA
 
     gw, inbox = team_gateway, Inbox(sink)
-    number, mail = _open_ticket(gw, inbox, db)
+    number, mail = open_ticket(gw, inbox, db)
     assert DANA not in mail  # broadcast reaches technicians, not the dispatcher
     first_client = client_mail(subject=f"[HD#{number}] dispatch", sender=DANA, body=f"#assign {PETR}\n#priority high")
     send(gw.port, first_client)
@@ -157,7 +148,7 @@ def test_dispatcher_assigns_and_the_technician_is_told(team_gateway, sink, db):
 
 def test_commands_from_a_client_are_not_carried_out(team_gateway, sink, db):
     gw, inbox = team_gateway, Inbox(sink)
-    number, _ = _open_ticket(gw, inbox, db)
+    number, _ = open_ticket(gw, inbox, db)
     send(gw.port, client_mail(subject=f"Re: [HD#{number}] x", sender=JAN, body="#close\n#priority highest\n"))
     inbox.next(2)  # staff hear of the follow-up like of any other
     detail = db.ticket(number)
@@ -169,7 +160,7 @@ def test_commands_from_a_spoofed_staff_address_are_refused(make_settings, start_
     gw = start_gateway(make_settings(rules=WORKFLOW_RULES, trusted_authserv_ids="mx.helpdesk.test"))
     add_team(db.engine)
     inbox = Inbox(sink)
-    number, _ = _open_ticket(gw, inbox, db)
+    number, _ = open_ticket(gw, inbox, db)
     forged = client_mail(subject=f"Re: [HD#{number}] x", sender=ANNA, body="#close\nClosing this.",
                          Authentication_Results="mx.helpdesk.test; spf=fail smtp.mailfrom=provider.example; "
                                                 "dkim=none; dmarc=fail header.from=provider.example")
@@ -188,7 +179,7 @@ def test_notes_address_keeps_staff_mail_internal(make_settings, start_gateway, s
     gw = start_gateway(make_settings(rules=WORKFLOW_RULES, notes_address="notes@helpdesk.test"))
     add_team(db.engine)
     inbox = Inbox(sink)
-    number, _ = _open_ticket(gw, inbox, db)
+    number, _ = open_ticket(gw, inbox, db)
     send(gw.port, client_mail(subject=f"[HD#{number}] internal", sender=ANNA, to="notes@helpdesk.test",
                               body="Client's printer is out of warranty."), rcpt=["notes@helpdesk.test"])
     wait_until(lambda: len(db.ticket(number)["articles"]) == 2)
@@ -198,7 +189,7 @@ def test_notes_address_keeps_staff_mail_internal(make_settings, start_gateway, s
 
 def test_out_of_office_reply_from_a_technician_never_reaches_the_client(team_gateway, sink, db):
     gw, inbox = team_gateway, Inbox(sink)
-    number, mail = _open_ticket(gw, inbox, db)
+    number, mail = open_ticket(gw, inbox, db)
     reply_to(gw.port, mail[ANNA], ANNA, "I am out of office until Monday.", Auto_Submitted="auto-replied")
     wait_until(lambda: len(db.ticket(number)["articles"]) == 2)
     assert db.ticket(number)["articles"][-1]["visibility"] == "internal"
@@ -207,7 +198,7 @@ def test_out_of_office_reply_from_a_technician_never_reaches_the_client(team_gat
 
 def test_an_autoresponder_answering_the_confirmation_request_neither_closes_nor_reopens(team_gateway, sink, db):
     gw, inbox = team_gateway, Inbox(sink)
-    number, mail = _open_ticket(gw, inbox, db)
+    number, mail = open_ticket(gw, inbox, db)
     reply_to(gw.port, mail[ANNA], ANNA, "#take\n#resolve\nRestarted the spooler.")
     confirm = inbox.next()[JAN]
     reply_to(gw.port, confirm, JAN, "Jestem na urlopie do poniedziałku.", Auto_Submitted="auto-replied")

@@ -8,7 +8,7 @@ from email.utils import make_msgid
 from gateway.accounts import add_org, add_user
 from gateway.queues import find_queue, set_membership
 from store.db import new_session
-from tests.mail import send
+from tests.mail import client_mail, send
 from tests.smtp_sink import Caught, SmtpSink
 
 ANNA, PETR, DANA = "anna@provider.example", "petr@provider.example", "dana@provider.example"
@@ -44,6 +44,16 @@ class Inbox:
         except TimeoutError:
             return
         raise AssertionError(f"unexpected mail: {[(m.rcpt_tos, m.message['Subject']) for m in extra]}")
+
+
+def open_ticket(gw, inbox: Inbox, db) -> tuple[int, dict[str, Caught]]:
+    """Jan writes in: returns the ticket number and the three mails it causes (his acknowledgement
+    and the notifications of both technicians of the broadcast queue), by recipient."""
+    send(gw.port, client_mail(subject="Drukarka nie drukuje", body="Drukarka na 2. piętrze nie drukuje.\n",
+                              sender=f"Jan Kowalski <{JAN}>"))
+    mail = inbox.next(3)
+    (ticket,) = db.tickets()
+    return ticket["number"], mail
 
 
 def body(caught: Caught) -> str:
