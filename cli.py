@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import typer
-
-from gateway.commands import contracts, inbound, orgs, outbox, queues, rules, service, tickets, users
-from gateway.commands.common import run_cli
+from helpdesk.app.commands import contract_commands as contracts
+from helpdesk.app.commands import inbound_commands as inbound
+from helpdesk.app.commands import org_commands as orgs
+from helpdesk.app.commands import outbox_commands as outbox
+from helpdesk.app.commands import queue_commands as queues
+from helpdesk.app.commands import rule_commands as rules
+from helpdesk.app.commands import service_commands as service
+from helpdesk.app.commands import ticket_commands as tickets
+from helpdesk.app.commands import user_commands as users
+from helpdesk.app.commands.console import run_cli
 
 app = typer.Typer(help="Helpdesk gateway: email and SMS in, tickets out.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)

@@ -87,10 +87,9 @@ def prefill(url: str, count: int, chunk: int = 10_000) -> None:
     """Bulk-insert `count` tickets, each with its requester (a client user), one inbound article and a thread_ref."""
     from datetime import UTC, datetime
 
+    from helpdesk.store.account_tables import User, UserEmail, UserRole
+    from helpdesk.store.models import Article, ThreadRef, Ticket, TicketStatus
     from sqlalchemy import create_engine, insert, text
-
-    from store.accounts import User, UserEmail, UserRole
-    from store.models import Article, ThreadRef, Ticket, TicketStatus
 
     engine, now = create_engine(url), datetime.now(UTC)
     with engine.begin() as conn:

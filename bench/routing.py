@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway.route import route  # noqa: E402
-from gateway.routing_facts import RequesterInfo, RoutingFacts  # noqa: E402
-from gateway.rules import parse_rules  # noqa: E402
-from inbound.parse import parse_mail  # noqa: E402
+from helpdesk.gateway.routing.route import route  # noqa: E402
+from helpdesk.gateway.routing.routing_facts import RequesterInfo, RoutingFacts  # noqa: E402
+from helpdesk.gateway.routing.rules import parse_rules  # noqa: E402
+from helpdesk.inbound.parse import parse_mail  # noqa: E402
 
 KINDS = [
     "{{sender: user{i}@client{i}.example}}",

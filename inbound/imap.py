@@ -19,15 +19,10 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
-from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
-
-from gateway.errors import UserError
-from inbound.imap_config import MailboxConfig
-from inbound.intake import RawInbound
-from store.imap_state import (
+from helpdesk.gateway.ground.errors import UserError
+from helpdesk.gateway.ground.mailbox_settings import MailboxConfig
+from helpdesk.inbound.intake import RawInbound
+from helpdesk.store.imap_state import (
     LeaseLost,
     acquire_lease,
     pending_from,
@@ -36,7 +31,11 @@ from store.imap_state import (
     start_uidvalidity,
     store_batch,
 )
-from store.models import utcnow
+from helpdesk.store.models import utcnow
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 log = logging.getLogger("helpdesk.imap")
 LEASE_TTL = timedelta(seconds=60)

@@ -12,12 +12,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from helpdesk.gateway.ground.errors import TempFail
+from helpdesk.store.models import InboundMessage, utcnow
 from sqlalchemy import insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
-
-from gateway.errors import TempFail
-from store.models import InboundMessage, utcnow
 
 log = logging.getLogger("helpdesk.inbound")
 

@@ -8,7 +8,7 @@ import logging
 import re
 from email.utils import getaddresses
 
-from inbound.charsets import clean_line, decode_bytes, raw_bytes
+from helpdesk.inbound.charsets import clean_line, decode_bytes, raw_bytes
 
 # flanker builds its address parsers with ply at import time and logs every unreachable grammar
 # symbol at WARNING through Python's last-resort handler: silence that one logger.

@@ -20,9 +20,9 @@ from email.generator import BytesGenerator
 from email.message import Message
 from email.policy import Compat32
 
-from inbound.charsets import decode_bytes, raw_bytes
-from inbound.html_text import html_charset, html_to_text
-from inbound.mail_headers import header_text
+from helpdesk.inbound.charsets import decode_bytes, raw_bytes
+from helpdesk.inbound.html_text import html_charset, html_to_text
+from helpdesk.inbound.mail_headers import header_text
 
 MAX_DEPTH = 60  # deeper nesting is no mail a person wrote; the raw message keeps it anyway
 TOO_DEEP = f"[parts nested deeper than {MAX_DEPTH} levels are not shown; the stored raw message has them]"

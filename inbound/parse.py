@@ -13,11 +13,11 @@ import mimetypes
 import re
 import unicodedata
 
-from gateway.errors import Quarantine
-from gateway.message import InboundMail, ParsedAttachment
-from inbound.charsets import clean_text
-from inbound.mail_headers import addresses, extract_message_ids, first_address, header_text
-from inbound.mime_parts import FoundAttachment, parse_bytes, walk_message
+from helpdesk.gateway.ground.errors import Quarantine
+from helpdesk.gateway.ground.message import InboundMail, ParsedAttachment
+from helpdesk.inbound.charsets import clean_text
+from helpdesk.inbound.mail_headers import addresses, extract_message_ids, first_address, header_text
+from helpdesk.inbound.mime_parts import FoundAttachment, parse_bytes, walk_message
 
 __all__ = ["extract_message_ids", "parse_mail", "safe_filename", "synthesize_message_id"]
 

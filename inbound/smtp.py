@@ -11,10 +11,9 @@ import logging
 from email.utils import formatdate
 
 from aiosmtpd.smtp import SMTP
-
-from gateway.addresses import base_address
-from gateway.errors import TempFail
-from inbound.intake import InboundWriter, RawInbound
+from helpdesk.gateway.ground.addresses import base_address
+from helpdesk.gateway.ground.errors import TempFail
+from helpdesk.inbound.intake import InboundWriter, RawInbound
 
 log = logging.getLogger("helpdesk.inbound")
 

@@ -15,8 +15,8 @@ from datetime import datetime
 from email.header import Header
 from email.utils import encode_rfc2231, format_datetime, formataddr
 
-from gateway.notify import OutboundIntent
-from outbound.render import RenderedMail
+from helpdesk.gateway.pipeline.notify import OutboundIntent
+from helpdesk.outbound.render import RenderedMail
 
 # Keep References bounded: long threads otherwise grow headers past what servers accept.
 MAX_REFERENCES = 20

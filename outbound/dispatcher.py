@@ -7,14 +7,13 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from helpdesk.gateway.conversation.message_ids import MessageIdSigner
+from helpdesk.gateway.ground.settings import Settings
+from helpdesk.outbound.outbox import ClaimedMail, SendResult, claim_due, record_results, release_claims
+from helpdesk.outbound.transport import SendError, Transport
+from helpdesk.store.db import new_session
+from helpdesk.store.models import utcnow
 from sqlalchemy.engine import Engine
-
-from gateway.message_ids import MessageIdSigner
-from gateway.settings import Settings
-from outbound.outbox import ClaimedMail, SendResult, claim_due, record_results, release_claims
-from outbound.transport import SendError, Transport
-from store.db import new_session
-from store.models import utcnow
 
 log = logging.getLogger("helpdesk.outbound")
 

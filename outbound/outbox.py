@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from helpdesk.gateway.ground.errors import UserError
+from helpdesk.outbound.compose import ComposedMail
+from helpdesk.store.models import DeliveryAttempt, Outbox, OutboxStatus, ThreadRef, utcnow
 from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlmodel import Session
-
-from gateway.errors import UserError
-from outbound.compose import ComposedMail
-from store.models import DeliveryAttempt, Outbox, OutboxStatus, ThreadRef, utcnow
 
 
 @dataclass(frozen=True)

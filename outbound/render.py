@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
-
-import templates
-from gateway.errors import UserError
+from helpdesk import templates
+from helpdesk.gateway.ground.errors import UserError
 
 DEFAULT_TEMPLATES = Path(templates.__file__).parent
 LOCALES = ("en", "pl", "cs", "ru", "hr")

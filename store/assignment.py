@@ -6,10 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
-from sqlalchemy.engine import Connection
-
-from store.accounts import (
+from helpdesk.store.account_tables import (
     Contract,
     Organization,
     OrgDomain,
@@ -19,7 +16,9 @@ from store.accounts import (
     UserEmail,
     UserRole,
 )
-from store.models import Ticket, TicketStatus
+from helpdesk.store.models import Ticket, TicketStatus
+from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.engine import Connection
 
 _member, _user, _role, _ticket = QueueMember.__table__, User.__table__, UserRole.__table__, Ticket.__table__
 _contract, _email, _org = Contract.__table__, UserEmail.__table__, Organization.__table__

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from helpdesk.inbound.intake import RawInbound, bound_waits, insert_raw
+from helpdesk.store.models import ImapMailbox, InboundMessage, InboundStatus
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-
-from inbound.intake import RawInbound, bound_waits, insert_raw
-from store.models import ImapMailbox, InboundMessage, InboundStatus
 
 _box = ImapMailbox.__table__
 

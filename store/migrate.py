@@ -7,9 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from helpdesk.gateway.ground.errors import UserError
 from sqlalchemy.engine import Engine
-
-from gateway.errors import UserError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

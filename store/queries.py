@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-from sqlmodel import Session
-
-from store.models import (
+from helpdesk.store.models import (
     Article,
     Attachment,
     DeliveryAttempt,
@@ -15,7 +12,9 @@ from store.models import (
     TicketEvent,
     TimeEntry,
 )
-from store.tickets import TicketStore
+from helpdesk.store.tickets import TicketStore
+from sqlalchemy import func, select
+from sqlmodel import Session
 
 
 def _iso(value) -> str | None:

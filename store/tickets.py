@@ -11,13 +11,12 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from helpdesk.gateway.ground.message import InboundMail
+from helpdesk.store.account_tables import Organization, OrgDomain, User, UserEmail, UserRole
+from helpdesk.store.models import Article, Attachment, Blob, ThreadRef, Ticket, TicketEvent, TicketParticipant, utcnow
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
-
-from gateway.message import InboundMail
-from store.accounts import Organization, OrgDomain, User, UserEmail, UserRole
-from store.models import Article, Attachment, Blob, ThreadRef, Ticket, TicketEvent, TicketParticipant, utcnow
 
 
 @dataclass(frozen=True)

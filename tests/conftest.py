@@ -25,10 +25,11 @@ for _key in [k for k in os.environ if k.startswith("HELPDESK_") and not k.starts
     del os.environ[_key]
 os.environ["HELPDESK_ENV_FILE"] = "/nonexistent/helpdesk.env"
 
-from gateway.service import Gateway  # noqa: E402
-from gateway.settings import Settings  # noqa: E402
-from store.db import make_engine  # noqa: E402
-from store.migrate import upgrade  # noqa: E402
+from helpdesk.app.service import Gateway  # noqa: E402
+from helpdesk.gateway.ground.settings import Settings  # noqa: E402
+from helpdesk.store.db import make_engine  # noqa: E402
+from helpdesk.store.migrate import upgrade  # noqa: E402
+
 from tests.smtp_sink import SmtpSink  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent

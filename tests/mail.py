@@ -7,11 +7,10 @@ import time
 from email.message import EmailMessage
 from email.utils import make_msgid
 
+from helpdesk.store.db import make_engine, new_session
+from helpdesk.store.models import InboundMessage
+from helpdesk.store.queries import list_outbox, list_tickets, ticket_detail
 from sqlalchemy import select
-
-from store.db import make_engine, new_session
-from store.models import InboundMessage
-from store.queries import list_outbox, list_tickets, ticket_detail
 
 
 def client_mail(subject="Printer does not print", body="The printer on floor 2 is jammed.\n",
@@ -54,9 +53,8 @@ class Db:
             return list_tickets(s, status)
 
     def ticket_count(self) -> int:
+        from helpdesk.store.models import Ticket
         from sqlalchemy import func
-
-        from store.models import Ticket
         with new_session(self.engine) as s:
             return s.execute(select(func.count()).select_from(Ticket)).scalar()
 

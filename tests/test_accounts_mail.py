@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from gateway.accounts import add_org, find_user, user_view
-from store.db import new_session
+from helpdesk.gateway.accounts.directory import add_org, find_user, user_view
+from helpdesk.store.db import new_session
+
 from tests.mail import client_mail, send
 
 
@@ -23,7 +24,7 @@ def test_unknown_sender_joins_the_organization_of_the_domain_and_gets_its_langua
 
 
 def test_a_known_user_with_several_addresses_is_one_requester(gateway, sink, db):
-    from gateway.accounts import add_user
+    from helpdesk.gateway.accounts.directory import add_user
 
     with new_session(db.engine) as session, session.begin():
         add_user(session, "Petr", ["petr@client.example", "petr.home@mail.example"], locale="pl")

@@ -6,9 +6,8 @@ import base64
 from pathlib import Path
 
 import pytest
-
-from gateway.bounce import MAX_DIAGNOSTIC, BounceReport, parse_bounce
-from gateway.message_ids import MessageIdSigner
+from helpdesk.gateway.conversation.message_ids import MessageIdSigner
+from helpdesk.gateway.hygiene.bounce import MAX_DIAGNOSTIC, BounceReport, parse_bounce
 
 SAMPLES = Path(__file__).parent / "bounces"
 

@@ -6,9 +6,9 @@ import email
 import email.policy
 from datetime import UTC, datetime
 
-from gateway.notify import OutboundIntent
-from outbound.compose import compose_mail
-from outbound.render import RenderedMail
+from helpdesk.gateway.pipeline.notify import OutboundIntent
+from helpdesk.outbound.compose import compose_mail
+from helpdesk.outbound.render import RenderedMail
 
 
 def test_non_ascii_subject_name_and_body_round_trip():

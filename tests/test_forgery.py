@@ -6,8 +6,9 @@ import smtplib
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from gateway.accounts import find_user, user_view
-from store.db import new_session
+from helpdesk.gateway.accounts.directory import find_user, user_view
+from helpdesk.store.db import new_session
+
 from tests.conftest import REPO
 from tests.mail import client_mail, send, wait_until
 from tests.test_bounces import deliver_report, dsn

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from gateway.confirmation import find_rating, read_answer
-from gateway.mail_commands import Command, parse_commands, parse_duration
+from helpdesk.gateway.conversation.confirmation import find_rating, read_answer
+from helpdesk.gateway.staff_mailbox.mail_commands import Command, parse_commands, parse_duration
 
 
 def test_commands_at_the_top_then_text():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.message_ids import MessageIdSigner, load_secret
+from helpdesk.gateway.conversation.message_ids import MessageIdSigner, load_secret
 
 
 def test_signed_ids_verify_and_tampering_fails():

@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from gateway.errors import Quarantine
-from inbound.html_text import html_to_text
-from inbound.parse import parse_mail
+from helpdesk.gateway.ground.errors import Quarantine
+from helpdesk.inbound.html_text import html_to_text
+from helpdesk.inbound.parse import parse_mail
 
 MAILS = Path(__file__).parent / "mails"
 
@@ -76,7 +75,7 @@ CORPUS = Path(__file__).parent / "corpus"
     ("Zpra\u0301va.txt", 14, "Zpráva.txt"),                   # decomposed, as macOS sends it
 ])
 def test_attachment_names_are_made_safe(name, index, safe):
-    from inbound.parse import safe_filename
+    from helpdesk.inbound.parse import safe_filename
 
     assert safe_filename(name, index) == safe
 
@@ -118,7 +117,7 @@ PL, CS, RU = "Zażółć gęślą jaźń, drukarka", "Příliš žluťoučký k�
     ("Zażółć +-ok", "utf-7", "utf-7"), ("プリンター", "iso-2022-jp", "iso-2022-jp"),
 ])
 def test_wrong_or_missing_charset_labels_are_recovered(text, encoding, label):
-    from inbound.charsets import decode_bytes
+    from helpdesk.inbound.charsets import decode_bytes
 
     assert decode_bytes(text.encode(encoding), label) == text
 
@@ -135,7 +134,7 @@ def test_wrong_or_missing_charset_labels_are_recovered(text, encoding, label):
     ("a\x00b\r\n\tc", "ab c"),
 ])
 def test_header_values_are_decoded_tolerantly(value, text):
-    from inbound.mail_headers import header_text
+    from helpdesk.inbound.mail_headers import header_text
 
     assert header_text(value) == text
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from gateway.permissions import Actor, TicketScope, check_roles, decide
+from helpdesk.gateway.accounts.permissions import Actor, TicketScope, check_roles, decide
 
 ACME, OTHER = 1, 2
 TICKET = TicketScope(requester_id=10, organization_id=ACME, participant_ids=frozenset({11}))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import gateway.processor as processor_module
-from gateway.pipeline import PipelineContext
-from gateway.processor import MAX_ATTEMPTS, Processor
-from gateway.rules import load_rules
-from gateway.settings import Settings
-from inbound.intake import RawInbound, store_raw
-from outbound.render import Renderer
+import helpdesk.gateway.pipeline.processor as processor_module
+from helpdesk.gateway.ground.settings import Settings
+from helpdesk.gateway.pipeline.processor import MAX_ATTEMPTS, Processor
+from helpdesk.gateway.pipeline.stages import PipelineContext
+from helpdesk.gateway.routing.rules import load_rules
+from helpdesk.inbound.intake import RawInbound, store_raw
+from helpdesk.outbound.render import Renderer
+
 from tests.conftest import REPO
 from tests.mail import Db, client_mail
 

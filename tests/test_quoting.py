@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from gateway.quoting import LANGUAGES, strip_quoted
+from helpdesk.gateway.hygiene.quoting import LANGUAGES, strip_quoted
 
 QUOTE = "> Please restart the printer.\n>\n> > My printer does not print.\n"
 

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from helpdesk.gateway.accounts.contracts import add_contract
+from helpdesk.gateway.accounts.directory import add_org, add_user
+from helpdesk.gateway.accounts.queues import ensure_queues, find_queue, set_membership
+from helpdesk.store.db import new_session
 
-from gateway.accounts import add_org, add_user
-from gateway.contracts import add_contract
-from gateway.queues import ensure_queues, find_queue, set_membership
-from store.db import new_session
 from tests.mail import Db, client_mail, send
 
 HEAD = """
@@ -91,15 +91,15 @@ def test_organization_contract_and_sla(routed, db):
     (datetime(2026, 11, 22, 9, 0, tzinfo=UTC), False),    # Sunday
 ])
 def test_business_hours_with_a_mocked_clock(routed, monkeypatch, moment, expect):
-    import gateway.pipeline_steps
-    monkeypatch.setattr(gateway.pipeline_steps, "utcnow", lambda: moment)
+    from helpdesk.gateway.pipeline import steps
+    monkeypatch.setattr(steps, "utcnow", lambda: moment)
     assert (routed(rule("{business_hours: true}"))["queue"] == "operations") is expect
 
 
 def test_overnight_time_window(routed, monkeypatch):
-    import gateway.pipeline_steps
+    from helpdesk.gateway.pipeline import steps
     tuesday_0230 = datetime(2026, 11, 24, 1, 30, tzinfo=UTC)
-    monkeypatch.setattr(gateway.pipeline_steps, "utcnow", lambda: tuesday_0230)
+    monkeypatch.setattr(steps, "utcnow", lambda: tuesday_0230)
     assert routed(rule("{time: {hours: '22:00-06:00', days: [mon]}}"))["queue"] == "operations"
 
 
@@ -185,9 +185,8 @@ def test_round_robin_takes_turns_among_available_technicians(make_settings, star
 
 
 def test_least_loaded_picks_the_technician_with_fewest_open_tickets(routed, db):
+    from helpdesk.store.models import Ticket
     from sqlalchemy import insert
-
-    from store.models import Ticket
     ids = staff(db, "anna", "bert")
     with new_session(db.engine) as session, session.begin():
         requester = add_user(session, "Old", ["old@client.example"])
@@ -200,8 +199,9 @@ def test_least_loaded_picks_the_technician_with_fewest_open_tickets(routed, db):
 
 
 def test_shipped_rules_file_is_valid_and_is_the_readme_example():
-    from gateway.rules import load_rules
-    from outbound.render import Renderer
+    from helpdesk.gateway.routing.rules import load_rules
+    from helpdesk.outbound.render import Renderer
+
     from tests.conftest import REPO
 
     rules = load_rules(REPO / "rules.yaml", Renderer().kinds())
@@ -210,10 +210,10 @@ def test_shipped_rules_file_is_valid_and_is_the_readme_example():
 
 
 def test_a_rule_that_sets_no_queue_leaves_the_queue_to_the_default_or_the_mailbox():
-    from gateway.route import route
-    from gateway.routing_facts import RoutingFacts
-    from gateway.rules import parse_rules
-    from inbound.parse import parse_mail
+    from helpdesk.gateway.routing.route import route
+    from helpdesk.gateway.routing.routing_facts import RoutingFacts
+    from helpdesk.gateway.routing.rules import parse_rules
+    from helpdesk.inbound.parse import parse_mail
 
     rules = parse_rules(HEAD + rule("{subject: printer}", "{tags: [x]}", "tagger") + "    continue: true\n")
     mail = parse_mail(client_mail().as_bytes(), 1, None, ())

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from helpdesk.store.db import new_session
+from helpdesk.store.models import SatisfactionRating, TimeEntry, utcnow
 from sqlalchemy import select
 
-from store.db import new_session
-from store.models import SatisfactionRating, TimeEntry, utcnow
 from tests.conftest import REPO
 from tests.mail import client_mail, send, wait_until
 from tests.workflow import ANNA, JAN, PETR, Inbox, add_team, body, open_ticket, reply_to

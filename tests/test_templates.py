@@ -10,10 +10,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from helpdesk.gateway.ground.errors import UserError
+from helpdesk.outbound.render import DEFAULT_TEMPLATES, LOCALES, SAMPLE_CONTEXT, Renderer
 from jinja2 import meta
-
-from gateway.errors import UserError
-from outbound.render import DEFAULT_TEMPLATES, LOCALES, SAMPLE_CONTEXT, Renderer
 
 # Every folder with templates in it is a kind of mail (templates/__pycache__ is not).
 KINDS = sorted(p.name for p in DEFAULT_TEMPLATES.iterdir()

@@ -5,9 +5,10 @@ from __future__ import annotations
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from gateway.accounts import add_org, add_user
-from gateway.queues import find_queue, set_membership
-from store.db import new_session
+from helpdesk.gateway.accounts.directory import add_org, add_user
+from helpdesk.gateway.accounts.queues import find_queue, set_membership
+from helpdesk.store.db import new_session
+
 from tests.mail import client_mail, send
 from tests.smtp_sink import Caught, SmtpSink
 

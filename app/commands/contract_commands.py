@@ -1,0 +1,98 @@
+"""`helpdesk contracts ...`: service contracts of organizations."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import typer
+from helpdesk.app.commands.console import confirm, session_scope, show
+from helpdesk.gateway.accounts.contracts import (
+    BILLING_PERIODS,
+    add_contract,
+    apply_fields,
+    contract_view,
+    find_contract,
+    list_contracts,
+)
+
+app = typer.Typer(help="Service contracts.", no_args_is_help=True)
+JSON = typer.Option(False, "--json", help="Print JSON.")
+
+
+def _fields(start, end, period, sla, guarantor, currency, monthly_fee, hourly_rate, included_minutes, vat_rate,
+            payment_terms_days, buyer_edi_id, notes) -> dict:
+    return {"starts_on": start, "ends_on": end, "billing_period": period, "sla_profile": sla,
+            "guarantor": guarantor, "currency": currency, "monthly_fee": monthly_fee, "hourly_rate": hourly_rate,
+            "included_minutes": included_minutes, "vat_rate": vat_rate, "payment_terms_days": payment_terms_days,
+            "buyer_edi_id": buyer_edi_id, "notes": notes}
+
+
+# The same options for add and edit; None means "not given" (edit leaves the field alone).
+START = typer.Option(None, "--start", help="First day, YYYY-MM-DD.")
+END = typer.Option(None, "--end", help="Last day, YYYY-MM-DD.")
+PERIOD = typer.Option(None, "--period", help=f"Billing period: {', '.join(BILLING_PERIODS)}.")
+SLA = typer.Option(None, "--sla", help="SLA profile name.")
+GUARANTOR = typer.Option(None, "--guarantor", help="Technician responsible (email or id).")
+CURRENCY = typer.Option(None, help="ISO 4217 code, e.g. EUR.")
+FEE = typer.Option(None, "--monthly-fee", help="Fixed fee per month.")
+RATE = typer.Option(None, "--hourly-rate", help="Price of an hour of work beyond the included time.")
+INCLUDED = typer.Option(None, "--included-minutes", min=0, max=10**9,
+                        help="Minutes of work included per billing period.")
+VAT = typer.Option(None, "--vat-rate", help="VAT in percent.")
+TERMS = typer.Option(None, "--payment-terms-days", min=0, max=3650)
+EDI = typer.Option(None, "--buyer-edi-id", help="Buyer's id in EDIFACT invoices (e.g. GLN).")
+NOTES = typer.Option(None, "--notes")
+
+
+@app.command("add")
+def add(number: str, org: str = typer.Option(..., "--org", help="Organization (name or id)."),
+        start: str = START, end: str = END, period: str = PERIOD, sla: str = SLA, guarantor: str = GUARANTOR,
+        currency: str = CURRENCY, monthly_fee: str = FEE, hourly_rate: str = RATE, included_minutes: int = INCLUDED,
+        vat_rate: str = VAT, payment_terms_days: int = TERMS, buyer_edi_id: str = EDI, notes: str = NOTES) -> None:
+    """Add a contract."""
+    fields = _fields(start, end, period, sla, guarantor, currency, monthly_fee, hourly_rate, included_minutes,
+                     vat_rate, payment_terms_days, buyer_edi_id, notes)
+    with session_scope() as session:
+        add_contract(session, org, number, fields)
+    typer.echo(f"contract {number} added")
+
+
+@app.command("list")
+def list_cmd(org: str = typer.Option(None, "--org"), as_json: bool = JSON) -> None:
+    """Contracts, optionally of one organization."""
+    with session_scope() as session:
+        rows = list_contracts(session, org)
+    show(rows, as_json, ["number", "organization", "starts_on", "ends_on", "billing_period", "sla_profile",
+                         "guarantor"], "Contracts")
+
+
+@app.command("show")
+def show_cmd(number: str, as_json: bool = JSON) -> None:
+    """One contract with its billing fields."""
+    with session_scope() as session:
+        data = contract_view(session, find_contract(session, number))
+    show(data, as_json)
+
+
+@app.command("edit")
+def edit(number: str, start: str = START, end: str = END, period: str = PERIOD, sla: str = SLA,
+         guarantor: str = GUARANTOR, currency: str = CURRENCY, monthly_fee: str = FEE, hourly_rate: str = RATE,
+         included_minutes: int = INCLUDED, vat_rate: str = VAT, payment_terms_days: int = TERMS,
+         buyer_edi_id: str = EDI, notes: str = NOTES) -> None:
+    """Change a contract's fields."""
+    fields = _fields(start, end, period, sla, guarantor, currency, monthly_fee, hourly_rate, included_minutes,
+                     vat_rate, payment_terms_days, buyer_edi_id, notes)
+    with session_scope() as session:
+        apply_fields(session, find_contract(session, number), fields)
+    typer.echo(f"contract {number} updated")
+
+
+@app.command("end")
+def end(number: str, on: str = typer.Option(None, "--on", help="Last day (default today), YYYY-MM-DD."),
+        yes: bool = typer.Option(False, "--yes", "-y")) -> None:
+    """End a contract on a given day."""
+    last_day = on or date.today().isoformat()
+    confirm(f"End contract {number} on {last_day}?", yes)
+    with session_scope() as session:
+        apply_fields(session, find_contract(session, number), {"ends_on": last_day})
+    typer.echo(f"contract {number} ends on {last_day}")

@@ -1,0 +1,145 @@
+"""`helpdesk inbound ...`: pipe delivery from an MTA, and a look at stored or quarantined mail."""
+
+from __future__ import annotations
+
+import sys
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+
+import typer
+from helpdesk.app.commands.console import (
+    EX_TEMPFAIL,
+    ID,
+    confirm,
+    fail,
+    print_json,
+    print_table,
+    session_scope,
+    settings,
+)
+from helpdesk.app.commands.console import show as show_record
+from helpdesk.gateway.ground.errors import TempFail
+from helpdesk.inbound.intake import RawInbound, store_raw
+from helpdesk.store.db import make_engine
+from helpdesk.store.models import InboundMessage, InboundStatus
+from sqlalchemy import select
+
+app = typer.Typer(help="Mail intake: pipe delivery and stored messages.", no_args_is_help=True)
+EX_DATAERR = 65  # sysexits.h: a permanent failure, the MTA bounces
+
+
+@app.command("pipe")
+def pipe(sender: str = typer.Option(None, "--sender", "-f", help="Envelope sender (Postfix ${sender})."),
+         recipient: list[str] = typer.Option([], "--recipient", "-r", help="Envelope recipient(s)."),
+         more: list[str] = typer.Argument(None, metavar="[RECIPIENT]...",
+                                          help="Further recipients (Postfix expands ${recipient} to several).")
+         ) -> None:
+    """Store one RFC 5322 message from stdin; exit 0 once committed, 75 to make the MTA retry."""
+    recipient = [*recipient, *(more or [])]
+    s = settings()
+    raw = sys.stdin.buffer.read(s.max_message_bytes + 1)
+    if len(raw) > s.max_message_bytes:
+        fail(f"message larger than {s.max_message_bytes} bytes", EX_DATAERR)
+    if not raw.strip():
+        fail("empty message on stdin", EX_DATAERR)
+    try:
+        # No migration here: an MTA runs this per message; `helpdesk db upgrade` or serve do it.
+        engine = make_engine(s.database_url, s.db_busy_timeout_ms)
+        new_id = store_raw(engine, [RawInbound(raw, sender, tuple(recipient), source="pipe")],
+                           s.db_busy_timeout_ms)[0]
+    except TempFail as exc:
+        fail(f"temporary failure, message not stored ({exc})", EX_TEMPFAIL)
+    except Exception as exc:  # anything unexpected: never let the MTA drop the message
+        fail(f"temporary failure, message not stored: {type(exc).__name__}: {exc}", EX_TEMPFAIL)
+    engine.dispose()
+    typer.echo(f"stored as {new_id}")
+
+
+@app.command("list")
+def list_inbound(status: str = typer.Option(None, help="pending, processed, duplicate, quarantined or dropped."),
+                 as_json: bool = typer.Option(False, "--json")) -> None:
+    """Stored inbound messages, newest first."""
+    with session_scope() as session:
+        query = select(InboundMessage).order_by(InboundMessage.id.desc()).limit(200)
+        if status:
+            query = query.where(InboundMessage.status == status)
+        rows = [{"id": m.id, "received_at": m.received_at.isoformat(), "source": m.source,
+                 "from": m.envelope_from, "status": m.status, "ticket": m.ticket_id, "reason": m.reason}
+                for m in session.execute(query).scalars()]
+    print_json(rows) if as_json else print_table(rows, ["id", "received_at", "source", "from", "status",
+                                                       "ticket", "reason"], "Inbound messages")
+
+
+@app.command("retry")
+def retry(message_id: int = typer.Argument(..., metavar="ID", **ID)) -> None:
+    """Put a quarantined message back in line for processing (after fixing what stopped it)."""
+    with session_scope() as session:
+        row = _quarantined(session, message_id)
+        row.status, row.attempts, row.reason = InboundStatus.PENDING, 0, None
+    typer.echo(f"inbound message {message_id} queued for processing")
+
+
+def _quarantined(session, message_id: int) -> InboundMessage:
+    row = session.get(InboundMessage, message_id)
+    if row is None:
+        fail(f"no inbound message {message_id}")
+    if row.status != InboundStatus.QUARANTINED:
+        fail(f"inbound message {message_id} is {row.status}, not quarantined")
+    return row
+
+
+@app.command("show")
+def show(message_id: int = typer.Argument(..., metavar="ID", **ID),
+         raw: bool = typer.Option(False, "--raw", help="Print the message exactly as received."),
+         as_json: bool = typer.Option(False, "--json")) -> None:
+    """One stored message: how it came, what became of it and why."""
+    with session_scope() as session:
+        row = session.get(InboundMessage, message_id)
+        if row is None:
+            fail(f"no inbound message {message_id}")
+    if raw:
+        sys.stdout.buffer.write(row.raw)
+        return
+    headers = BytesHeaderParser(policy=compat32).parsebytes(row.raw)
+    data = {"id": row.id, "received_at": row.received_at.isoformat(), "source": row.source,
+            "channel": row.channel, "envelope_from": row.envelope_from, "envelope_to": row.envelope_to,
+            "from": headers.get("From"), "subject": headers.get("Subject"), "message_id": headers.get("Message-ID"),
+            "size": len(row.raw), "status": row.status, "reason": row.reason, "attempts": row.attempts,
+            "processed_at": row.processed_at.isoformat() if row.processed_at else None, "ticket": row.ticket_id,
+            "processing_log": (row.processing_log or "").splitlines()}
+    if as_json:
+        print_json(data)
+        return
+    log_lines = data.pop("processing_log")
+    show_record(data, False)
+    if log_lines:
+        typer.echo("processing log:")
+        for line in log_lines:
+            typer.echo(f"  {line}")
+
+
+@app.command("drop")
+def drop(message_id: int = typer.Argument(..., metavar="ID", **ID), yes: bool = typer.Option(False, "--yes", "-y")):
+    """Mark a quarantined message as needing nothing (it stays stored, with who decided it)."""
+    confirm(f"Drop quarantined message {message_id}? It will not become a ticket.", yes)
+    with session_scope() as session:
+        row = _quarantined(session, message_id)
+        row.status, row.reason = InboundStatus.DROPPED, f"dropped by an admin; was: {row.reason}"
+    typer.echo(f"inbound message {message_id} dropped (still stored)")
+
+
+# `helpdesk inbound quarantine ...`: the same commands, limited to what is waiting in quarantine.
+quarantine = typer.Typer(help="Quarantined messages: list, show, retry after a fix, or drop.",
+                         no_args_is_help=True)
+app.add_typer(quarantine, name="quarantine")
+
+
+@quarantine.command("list")
+def quarantine_list(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Quarantined messages with the reason, newest first."""
+    list_inbound(status=InboundStatus.QUARANTINED, as_json=as_json)
+
+
+quarantine.command("show")(show)
+quarantine.command("retry")(retry)
+quarantine.command("drop")(drop)

@@ -1,0 +1,33 @@
+"""`helpdesk serve` and `helpdesk db upgrade`."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+from helpdesk.app.commands.console import settings
+
+db_app = typer.Typer(help="Create or migrate the database schema.", no_args_is_help=True)
+
+
+def serve() -> None:
+    """Run the gateway: SMTP listener, processing and outbound delivery, until SIGTERM."""
+    # Imported here: the pipeline pulls in flanker and friends, which other commands
+    # (notably `inbound pipe`, run by the MTA for every message) should not pay for.
+    from helpdesk.app.logging_setup import setup_logging
+    from helpdesk.app.service import Gateway
+
+    s = settings()
+    setup_logging(s.log_level)
+    asyncio.run(Gateway(s).run())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create the schema or migrate it to the newest revision (serve does this at start too)."""
+    from helpdesk.app.service import open_database
+    from helpdesk.store.migrate import current_revision
+
+    engine = open_database(settings())
+    typer.echo(f"database at revision {current_revision(engine)}")
+    engine.dispose()

@@ -1,0 +1,130 @@
+"""`helpdesk users ...`: clients' contacts and the provider's staff, their addresses and roles."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from helpdesk.app.commands.console import DiscardChanges, confirm, fail, session_scope, show
+from helpdesk.gateway.accounts.directory import (
+    add_user,
+    change_role,
+    edit_user,
+    find_org,
+    find_user,
+    set_password,
+    user_view,
+)
+from helpdesk.gateway.accounts.permissions import ALL_ROLES
+from helpdesk.gateway.accounts.user_import import import_users, read_rows
+from helpdesk.store.account_tables import User, UserRole
+from sqlalchemy import select
+
+app = typer.Typer(help="Users: clients' contacts and the provider's staff.", no_args_is_help=True)
+JSON = typer.Option(False, "--json", help="Print JSON.")
+USER = typer.Argument(..., metavar="USER", help="An email address of the user, or the id.")
+ROLES_HELP = f"One of: {', '.join(ALL_ROLES)}."
+
+
+@app.command("add")
+def add(name: str,
+        email: list[str] = typer.Option(..., "--email", "-e", help="Address (repeatable; the first is primary)."),
+        phone: str = typer.Option(None, help="Phone number, international form (+420...)."),
+        locale: str = typer.Option(None, help="Language of mail to this user."),
+        org: str = typer.Option(None, "--org", help="Organization (none for the provider's staff)."),
+        role: list[str] = typer.Option([], "--role", "-r", help=f"Role (repeatable). {ROLES_HELP}")) -> None:
+    """Add a user."""
+    with session_scope() as session:
+        user = add_user(session, name, email, phone=phone, locale=locale, organization=org,
+                        roles=tuple(role) or ("client",))
+        typer.echo(f"user {user.id} {user.display_name} added")
+
+
+@app.command("list")
+def list_cmd(org: str = typer.Option(None, "--org"), role: str = typer.Option(None, help=ROLES_HELP),
+             as_json: bool = JSON) -> None:
+    """Users, optionally of one organization or with one role."""
+    with session_scope() as session:
+        query = select(User).order_by(User.id)
+        if org:
+            query = query.where(User.organization_id == find_org(session, org).id)
+        if role:
+            query = query.join(UserRole, UserRole.user_id == User.id).where(UserRole.role == role)
+        rows = [user_view(session, u) for u in session.execute(query).scalars()]
+    show(rows, as_json, ["id", "name", "emails", "organization", "roles", "active"], "Users")
+
+
+@app.command("show")
+def show_cmd(user: str = USER, as_json: bool = JSON) -> None:
+    """One user (the password is never shown, only whether one is set)."""
+    with session_scope() as session:
+        data = user_view(session, find_user(session, user))
+    show(data, as_json)
+
+
+@app.command("edit")
+def edit(user: str = USER, name: str = typer.Option(None), phone: str = typer.Option(None, help="'' clears it."),
+         locale: str = typer.Option(None), org: str = typer.Option(None, "--org", help="'' for none."),
+         add_email: list[str] = typer.Option([], "--add-email"),
+         remove_email: list[str] = typer.Option([], "--remove-email"),
+         active: bool = typer.Option(None, "--active/--inactive")) -> None:
+    """Change a user."""
+    with session_scope() as session:
+        changed = edit_user(session, find_user(session, user), name=name, phone=phone, locale=locale,
+                            organization=org, add_emails=add_email, remove_emails=remove_email, active=active)
+        typer.echo(f"user {changed.id} updated")
+
+
+@app.command("disable")
+def disable(user: str = USER, yes: bool = typer.Option(False, "--yes", "-y")) -> None:
+    """Disable a user: no longer assigned tickets, refused by permission checks; tickets are kept."""
+    confirm(f"Disable {user}?", yes)
+    with session_scope() as session:
+        edit_user(session, find_user(session, user), active=False)
+    typer.echo(f"user {user} disabled")
+
+
+@app.command("set-password")
+def password(user: str = USER, password_stdin: bool = typer.Option(False, "--password-stdin",
+                                                                   help="Read the password from stdin.")) -> None:
+    """Set a user's password (stored as an argon2id hash)."""
+    if password_stdin:
+        secret = sys.stdin.readline().rstrip("\n")
+    else:
+        secret = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with session_scope() as session:
+        set_password(find_user(session, user), secret)
+    typer.echo(f"password of {user} set")
+
+
+@app.command("add-role")
+def add_role(user: str = USER, role: str = typer.Argument(..., help=ROLES_HELP)) -> None:
+    """Give a user a role."""
+    with session_scope() as session:
+        change_role(session, find_user(session, user), role, add=True)
+    typer.echo(f"{user} now has role {role}")
+
+
+@app.command("remove-role")
+def remove_role(user: str = USER, role: str = typer.Argument(...), yes: bool = typer.Option(False, "--yes", "-y")):
+    """Take a role away from a user."""
+    confirm(f"Remove role {role} from {user}?", yes)
+    with session_scope() as session:
+        change_role(session, find_user(session, user), role, add=False)
+    typer.echo(f"{user} no longer has role {role}")
+
+
+@app.command("import")
+def import_cmd(file: Path, dry_run: bool = typer.Option(False, "--dry-run", help="Check every row, import nothing.")):
+    """Import users from CSV (name,email,phone,organization,roles,locale): all rows or none."""
+    rows = read_rows(file)
+    with session_scope() as session:
+        problems = import_users(session, rows)
+        for problem in problems:
+            typer.echo(f"{file}:{problem.line}: {problem.message}", err=True)
+        if problems or dry_run:
+            raise DiscardChanges
+    if problems:
+        fail(f"{len(problems)} of {len(rows)} rows have errors; nothing imported")
+    typer.echo(f"{len(rows)} rows are valid" + ("; nothing imported (dry run)" if dry_run else "; imported"))

@@ -1,0 +1,49 @@
+"""Periodic jobs of a running gateway (apscheduler): close resolved tickets nobody confirmed.
+
+The clock is injectable so tests can move time forward instead of waiting days.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from helpdesk.gateway.conversation.closing import close_unconfirmed
+from helpdesk.store.db import new_session
+from helpdesk.store.models import utcnow
+
+log = logging.getLogger("helpdesk.housekeeping")
+
+
+class Housekeeping:
+    def __init__(self, engine, ctx, *, clock: Callable[[], datetime] = utcnow,
+                 after_work: Callable[[], None] | None = None):
+        self.engine, self.ctx, self.clock, self.after_work = engine, ctx, clock, after_work
+        self.scheduler: AsyncIOScheduler | None = None
+
+    def start(self) -> None:
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        # coalesce + one instance: a slow run is never stacked on itself after a pause or outage
+        self.scheduler.add_job(self._close_job, "interval", seconds=self.ctx.settings.auto_close_check_minutes * 60,
+                               next_run_time=utcnow(), coalesce=True, max_instances=1, id="auto-close")
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    async def _close_job(self) -> None:
+        try:
+            closed = await asyncio.to_thread(self.close_once)
+        except Exception:  # logged, and tried again at the next interval
+            log.exception("closing unconfirmed tickets failed; will try again")
+            return
+        if closed and self.after_work:
+            self.after_work()
+
+    def close_once(self) -> int:
+        with new_session(self.engine) as session, session.begin():
+            return close_unconfirmed(session, self.ctx, self.clock())

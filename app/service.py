@@ -1,0 +1,219 @@
+"""`helpdesk serve`: the SMTP listener, the processor and the dispatcher in one asyncio process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from datetime import datetime
+
+from helpdesk.app.scheduled_jobs import Housekeeping
+from helpdesk.gateway.accounts.queues import ensure_queues
+from helpdesk.gateway.ground.errors import UserError
+from helpdesk.gateway.ground.settings import Settings
+from helpdesk.gateway.pipeline.processor import Processor
+from helpdesk.gateway.pipeline.stages import PipelineContext
+from helpdesk.gateway.routing.rules import Rules, load_rules
+from helpdesk.inbound.imap import MailboxReader
+from helpdesk.inbound.intake import InboundWriter
+from helpdesk.inbound.smtp import IntakeHandler, start_listener
+from helpdesk.outbound.dispatcher import Dispatcher
+from helpdesk.outbound.render import Renderer
+from helpdesk.outbound.transport import make_transport
+from helpdesk.store.db import make_engine, new_session
+from helpdesk.store.migrate import upgrade
+from helpdesk.store.models import utcnow
+from sqlalchemy.exc import SQLAlchemyError
+
+log = logging.getLogger("helpdesk.service")
+POLL_SECONDS = 1.0      # picks up pipe deliveries, retries and other instances' work
+SHUTDOWN_GRACE = 10.0   # seconds in-flight SMTP transactions get to finish at SIGTERM
+RULES_POLL_SECONDS = 1.0  # how often rules.yaml is checked for changes
+
+
+def sync_queues(engine, rules: Rules) -> None:
+    """Queues declared in rules.yaml exist in the database, so admins can add members to them."""
+    with new_session(engine) as session, session.begin():
+        ensure_queues(session, rules.queues)
+
+
+def open_database(settings: Settings):
+    engine = make_engine(settings.database_url, settings.db_busy_timeout_ms)
+    try:
+        upgrade(engine)
+    except SQLAlchemyError as exc:
+        cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise UserError(f"cannot open database: {cause}") from None
+    return engine
+
+
+class Worker:
+    """Runs `step` in a thread whenever woken (or every POLL_SECONDS) and survives database outages.
+
+    `finish()` lets it work off what is due, then return: nothing stored is abandoned at SIGTERM.
+    """
+
+    def __init__(self, name: str, step: Callable[[], int], after_work: Callable[[], None] | None = None):
+        self.name, self.step, self.after_work = name, step, after_work
+        self.wake, self.finishing = asyncio.Event(), False
+        self.task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(_work_loop(self))
+
+    async def finish(self, timeout: float) -> None:
+        self.finishing = True
+        self.wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self.task), timeout)
+        except TimeoutError:
+            log.warning("%s: still busy at shutdown; the rest waits for the next start", self.name)
+            self.task.cancel()
+
+
+async def _work_loop(worker: Worker) -> None:
+    name, step, wake, after_work = worker.name, worker.step, worker.wake, worker.after_work
+    failing = False
+    while True:
+        wake.clear()
+        try:
+            handled = await asyncio.to_thread(step)
+            if failing:
+                log.info("%s: working again", name)
+            failing = False
+        except SQLAlchemyError as exc:
+            if not failing:  # say it once, not once a second
+                log.error("%s: database error, will retry: %s", name, str(exc).splitlines()[0])
+            failing, handled = True, 0
+        except Exception:  # a bug must not silently stop processing or delivery
+            if not failing:
+                log.exception("%s: unexpected error, will retry", name)
+            failing, handled = True, 0
+        if handled:
+            if after_work:
+                after_work()
+            continue
+        if worker.finishing:
+            return
+        try:
+            await asyncio.wait_for(wake.wait(), POLL_SECONDS)
+        except TimeoutError:
+            pass
+
+
+class Gateway:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = utcnow):
+        self.settings, self.clock = settings, clock  # the clock of scheduled jobs (tests move it)
+        self.stopping = asyncio.Event()
+        self.rules: Rules | None = None
+        self.engine = self.renderer = None
+
+    def reload_rules(self) -> None:
+        try:
+            rules = load_rules(self.settings.rules, self.renderer.kinds())
+            sync_queues(self.engine, rules)
+        except UserError as exc:
+            log.error("new rules rejected, previous rules stay in force: %s", exc)
+            return
+        except SQLAlchemyError as exc:
+            log.error("new rules not applied, database error: %s", str(exc).splitlines()[0])
+            return
+        except Exception:
+            log.exception("new rules rejected, previous rules stay in force")
+            return
+        self.rules = rules
+        log.info("rules reloaded from %s", self.settings.rules)
+
+    async def run(self, on_ready: Callable[[str], None] | None = None, install_signals: bool = True) -> None:
+        s = self.settings
+        engine = self.engine = open_database(s)
+        renderer = self.renderer = Renderer(s.templates_dir, s.default_locale)
+        renderer.check()
+        self.rules = load_rules(s.rules, renderer.kinds())
+        sync_queues(engine, self.rules)
+        ctx = PipelineContext(s, renderer, lambda: self.rules,
+                              {f"imap:{m.name}": m.queue for m in s.imap_mailboxes if m.queue})
+        processor = Processor(engine, ctx)
+        transport = make_transport(s.relay_host_port, s.outbox_dir)
+        dispatcher = Dispatcher(engine, transport, s, signer=ctx.signer)
+        sender = Worker("dispatcher", dispatcher.run_once)
+        worker = Worker("processor", processor.run_once, after_work=sender.wake.set)
+        writer = InboundWriter(engine, s.intake_batch, on_commit=worker.wake.set, timeout_ms=s.db_busy_timeout_ms)
+        handler = IntakeHandler(writer, s.accepted_addresses, s.message_id_domain)
+        host, port = s.smtp_host_port
+        try:
+            server = await start_listener(handler, host, port, s.max_message_bytes)
+        except OSError as exc:
+            raise UserError(f"cannot listen on {s.smtp_listen}: {exc.strerror}") from None
+        writer_task = asyncio.create_task(writer.run())
+        loop = asyncio.get_running_loop()
+        readers = [MailboxReader(m, engine, lambda: loop.call_soon_threadsafe(worker.wake.set),
+                                 timeout_ms=s.db_busy_timeout_ms) for m in s.imap_mailboxes]
+        for reader in readers:
+            reader.thread.start()
+        watcher = asyncio.create_task(self._watch_rules())
+        worker.start()
+        sender.start()
+        housekeeping = Housekeeping(engine, ctx, clock=self.clock, after_work=sender.wake.set)
+        housekeeping.start()
+        if install_signals:  # only possible in the main thread; tests run the gateway in another
+            self._install_signals(loop)
+        bound = server.sockets[0].getsockname()
+        where = f"relay {s.relay}" if s.relay else f"folder {s.outbox_dir.resolve()}"
+        message = f"ready: SMTP on {bound[0]}:{bound[1]}, outbound mail to {where}"
+        log.info(message)
+        if on_ready:
+            on_ready(message)
+        await self.stopping.wait()
+        watcher.cancel()
+        housekeeping.stop()
+        for reader in readers:  # stop fetching first; what they stored is processed below
+            reader.stop.set()
+        for reader in readers:
+            await asyncio.to_thread(reader.thread.join, SHUTDOWN_GRACE)
+        await self._shutdown(server, handler, writer_task, worker, sender)
+        transport.close()
+        engine.dispose()
+        log.info("stopped")
+
+    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stopping.set)
+        loop.add_signal_handler(signal.SIGHUP, self.reload_rules)
+
+    async def _watch_rules(self) -> None:
+        """Reload rules.yaml when it changes on disk (operators need not send SIGHUP)."""
+        try:
+            await self._watch_rules_forever()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("rules watcher stopped; SIGHUP still reloads")
+
+    async def _watch_rules_forever(self) -> None:
+        def stamp():
+            try:
+                st = self.settings.rules.stat()
+                return st.st_mtime_ns, st.st_size
+            except OSError:
+                return None
+        seen = stamp()
+        while True:
+            await asyncio.sleep(RULES_POLL_SECONDS)
+            current = stamp()
+            if current != seen and current is not None:
+                seen = current
+                self.reload_rules()
+
+    async def _shutdown(self, server, handler, writer_task, worker: Worker, sender: Worker) -> None:
+        log.info("stopping: no new connections, finishing in-flight work")
+        server.close()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SHUTDOWN_GRACE
+        while handler.in_flight and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        writer_task.cancel()  # commits whatever is still queued, then stops
+        await asyncio.gather(writer_task, return_exceptions=True)
+        await worker.finish(SHUTDOWN_GRACE)
+        await sender.finish(SHUTDOWN_GRACE)

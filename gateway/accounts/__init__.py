@@ -1,0 +1,1 @@
+"""Organizations, users, roles, queues and contracts as admins manage them."""

@@ -1,0 +1,104 @@
+"""Service contracts of organizations: their period, SLA profile, guarantor and billing fields."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from helpdesk.gateway.accounts.directory import actor_for, find_org, find_user
+from helpdesk.gateway.accounts.permissions import decide
+from helpdesk.gateway.ground.errors import UserError
+from helpdesk.store.account_tables import Contract, Organization, UserEmail
+from sqlalchemy import select
+from sqlmodel import Session
+
+BILLING_PERIODS = ("monthly", "quarterly", "yearly")
+MONEY_FIELDS = ("monthly_fee", "hourly_rate", "vat_rate")
+
+
+def parse_date(value: str, what: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{what} must be a date like 2026-01-31, got {value!r}") from None
+
+
+def _money(value: str, what: str, limit: Decimal = Decimal("1e10")) -> Decimal:
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise UserError(f"{what} must be a number, got {value!r}") from None
+    if not amount.is_finite() or amount < 0 or amount >= limit:
+        raise UserError(f"{what} must be a number from 0 to below {limit}, got {value!r}")
+    return amount.quantize(Decimal("0.01"))
+
+
+def find_contract(session: Session, number: str) -> Contract:
+    contract = session.execute(select(Contract).where(Contract.number == number)).scalar_one_or_none()
+    if contract is None:
+        raise UserError(f"unknown contract {number!r}")
+    return contract
+
+
+def apply_fields(session: Session, contract: Contract, fields: dict) -> None:
+    """Validate and set the given fields (None = unchanged); used by add and edit alike."""
+    for key, value in fields.items():
+        if value is None:
+            continue
+        if key in ("starts_on", "ends_on"):
+            value = parse_date(value, key.replace("_", " "))
+        elif key == "billing_period" and value not in BILLING_PERIODS:
+            raise UserError(f"unknown billing period {value!r} (one of {', '.join(BILLING_PERIODS)})")
+        elif key in MONEY_FIELDS:
+            value = _money(value, key.replace("_", " "), Decimal(100) if key == "vat_rate" else Decimal("1e10"))
+        elif key in ("included_minutes", "payment_terms_days") and not 0 <= value <= 10**9:
+            raise UserError(f"{key.replace('_', ' ')} must be between 0 and 1000000000")
+        elif key == "currency":
+            if len(value) != 3 or not value.isalpha():
+                raise UserError(f"currency must be an ISO 4217 code like EUR, got {value!r}")
+            value = value.upper()
+        elif key == "guarantor":
+            guarantor = find_user(session, value)
+            allowed = decide(actor_for(session, guarantor), "contract.guarantor")
+            if not allowed:
+                raise UserError(f"guarantor {value} must be a technician ({allowed.reason})")
+            key, value = "guarantor_id", guarantor.id
+        setattr(contract, key, value)
+    if contract.ends_on and contract.ends_on < contract.starts_on:
+        raise UserError("a contract cannot end before it starts")
+
+
+def add_contract(session: Session, organization: str, number: str, fields: dict) -> Contract:
+    org = find_org(session, organization)
+    if not number.strip():
+        raise UserError("a contract needs a number")
+    if session.execute(select(Contract.id).where(Contract.number == number)).first():
+        raise UserError(f"contract {number!r} already exists")
+    if not fields.get("starts_on"):
+        raise UserError("a contract needs a start date (--start)")
+    contract = Contract(organization_id=org.id, number=number.strip(), starts_on=date.today())
+    apply_fields(session, contract, fields)
+    session.add(contract)
+    return contract
+
+
+def contract_view(session: Session, contract: Contract) -> dict:
+    org = session.get(Organization, contract.organization_id)
+    guarantor = None
+    if contract.guarantor_id:
+        guarantor = session.execute(select(UserEmail.address).where(UserEmail.user_id == contract.guarantor_id)
+                                    .order_by(UserEmail.is_primary.desc())).scalars().first()
+    return {"number": contract.number, "organization": org.name, "starts_on": contract.starts_on.isoformat(),
+            "ends_on": contract.ends_on.isoformat() if contract.ends_on else None,
+            "billing_period": contract.billing_period, "sla_profile": contract.sla_profile,
+            "guarantor": guarantor, "currency": contract.currency, "monthly_fee": str(contract.monthly_fee),
+            "hourly_rate": str(contract.hourly_rate), "included_minutes": contract.included_minutes,
+            "vat_rate": str(contract.vat_rate), "payment_terms_days": contract.payment_terms_days,
+            "buyer_edi_id": contract.buyer_edi_id, "notes": contract.notes}
+
+
+def list_contracts(session: Session, organization: str | None = None) -> list[dict]:
+    query = select(Contract).order_by(Contract.number)
+    if organization:
+        query = query.where(Contract.organization_id == find_org(session, organization).id)
+    return [contract_view(session, c) for c in session.execute(query).scalars()]

@@ -1,0 +1,71 @@
+"""Bulk import of users from CSV: every row is checked, and nothing is imported unless all rows are good.
+
+Columns: name, email (several separated by ';'), phone, organization, roles (separated by ';'),
+locale. Each row goes through the same `add_user` as `helpdesk users add`, inside a savepoint, so
+a dry run finds exactly the errors a real run would, duplicates within the file included.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from helpdesk.gateway.accounts.directory import add_user
+from helpdesk.gateway.ground.errors import UserError
+from sqlmodel import Session
+
+COLUMNS = ("name", "email", "phone", "organization", "roles", "locale")
+REQUIRED = ("name", "email")
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    line: int
+    message: str
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").replace(",", ";").split(";") if part.strip()]
+
+
+def read_rows(path: Path) -> list[tuple[int, dict]]:
+    try:
+        handle = open(path, newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from None
+    with handle:
+        reader = csv.DictReader(handle)
+        try:
+            header = [h.strip().lower() for h in (reader.fieldnames or [])]
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise UserError(f"{path}:1: not a readable UTF-8 CSV file: {exc}") from None
+        missing = [c for c in REQUIRED if c not in header]
+        unknown = [h for h in header if h not in COLUMNS]
+        if missing or unknown:
+            problem = f"unknown column {unknown[0]!r}" if unknown else f"missing column {missing[0]!r}"
+            raise UserError(f"{path}:1: {problem} (columns: {', '.join(COLUMNS)})")
+        reader.fieldnames = header
+        try:
+            return [(reader.line_num, row) for row in reader]
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise UserError(f"{path}:{reader.line_num}: not a readable CSV file: {exc}") from None
+
+
+def import_users(session: Session, rows: list[tuple[int, dict]]) -> list[RowProblem]:
+    """Add every row in its own savepoint; returns the problems (empty when all rows are good)."""
+    problems: list[RowProblem] = []
+    for line, row in rows:
+        if not (row.get("name") or "").strip():
+            problems.append(RowProblem(line, "a user needs a name"))
+            continue
+        try:
+            with session.begin_nested():
+                add_user(session, (row.get("name") or "").strip(), _split(row.get("email")),
+                         phone=(row.get("phone") or "").strip() or None,
+                         locale=(row.get("locale") or "").strip() or None,
+                         organization=(row.get("organization") or "").strip() or None,
+                         roles=tuple(_split(row.get("roles"))) or ("client",))
+        except UserError as exc:
+            problems.append(RowProblem(line, str(exc)))
+    return problems

@@ -1,0 +1,78 @@
+"""Message-IDs the gateway signs, so a reply's In-Reply-To/References prove it answers a real mail of ours.
+
+    hd<ticket>.<random>.<signature>@<domain>     signature = HMAC-SHA256(secret, "<ticket>.<random>")
+
+A reference in our format with a wrong signature is ignored, however plausible its number.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from pathlib import Path
+
+from helpdesk.gateway.ground.errors import UserError
+
+
+class MessageIdSigner:
+    def __init__(self, secret: bytes, domain: str):
+        self.secret, self.domain = secret, domain.lower()
+        self._ours = re.compile(rf"^hd(\d{{1,18}})\.([0-9a-f]{{12}})\.([a-z2-7]{{16}})@{re.escape(self.domain)}$")
+
+    def _signature(self, number: int, nonce: str) -> str:
+        digest = hmac.new(self.secret, f"{number}.{nonce}".encode(), hashlib.sha256).digest()
+        return base64.b32encode(digest).decode().lower()[:16]
+
+    def new(self, ticket_number: int) -> str:
+        nonce = secrets.token_hex(6)
+        return f"hd{ticket_number}.{nonce}.{self._signature(ticket_number, nonce)}@{self.domain}"
+
+    def is_ours(self, message_id: str) -> bool:
+        return message_id.lower().endswith("@" + self.domain) and message_id.lower().startswith("hd")
+
+    def bounce_address(self, outbox_id: int, local: str, domain: str) -> str:
+        """VERP envelope sender `bounces+<outbox id>-<signature>@domain`: a delivery report sent
+        there names the mail it is about, and a forged one (which could block a good address)
+        fails the signature."""
+        return f"{local}+{outbox_id}-{self._signature(outbox_id, 'verp')[:10]}@{domain}"
+
+    def outbox_id(self, address: str, local: str) -> int | None:
+        """The outbox id a genuine bounce address of ours names, else None."""
+        match = re.fullmatch(rf"{re.escape(local)}\+(\d{{1,18}})-([a-z2-7]{{10}})@[^@\s]+", address.lower())
+        if not match:
+            return None
+        number = int(match[1])
+        return number if hmac.compare_digest(match[2], self._signature(number, "verp")[:10]) else None
+
+    def verified_ticket(self, message_id: str) -> int | None:
+        """The ticket a genuine Message-ID of ours names; None when it is not ours or forged."""
+        match = self._ours.match(message_id.lower())
+        if not match:
+            return None
+        number, nonce, signature = int(match[1]), match[2], match[3]
+        return number if hmac.compare_digest(signature, self._signature(number, nonce)) else None
+
+
+def load_secret(secret: str | None, secret_file: Path | None, default_file: Path) -> bytes:
+    """HELPDESK_SECRET_KEY, else HELPDESK_SECRET_KEY_FILE, else a file made once beside the data
+    (every instance sharing a database must use the same secret: set it explicitly there)."""
+    if secret:
+        return secret.encode()
+    path = secret_file or default_file
+    try:
+        if not path.exists() and secret_file is None:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        value = path.read_text().strip()
+    except FileExistsError:  # another process created it at the same moment
+        value = path.read_text().strip()
+    except OSError as exc:
+        raise UserError(f"cannot read or create the secret key file {path}: {exc.strerror}") from None
+    if len(value) < 16:
+        raise UserError(f"the secret key in {path} is too short (at least 16 characters)")
+    return value.encode()

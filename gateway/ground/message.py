@@ -1,0 +1,40 @@
+"""Plain data passed between pipeline stages; no database, no protocol."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from helpdesk.gateway.hygiene.bounce import BounceReport
+
+
+@dataclass(frozen=True)
+class ParsedAttachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class InboundMail:
+    """A received message reduced to what the helpdesk decides on (an SMS becomes one too)."""
+
+    inbound_id: int
+    channel: str                  # "email" (later "sms")
+    envelope_from: str | None     # "" for the null sender <>, None when unknown (pipe)
+    envelope_to: tuple[str, ...]
+    sender: str                   # From address, lower-cased
+    sender_name: str
+    recipients: tuple[str, ...]   # To + Cc addresses
+    message_id: str               # without angle brackets; synthesized when missing
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    subject: str
+    text: str
+    headers: dict[str, str] = field(default_factory=dict)  # lower-cased names, first value
+    attachments: tuple[ParsedAttachment, ...] = ()
+    source: str = ""              # "smtp", "pipe", "imap:<mailbox>"
+    # The author's new part of `text`: quoted history and signature removed (gateway/quoting.py).
+    new_text: str = ""
+    # Every Authentication-Results header (RFC 8601), topmost (added last, nearest us) first.
+    auth_results: tuple[str, ...] = ()
+    bounce: BounceReport | None = None  # set when the message is a delivery status notification

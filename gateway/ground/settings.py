@@ -1,0 +1,186 @@
+"""The gateway's settings: one typed object read from HELPDESK_* environment variables.
+
+Every key is documented here with its default (and in the README); a wrong value fails at
+start with a message naming the variable, never later while mail is being handled.
+An env file (systemd `EnvironmentFile` syntax) is read from HELPDESK_ENV_FILE, default
+`helpdesk.env` in the working directory when it exists.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from helpdesk.gateway.ground.errors import UserError
+from helpdesk.gateway.ground.mailbox_settings import MailboxConfig
+from pydantic import SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def parse_host_port(value: str, name: str) -> tuple[str, int]:
+    """Split "host:port" (IPv6 as "[::1]:25"); raise ValueError naming the setting."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{name} must be host:port, got {value!r}")
+    return host.strip("[]"), int(port)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HELPDESK_",
+        env_file=os.environ.get("HELPDESK_ENV_FILE", "helpdesk.env"),
+        extra="ignore",
+    )
+
+    # Where tickets live: SQLite (WAL) file by default, PostgreSQL in production.
+    database_url: str = "sqlite:///helpdesk.db"
+    # SMTP listener for mail handed to the helpdesk by the MX or a relay.
+    smtp_listen: str = "127.0.0.1:2525"
+    # Outbound smarthost host:port; unset = write outbound mail as .eml files to outbox_dir.
+    relay: str | None = None
+    # The support address clients write to; also From/Reply-To of everything sent.
+    support_address: str = "support@localhost"
+    # Display name on the From line of everything the gateway sends.
+    support_name: str = "Support"
+    # Further addresses accepted at RCPT (comma-separated); plus-addressing is always accepted.
+    extra_addresses: str = ""
+    rules: Path = Path("rules.yaml")
+    # Reserved for the HTTP endpoints of later issues (SMS webhooks, portal).
+    http_listen: str = "127.0.0.1:8080"
+    max_message_bytes: int = 26_214_400
+    # Decoded attachment sizes kept on a ticket: one larger, or one past the total, is named in
+    # the text instead (the raw message, with it, is still stored).
+    max_attachment_bytes: int = 20 * 1024 * 1024
+    max_attachments_total: int = 50 * 1024 * 1024
+    # Folder for outbound .eml files when no relay is configured.
+    outbox_dir: Path = Path("outbox")
+    # Domain of the Message-IDs the gateway creates; defaults to the support address's.
+    mail_domain: str | None = None
+    # Signs the gateway's Message-IDs (HMAC); every instance on one database needs the same.
+    # Unset: read from secret_key_file, else from helpdesk.secret (created on first use).
+    secret_key: SecretStr | None = None
+    secret_key_file: Path | None = None
+    # Tag put in subjects: "[HD#123]". Changing it breaks threading of older mail.
+    ticket_tag: str = "HD"
+    templates_dir: Path | None = None
+    default_locale: str = "en"
+    # Outbound delivery: attempts before a message is marked failed, and the first retry
+    # delay in seconds (doubled after every failure, capped at send_retry_max_seconds).
+    send_max_attempts: int = 10
+    send_retry_base_seconds: float = 60.0
+    send_retry_max_seconds: float = 3600.0
+    # A dispatcher that dies mid-send leaves its rows to others after this lease.
+    send_claim_lease_seconds: float = 300.0
+    # How long an SQLite writer waits for the lock before the SMTP client gets a 451.
+    db_busy_timeout_ms: int = 5000
+    # Inbound messages committed together at most (answers still go one by one, after commit).
+    intake_batch: int = 64
+    log_level: str = "INFO"
+    # Mail continuing a resolved or closed ticket: "reopen" it (the providers' procedure),
+    # "reopen-within" reopen_within_days of closing and otherwise open a new linked ticket,
+    # or always a "new-ticket" linked to the old one.
+    # Automatic replies (acknowledgements, notices) one address may get per hour; past it they
+    # are suppressed and the reason recorded, so an autoresponder cannot start a mail loop.
+    auto_reply_limit_per_hour: int = 10
+    closed_ticket_policy: Literal["reopen", "reopen-within", "new-ticket"] = "reopen"
+    reopen_within_days: int = 14
+    # Days a resolved ticket waits for the client's confirmation before it is closed automatically,
+    # and how often (minutes) the gateway looks for such tickets.
+    confirm_close_days: int = 7
+    auto_close_check_minutes: float = 15.0
+    # Optional address for internal notes: staff mail sent here never reaches the client.
+    notes_address: str | None = None
+    # Hosts whose Authentication-Results headers (RFC 8601) count, by authserv-id (comma-separated),
+    # normally your own MX. Headers from any other host are ignored: a sender can write them.
+    trusted_authserv_ids: str = ""
+    # Staff mail acts (answers clients, runs commands) only with a DMARC/DKIM/SPF pass from a trusted
+    # host. Off by default: then only a failure stops it, and a forged From of a staff address
+    # that your MX lets through would pass for the technician.
+    staff_mail_requires_pass: bool = False
+    # Outbound mail is sent with a VERP envelope sender, bounces+<id>-<signature>@<support domain>,
+    # so a delivery report names the exact mail; that address must reach the gateway (it is
+    # accepted at RCPT). Off: the envelope sender is the support address and reports are
+    # matched by the returned Message-ID only.
+    verp: bool = True
+    bounce_local_part: str = "bounces"
+    # Days an address that bounced permanently gets no automatic mail (mail from it lifts this).
+    hard_bounce_block_days: int = 30
+    # IMAP mailboxes to read (JSON list; see inbound/imap_config.py and the README).
+    imap_mailboxes: list[MailboxConfig] = []
+
+    @field_validator("smtp_listen", "http_listen", "relay")
+    @classmethod
+    def _check_host_port(cls, value: str | None, info) -> str | None:
+        if value:
+            parse_host_port(value, "HELPDESK_" + info.field_name.upper())
+        return value or None
+
+    @field_validator("imap_mailboxes")
+    @classmethod
+    def _unique_mailboxes(cls, value: list[MailboxConfig]) -> list[MailboxConfig]:
+        names = [m.name for m in value]
+        if len(names) != len(set(names)):
+            raise ValueError("IMAP mailbox names must be unique")
+        return value
+
+    @field_validator("support_address", "notes_address")
+    @classmethod
+    def _check_address(cls, value: str | None, info) -> str | None:
+        if value is None:
+            return None
+        if value.count("@") != 1 or " " in value:
+            raise ValueError(f"HELPDESK_{info.field_name.upper()} must be an email address, got {value!r}")
+        return value.lower()
+
+    @field_validator("confirm_close_days", "auto_close_check_minutes")
+    @classmethod
+    def _positive(cls, value, info):
+        if value <= 0:
+            raise ValueError(f"HELPDESK_{info.field_name.upper()} must be positive")
+        return value
+
+    @property
+    def accepted_addresses(self) -> frozenset[str]:
+        extra = {a.strip().lower() for a in self.extra_addresses.split(",") if a.strip()}
+        if self.notes_address:
+            extra.add(self.notes_address.lower())
+        if self.verp:
+            extra.add(self.bounce_address)
+        return frozenset({self.support_address} | extra)
+
+    @property
+    def bounce_address(self) -> str:
+        return f"{self.bounce_local_part.lower()}@{self.support_address.rsplit('@', 1)[1]}"
+
+    @property
+    def trusted_authservs(self) -> frozenset[str]:
+        return frozenset(a.strip().lower() for a in self.trusted_authserv_ids.split(",") if a.strip())
+
+    @property
+    def message_id_domain(self) -> str:
+        return self.mail_domain or self.support_address.rsplit("@", 1)[1]
+
+    def signing_secret(self) -> bytes:
+        from helpdesk.gateway.conversation.message_ids import load_secret
+
+        key = self.secret_key.get_secret_value() if self.secret_key else None
+        return load_secret(key, self.secret_key_file, Path("helpdesk.secret"))
+
+    @property
+    def smtp_host_port(self) -> tuple[str, int]:
+        return parse_host_port(self.smtp_listen, "HELPDESK_SMTP_LISTEN")
+
+    @property
+    def relay_host_port(self) -> tuple[str, int] | None:
+        return parse_host_port(self.relay, "HELPDESK_RELAY") if self.relay else None
+
+
+def load_settings(**overrides) -> Settings:
+    """Read the settings, turning a validation error into one line naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = "HELPDESK_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise UserError(f"bad setting {field}: {first['msg']}") from None

@@ -1,0 +1,1 @@
+"""Mail hygiene: automatic mail, delivery reports, sender verification and quoted history."""

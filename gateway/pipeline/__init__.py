@@ -1,0 +1,1 @@
+"""The order of the stages a stored message goes through, and the processor that runs them."""

@@ -1,0 +1,152 @@
+"""Take committed, unprocessed inbound messages through the pipeline, a batch per transaction.
+
+Messages are parsed before the write transaction starts, so the database lock is held only
+for the decisions and writes. A batch is first applied in one go; if any message fails, the
+batch is rolled back and redone with a savepoint per message, so one bad message never
+blocks or undoes the others. Unreadable mail is quarantined with the reason at once; an
+unexpected error is retried and, after MAX_ATTEMPTS, quarantined (Mailman's shunt queue).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from helpdesk.gateway.ground.errors import Quarantine
+from helpdesk.gateway.ground.message import InboundMail
+from helpdesk.gateway.pipeline.apply import Disposition, Outcome
+from helpdesk.gateway.pipeline.stages import PipelineContext, parse_stored, process_mail
+from helpdesk.store.db import is_sqlite, new_session, read_session
+from helpdesk.store.models import InboundMessage, InboundStatus, utcnow
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+MAX_ATTEMPTS = 3
+disposition_log = logging.getLogger("helpdesk.disposition")
+
+_inbound = InboundMessage.__table__
+PENDING = (select(_inbound.c.id, _inbound.c.raw, _inbound.c.envelope_from, _inbound.c.envelope_to,
+                  _inbound.c.source)
+           .where(_inbound.c.status == InboundStatus.PENDING).order_by(_inbound.c.id))
+PENDING_CLAIM = (select(_inbound.c.id, _inbound.c.raw, _inbound.c.envelope_from, _inbound.c.envelope_to,
+                        _inbound.c.source, _inbound.c.attempts)
+                 .where(_inbound.c.status == InboundStatus.PENDING).order_by(_inbound.c.id)
+                 .with_for_update(skip_locked=True))
+CLAIM = (select(_inbound.c.id, _inbound.c.attempts)
+         .where(_inbound.c.id.in_(bindparam("ids", expanding=True)), _inbound.c.status == InboundStatus.PENDING)
+         .order_by(_inbound.c.id).with_for_update(skip_locked=True))
+FINISH = update(_inbound).where(_inbound.c.id == bindparam("row_id")).values(
+    status=bindparam("status"), processed_at=bindparam("processed_at"), reason=bindparam("reason"),
+    ticket_id=bindparam("ticket_id"), processing_log=bindparam("log"))
+FAILED = update(_inbound).where(_inbound.c.id == bindparam("row_id")).values(
+    status=bindparam("status"), processed_at=bindparam("processed_at"), reason=bindparam("reason"),
+    attempts=bindparam("attempts"))
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    attempts: int
+
+
+def _log(row_id: int, outcome: Outcome) -> None:
+    disposition_log.info("inbound %d <%s> from %s: %s%s%s", row_id, outcome.mail.message_id, outcome.mail.sender,
+                         outcome.disposition, f" ticket {outcome.ticket_number}" if outcome.ticket_number else "",
+                         f" (no reply: {outcome.no_reply_reason})" if outcome.no_reply_reason else "")
+
+
+class Processor:
+    def __init__(self, engine: Engine, ctx: PipelineContext, batch: int = 32):
+        self.engine, self.ctx, self.batch = engine, ctx, batch
+
+    def _parse(self, rows) -> dict[int, InboundMail | Quarantine]:
+        parsed: dict[int, InboundMail | Quarantine] = {}
+        for row_id, raw, envelope_from, envelope_to, source in rows:
+            try:
+                parsed[row_id] = parse_stored(row_id, raw, envelope_from, envelope_to, source, self.ctx.settings)
+            except Quarantine as exc:
+                parsed[row_id] = exc
+        return parsed
+
+    def _parse_pending(self) -> dict[int, InboundMail | Quarantine]:
+        """SQLite: read and parse before the write transaction, which has the one write lock."""
+        with read_session(self.engine) as session, session.begin():
+            return self._parse(session.execute(PENDING.limit(self.batch)).all())
+
+    def _claim_next(self, session: Session) -> tuple[list[_Claimed], dict]:
+        """PostgreSQL: lock the next pending rows other instances have not locked, then parse, so
+        several instances share the work instead of racing for the same first rows."""
+        rows = session.execute(PENDING_CLAIM.limit(self.batch)).all()
+        return [_Claimed(r[0], r[5]) for r in rows], self._parse([r[:5] for r in rows])
+
+    def _claim(self, session: Session, ids: list[int]) -> list[_Claimed]:
+        # Re-checked under the lock: another instance may have taken some meanwhile.
+        rows = session.execute(CLAIM, {"ids": ids}).all()
+        return [_Claimed(row_id, attempts) for row_id, attempts in rows]
+
+    def _finish(self, session: Session, row: _Claimed, result: Outcome | Quarantine) -> None:
+        values = {"row_id": row.id, "processed_at": utcnow(), "reason": None, "ticket_id": None, "log": None}
+        if isinstance(result, Quarantine):
+            values.update(status=InboundStatus.QUARANTINED, reason=str(result), log=f"quarantined: {result}")
+            disposition_log.warning("inbound %d quarantined: %s", row.id, result)
+        else:
+            duplicate = result.disposition == Disposition.DUPLICATE
+            values.update(status=InboundStatus.DUPLICATE if duplicate else InboundStatus.PROCESSED,
+                          ticket_id=result.ticket_number, log="\n".join(result.log) or None)
+            _log(row.id, result)
+        session.connection().execute(FINISH, values)
+
+    def _apply(self, session: Session, mail: InboundMail | Quarantine) -> Outcome | Quarantine:
+        if isinstance(mail, Quarantine):
+            return mail
+        try:
+            return process_mail(session, mail, self.ctx)
+        except Quarantine as exc:  # a routing rule said so; nothing was written before it
+            return exc
+
+    def _apply_each(self, session: Session, rows: list[_Claimed], parsed) -> None:
+        for row in rows:
+            try:
+                with session.begin_nested():
+                    result = self._apply(session, parsed[row.id])
+            except Exception as exc:
+                attempts = row.attempts + 1
+                give_up = attempts >= MAX_ATTEMPTS
+                session.connection().execute(FAILED, {
+                    "row_id": row.id, "attempts": attempts, "reason": f"{type(exc).__name__}: {exc}"[:2000],
+                    "status": InboundStatus.QUARANTINED if give_up else InboundStatus.PENDING,
+                    "processed_at": utcnow() if give_up else None})
+                disposition_log.exception("inbound %d failed (attempt %d)", row.id, attempts)
+                continue
+            self._finish(session, row, result)
+
+    def run_once(self) -> int:
+        """Process one batch; returns how many messages were handled."""
+        sqlite = is_sqlite(self.engine)
+        parsed = self._parse_pending() if sqlite else {}
+        if sqlite and not parsed:
+            return 0
+        try:
+            with new_session(self.engine) as session, session.begin():
+                if sqlite:
+                    rows = self._claim(session, list(parsed))
+                else:
+                    rows, parsed = self._claim_next(session)
+                for row in rows:
+                    self._finish(session, row, self._apply(session, parsed[row.id]))
+                return len(rows)
+        except Exception:
+            if not parsed:
+                raise
+            disposition_log.info("batch of %d failed as a whole; retrying message by message", len(parsed))
+        with new_session(self.engine) as session, session.begin():
+            rows = self._claim(session, list(parsed))
+            self._apply_each(session, rows, parsed)
+            return len(rows)
+
+    def drain(self) -> int:
+        total = 0
+        while (handled := self.run_once()):
+            total += handled
+        return total

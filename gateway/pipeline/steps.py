@@ -1,0 +1,87 @@
+"""Decisions of the pipeline that need the database: who sent it, may it continue the ticket,
+where a new ticket goes, and which staff hear of it. gateway/pipeline.py puts them in order."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+from helpdesk.gateway.accounts.permissions import Decision
+from helpdesk.gateway.conversation.continuation import may_continue
+from helpdesk.gateway.conversation.thread import TicketRef
+from helpdesk.gateway.ground.errors import Quarantine
+from helpdesk.gateway.ground.message import InboundMail
+from helpdesk.gateway.hygiene.auth_results import Verification, evaluate
+from helpdesk.gateway.pipeline.apply import Disposition, Outcome
+from helpdesk.gateway.routing.route import RouteDecision, route
+from helpdesk.gateway.routing.routing_facts import RequesterInfo, RoutingFacts
+from helpdesk.gateway.staff_mailbox import staff_notify
+from helpdesk.store import workflow as q
+from helpdesk.store.assignment import active_contracts, requester_organization
+from helpdesk.store.models import TicketStatus, utcnow
+from helpdesk.store.tickets import TicketStore
+
+
+def lookup_requester(conn, email: str) -> RequesterInfo:
+    """The sender's organization and active contracts, for rules that ask about them."""
+    org_id, org_name = requester_organization(conn, email)
+    if org_id is None:
+        return RequesterInfo()
+    contracts = active_contracts(conn, org_id, date.today())
+    return RequesterInfo(org_name, tuple(c for c, _ in contracts), tuple(sla for _, sla in contracts))
+
+
+def verification(mail: InboundMail, trusted: frozenset[str]) -> Verification:
+    """What the receiving servers we trust said about the From domain (RFC 8601)."""
+    if not (trusted and mail.auth_results):
+        return Verification(None, "")
+    return evaluate(mail.auth_results, trusted, mail.sender.rpartition("@")[2])
+
+
+def staff_sender(store: TicketStore, mail: InboundMail, verified: Verification, require_pass: bool) -> q.Person | None:
+    """The active staff member who sent this, when the mail may act for them: never after a failed
+    check, and with HELPDESK_STAFF_MAIL_REQUIRES_PASS only after a pass from a trusted host."""
+    if verified.verified is False or (require_pass and verified.verified is not True):
+        return None
+    person = q.person_by_address(store.conn, mail.sender)
+    if person is None or not person.is_staff or not person.active:
+        return None
+    return person
+
+
+def route_new(store: TicketStore, mail: InboundMail, ctx) -> RouteDecision:
+    rules = ctx.rules()
+    facts = RoutingFacts(mail, utcnow(), rules.zone, lambda: lookup_requester(store.conn, mail.sender))
+    decision = route(facts, rules)
+    mailbox_queue = ctx.mailbox_queues.get(mail.source)
+    if not decision.queue_from_rule and mailbox_queue in rules.queues:  # the mailbox's own default
+        decision = replace(decision, queue=mailbox_queue)
+    if decision.quarantine:
+        raise Quarantine(f"rule {decision.rule}: {decision.quarantine}")
+    return decision
+
+
+def may_continue_ticket(session, store: TicketStore, mail: InboundMail, ref: TicketRef,
+                        verified: Verification) -> Decision:
+    """Unverified mail may still add to its sender's own open ticket, never to anyone else's."""
+    verdict = may_continue(session, store, mail.sender, ref.number)
+    if verdict and verified.verified is False:
+        ticket = store.get_ticket(ref.number)
+        if ticket.status in TicketStatus.FINISHED or store.get_contact(ticket.requester_id).email != mail.sender:
+            return Decision(False, f"sender not verified ({verified.reason})")
+    return verdict
+
+
+def staff_news(store: TicketStore, outcome: Outcome) -> list:
+    """Staff hear of new tickets and of clients' follow-ups (gateway/staff_notify.py decides whom)."""
+    event = {Disposition.CREATED: "new", Disposition.APPENDED: "follow-up",
+             Disposition.REOPENED: "reopened"}.get(outcome.disposition)
+    if event is None:
+        return []
+    state = outcome.state or q.ticket_state(store.conn, outcome.ticket_number)
+    requester = outcome.requester or store.get_contact(state.requester_id)
+    mail = outcome.mail
+    if event == "new":
+        return staff_notify.new_ticket(store.conn, state, requester, mail.new_text or mail.text, mail.attachments,
+                                       exclude=mail.sender)
+    return staff_notify.update(store.conn, state, requester, event, mail.new_text or mail.text, mail=mail)

@@ -1,0 +1,112 @@
+"""Load and validate rules.yaml into frozen, compiled objects; every error names line and column.
+
+The file declares queues, categories, optional business hours, an ordered list of rules and a
+default. It is compiled once per load: routing a message only runs the compiled conditions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from helpdesk.gateway.ground.errors import UserError
+from helpdesk.gateway.routing.rule_actions import PRIORITIES, Actions, Vocabulary, parse_actions
+from helpdesk.gateway.routing.rule_conditions import (
+    Condition,
+    ConditionCompiler,
+    TimeWindow,
+    parse_window,
+)
+from helpdesk.gateway.routing.yaml_nodes import Nodes, compose
+
+__all__ = ["PRIORITIES", "Rule", "Rules", "load_rules", "parse_rules"]
+SECTIONS = ("queues", "categories", "business_hours", "rules", "default")
+RULE_FIELDS = ("name", "when", "then", "continue")
+_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    condition: Condition | None  # None: matches every message
+    actions: Actions
+    continue_: bool
+    line: int
+
+
+@dataclass(frozen=True)
+class Rules:
+    queues: dict[str, str]
+    categories: tuple[str, ...]
+    rules: tuple[Rule, ...]
+    default: Actions
+    zone: ZoneInfo
+    source: str
+
+
+def _business_hours(n: Nodes, node: yaml.Node | None) -> tuple[TimeWindow | None, ZoneInfo]:
+    if node is None:
+        return None, ZoneInfo("UTC")
+    spec = n.mapping(node, "business_hours", ("timezone", "hours", "days"))
+    zone_name = n.scalar(spec["timezone"], "timezone") if "timezone" in spec else "UTC"
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise n.fail(spec["timezone"], f"unknown timezone {zone_name!r} (e.g. Europe/Prague)") from None
+    return parse_window(n, node), zone
+
+
+def _rule(n: Nodes, node: yaml.Node, compiler: ConditionCompiler, vocab: Vocabulary, seen: set[str]) -> Rule:
+    spec = n.mapping(node, "a rule", RULE_FIELDS)
+    if "name" not in spec:
+        raise n.fail(node, "every rule needs a name")
+    name = n.scalar(spec["name"], "rule name")
+    if not _NAME.match(name):
+        raise n.fail(spec["name"], f"rule name {name!r} must be kebab-case (lower-case letters, digits, dashes)")
+    if name in seen:
+        raise n.fail(spec["name"], f"a rule named {name!r} already exists")
+    seen.add(name)
+    if "then" not in spec:
+        raise n.fail(node, f"rule {name!r} has no 'then' (what to do with matching messages)")
+    condition = compiler.compile(spec["when"]) if "when" in spec else None
+    continue_ = n.boolean(spec["continue"], "continue") if "continue" in spec else False
+    return Rule(name, condition, parse_actions(n, spec["then"], vocab), continue_, node.start_mark.line + 1)
+
+
+def parse_rules(text: str, source: str = "rules.yaml", templates: tuple[str, ...] | None = None) -> Rules:
+    """Compile rules.yaml; `templates` (kinds of mail templates) lets acknowledgement names be checked."""
+    n = Nodes(source)
+    root = compose(text, source)
+    if root is None:
+        raise UserError(f"{source}: the file is empty; it needs at least 'queues' and 'default'")
+    top = n.mapping(root, "the file", SECTIONS)
+    if "queues" not in top:
+        raise n.fail(root, "missing 'queues'")
+    queues = {name: n.scalar(title, f"title of queue {name!r}")
+              for name, title in n.mapping(top["queues"], "queues").items()}
+    categories = n.texts(top["categories"], "categories") if "categories" in top else ()
+    window, zone = _business_hours(n, top.get("business_hours"))
+    vocab = Vocabulary(tuple(queues), categories, templates)
+    compiler, seen = ConditionCompiler(n, window), set()
+    rules = tuple(_rule(n, r, compiler, vocab, seen) for r in n.sequence(top["rules"], "rules")) \
+        if "rules" in top else ()
+    if "default" not in top:
+        raise n.fail(root, "missing 'default' (the queue and priority when no rule matches)")
+    default = parse_actions(n, top["default"], vocab, "default")
+    if default.queue is None:
+        raise n.fail(top["default"], "default needs a queue")
+    base = Actions(priority="normal", assign="dispatcher", alert="standard", acknowledgement="acknowledgement")
+    return Rules(queues, categories, rules, default.merged_over(base), zone, source)
+
+
+def load_rules(path: Path, templates: tuple[str, ...] | None = None) -> Rules:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot read rules file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    return parse_rules(text, str(path), templates)

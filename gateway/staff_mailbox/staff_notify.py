@@ -1,0 +1,55 @@
+"""Whom on the staff a ticket's news goes to, and the notification mail they get.
+
+New tickets follow the assignment strategy: the assignee; else, for broadcast queues, every
+available technician of the queue; else the queue's dispatchers (the technicians when the
+queue has none, so a ticket is never announced to nobody). Follow-ups go to the assignee, or
+to the same people as a new ticket while nobody has it.
+"""
+
+from __future__ import annotations
+
+from helpdesk.gateway.ground.message import InboundMail
+from helpdesk.gateway.pipeline.notify import OutboundIntent
+from helpdesk.store import workflow as q
+from helpdesk.store.tickets import ContactRow
+from sqlalchemy.engine import Connection
+
+
+def recipients(conn: Connection, state: q.TicketState, exclude: str = "") -> list[q.Person]:
+    if state.assignee_id is not None:
+        people = [p for p in [q.person(conn, state.assignee_id)] if p is not None and p.active]
+    else:
+        members = q.queue_staff(conn, state.queue)
+        dispatchers, technicians = members["dispatcher"], members["technician"]
+        people = technicians if state.assignment == "broadcast" else dispatchers or technicians
+    return [p for p in people if p.email and p.email != exclude]
+
+
+def _context(state: q.TicketState, requester: ContactRow, text: str, **extra) -> dict:
+    return {"subject": state.subject, "requester_name": requester.display_name or requester.email,
+            "requester_email": requester.email, "queue": state.queue, "priority": state.priority,
+            "text": text, **extra}
+
+
+def _to(person: q.Person, kind: str, state: q.TicketState, context: dict, attachments=()) -> OutboundIntent:
+    return OutboundIntent(kind=kind, ticket_number=state.number, to_address=person.email, to_name=person.name,
+                          locale=person.locale, in_reply_to=None, context=context, attachments=tuple(attachments),
+                          auto_submitted="auto-generated")
+
+
+def new_ticket(conn: Connection, state: q.TicketState, requester: ContactRow, text: str, attachments=(),
+               exclude: str = "") -> list[OutboundIntent]:
+    """`text` is the client's (new) text; `exclude` an address not to notify (whoever caused it)."""
+    return [_to(p, "staff_new", state, _context(
+        state, requester, text, assigned_to_you=p.user_id == state.assignee_id,
+        strategy=state.assignment), attachments) for p in recipients(conn, state, exclude=exclude)]
+
+
+def update(conn: Connection, state: q.TicketState, requester: ContactRow, event: str, text: str = "", *,
+           mail: InboundMail | None = None, rating: int | None = None, actor_name: str = "",
+           people: list[q.Person] | None = None) -> list[OutboundIntent]:
+    """`event`: follow-up, reopened, confirmed or assigned (the template words each)."""
+    people = recipients(conn, state, exclude=mail.sender if mail else "") if people is None else people
+    attachments = mail.attachments if mail else ()
+    return [_to(p, "staff_update", state, _context(state, requester, text, event=event, rating=rating,
+                                                   actor_name=actor_name), attachments) for p in people]

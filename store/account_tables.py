@@ -1,0 +1,105 @@
+"""Tables of the people side: organizations and their mail domains, users with addresses and roles,
+queues with their members, and service contracts.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from helpdesk.store.models import utcnow
+from sqlalchemy import Column, Numeric, Text
+from sqlmodel import Field, SQLModel
+
+
+class Organization(SQLModel, table=True):
+    """A client company; its people are recognised by the mail domains it owns."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    default_locale: str = Field(default="en", max_length=16)
+    timezone: str = Field(default="UTC", max_length=64)
+    # Whether one contact of the organization may continue a colleague's ticket by mail.
+    colleagues_may_continue: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class OrgDomain(SQLModel, table=True):
+    __tablename__ = "org_domain"
+
+    domain: str = Field(primary_key=True, max_length=253)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+
+
+class User(SQLModel, table=True):
+    """A person: a client's contact (with an organization) or the provider's staff (without)."""
+
+    __tablename__ = "user_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    display_name: str = Field(default="", max_length=200)
+    locale: str | None = Field(default=None, max_length=16)
+    organization_id: int | None = Field(default=None, foreign_key="organization.id", index=True)
+    phone: str | None = Field(default=None, max_length=32)  # E.164
+    active: bool = True
+    password_hash: str | None = Field(default=None, max_length=255)  # argon2id; never printed
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class UserEmail(SQLModel, table=True):
+    """Every address a user writes from; an address belongs to exactly one user."""
+
+    __tablename__ = "user_email"
+
+    address: str = Field(primary_key=True, max_length=320)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    is_primary: bool = False
+    # After a permanent bounce no automatic mail goes here until then (or until mail comes from it).
+    blocked_until: datetime | None = None
+    block_reason: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class UserRole(SQLModel, table=True):
+    __tablename__ = "user_role"
+
+    user_id: int = Field(foreign_key="user_account.id", primary_key=True)
+    role: str = Field(primary_key=True, max_length=32)
+
+
+class Queue(SQLModel, table=True):
+    name: str = Field(primary_key=True, max_length=64)
+    title: str = Field(default="", max_length=200)
+    rr_last_user_id: int | None = None  # whom round-robin assignment chose last
+
+
+class QueueMember(SQLModel, table=True):
+    """A technician or dispatcher in a queue; `available` is off during holidays or sick leave."""
+
+    __tablename__ = "queue_member"
+
+    queue: str = Field(foreign_key="queue.name", primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user_account.id", primary_key=True)
+    available: bool = True
+
+
+class Contract(SQLModel, table=True):
+    """A service contract of an organization; the billing fields feed the invoicing."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    number: str = Field(unique=True, max_length=64)
+    starts_on: date
+    ends_on: date | None = None
+    billing_period: str = Field(default="monthly", max_length=16)
+    sla_profile: str = Field(default="standard", max_length=64)
+    guarantor_id: int | None = Field(default=None, foreign_key="user_account.id")
+    currency: str = Field(default="EUR", max_length=3)
+    monthly_fee: Decimal = Field(default=Decimal("0"), sa_column=Column(Numeric(12, 2), nullable=False))
+    hourly_rate: Decimal = Field(default=Decimal("0"), sa_column=Column(Numeric(12, 2), nullable=False))
+    included_minutes: int = 0
+    vat_rate: Decimal = Field(default=Decimal("0"), sa_column=Column(Numeric(5, 2), nullable=False))
+    payment_terms_days: int = 14
+    # The buyer's identifier in EDIFACT INVOIC (e.g. its GLN); filled in for EDI invoicing.
+    buyer_edi_id: str | None = Field(default=None, max_length=35)
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = Field(default_factory=utcnow)
