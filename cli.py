@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+
 from helpdesk.app.commands import contract_commands as contracts
 from helpdesk.app.commands import inbound_commands as inbound
 from helpdesk.app.commands import org_commands as orgs

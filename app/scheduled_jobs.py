@@ -11,9 +11,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
 from helpdesk.gateway.conversation.closing import close_unconfirmed
+from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.store.db import new_session
-from helpdesk.store.models import utcnow
 
 log = logging.getLogger("helpdesk.housekeeping")
 

@@ -8,8 +8,11 @@ import signal
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from helpdesk.app.scheduled_jobs import Housekeeping
 from helpdesk.gateway.accounts.queues import ensure_queues
+from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.gateway.ground.errors import UserError
 from helpdesk.gateway.ground.settings import Settings
 from helpdesk.gateway.pipeline.processor import Processor
@@ -23,8 +26,6 @@ from helpdesk.outbound.render import Renderer
 from helpdesk.outbound.transport import make_transport
 from helpdesk.store.db import make_engine, new_session
 from helpdesk.store.migrate import upgrade
-from helpdesk.store.models import utcnow
-from sqlalchemy.exc import SQLAlchemyError
 
 log = logging.getLogger("helpdesk.service")
 POLL_SECONDS = 1.0      # picks up pipe deliveries, retries and other instances' work

@@ -24,7 +24,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from helpdesk.store.models import Article, Ticket  # noqa: E402
 from sqlalchemy import create_engine, func, select  # noqa: E402
 
 from bench.ingest import (  # noqa: E402
@@ -39,6 +38,7 @@ from bench.ingest import (  # noqa: E402
     wait_for_acks,
 )
 from bench.smtp_load import build_messages  # noqa: E402
+from helpdesk.store.models import Article, Ticket  # noqa: E402
 from tests.imap_server import PASSWORD, Dovecot  # noqa: E402
 
 

@@ -87,9 +87,11 @@ def prefill(url: str, count: int, chunk: int = 10_000) -> None:
     """Bulk-insert `count` tickets, each with its requester (a client user), one inbound article and a thread_ref."""
     from datetime import UTC, datetime
 
-    from helpdesk.store.account_tables import User, UserEmail, UserRole
-    from helpdesk.store.models import Article, ThreadRef, Ticket, TicketStatus
     from sqlalchemy import create_engine, insert, text
+
+    from helpdesk.gateway.ground.statuses import TicketStatus
+    from helpdesk.store.account_tables import User, UserEmail, UserRole
+    from helpdesk.store.models import Article, ThreadRef, Ticket
 
     engine, now = create_engine(url), datetime.now(UTC)
     with engine.begin() as conn:
@@ -101,7 +103,7 @@ def prefill(url: str, count: int, chunk: int = 10_000) -> None:
                                              for i in ids])
             conn.execute(insert(UserRole), [dict(user_id=i, role="client") for i in ids])
             conn.execute(insert(Ticket), [dict(id=i, subject=f"Old problem {i}", requester_id=i, created_at=now,
-                                               status=TicketStatus.ALL[i % 5], priority="normal", queue="general",
+                                               status=list(TicketStatus)[i % 5], priority="normal", queue="general",
                                                updated_at=now, closed_at=now if i % 5 == 4 else None)
                                           for i in ids])
             conn.execute(insert(Article), [dict(ticket_id=i, direction="in", channel="email", created_at=now,

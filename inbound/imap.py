@@ -19,6 +19,12 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.gateway.ground.errors import UserError
 from helpdesk.gateway.ground.mailbox_settings import MailboxConfig
 from helpdesk.inbound.intake import RawInbound
@@ -31,11 +37,6 @@ from helpdesk.store.imap_state import (
     start_uidvalidity,
     store_batch,
 )
-from helpdesk.store.models import utcnow
-from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 log = logging.getLogger("helpdesk.imap")
 LEASE_TTL = timedelta(seconds=60)

@@ -12,11 +12,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from helpdesk.gateway.ground.errors import TempFail
-from helpdesk.store.models import InboundMessage, utcnow
 from sqlalchemy import insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
+
+from helpdesk.gateway.ground.clock import utcnow
+from helpdesk.gateway.ground.errors import TempFail
+from helpdesk.store.models import InboundMessage
 
 log = logging.getLogger("helpdesk.inbound")
 

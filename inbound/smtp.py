@@ -11,6 +11,7 @@ import logging
 from email.utils import formatdate
 
 from aiosmtpd.smtp import SMTP
+
 from helpdesk.gateway.ground.addresses import base_address
 from helpdesk.gateway.ground.errors import TempFail
 from helpdesk.inbound.intake import InboundWriter, RawInbound

@@ -10,25 +10,15 @@ import base64
 import binascii
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
 from email.utils import encode_rfc2231, format_datetime, formataddr
 
-from helpdesk.gateway.pipeline.notify import OutboundIntent
-from helpdesk.outbound.render import RenderedMail
+from helpdesk.gateway.ground.outgoing import ComposedMail, OutboundIntent, RenderedMail
 
 # Keep References bounded: long threads otherwise grow headers past what servers accept.
 MAX_REFERENCES = 20
 _MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
-
-
-@dataclass(frozen=True)
-class ComposedMail:
-    message_id: str   # without angle brackets
-    mail_from: str    # envelope sender
-    rcpt_to: tuple[str, ...]
-    raw: bytes
 
 
 def encode_subject(subject: str, tag: str) -> str:

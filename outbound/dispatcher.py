@@ -7,13 +7,15 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy.engine import Engine
+
 from helpdesk.gateway.conversation.message_ids import MessageIdSigner
+from helpdesk.gateway.ground.clock import utcnow
+from helpdesk.gateway.ground.outgoing import ClaimedMail, SendResult
 from helpdesk.gateway.ground.settings import Settings
-from helpdesk.outbound.outbox import ClaimedMail, SendResult, claim_due, record_results, release_claims
+from helpdesk.outbound.outbox import claim_due, record_results, release_claims
 from helpdesk.outbound.transport import SendError, Transport
 from helpdesk.store.db import new_session
-from helpdesk.store.models import utcnow
-from sqlalchemy.engine import Engine
 
 log = logging.getLogger("helpdesk.outbound")
 

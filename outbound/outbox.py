@@ -8,24 +8,16 @@ lease: a dispatcher that dies mid-send leaves the row to be taken again after cl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from helpdesk.gateway.ground.errors import UserError
-from helpdesk.outbound.compose import ComposedMail
-from helpdesk.store.models import DeliveryAttempt, Outbox, OutboxStatus, ThreadRef, utcnow
 from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlmodel import Session
 
-
-@dataclass(frozen=True)
-class ClaimedMail:
-    id: int
-    mail_from: str
-    rcpt_to: tuple[str, ...]
-    raw: bytes
-    attempts: int
-
+from helpdesk.gateway.ground.clock import utcnow
+from helpdesk.gateway.ground.errors import UserError
+from helpdesk.gateway.ground.outgoing import ClaimedMail, ComposedMail, SendResult
+from helpdesk.gateway.ground.statuses import OutboxStatus
+from helpdesk.store.models import DeliveryAttempt, Outbox, ThreadRef
 
 INSERT_OUTBOX = insert(Outbox.__table__).returning(Outbox.__table__.c.id)
 INSERT_THREAD_REF = insert(ThreadRef.__table__)
@@ -56,15 +48,6 @@ def claim_due(session: Session, now: datetime, limit: int, lease: timedelta) -> 
     for row in rows:
         row.status, row.claimed_until = OutboxStatus.SENDING, now + lease
     return [ClaimedMail(r.id, r.mail_from, tuple(r.rcpt_to.split(",")), r.raw, r.attempts) for r in rows]
-
-
-@dataclass(frozen=True)
-class SendResult:
-    outbox_id: int
-    ok: bool
-    permanent: bool = False
-    code: int | None = None
-    detail: str = ""
 
 
 def backoff(attempts: int, base: float, cap: float) -> timedelta:

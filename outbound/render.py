@@ -6,12 +6,13 @@ so a broken template stops the service before it is needed, not at send time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+
 from helpdesk import templates
 from helpdesk.gateway.ground.errors import UserError
+from helpdesk.gateway.ground.outgoing import RenderedMail
 
 DEFAULT_TEMPLATES = Path(templates.__file__).parent
 LOCALES = ("en", "pl", "cs", "ru", "hr")
@@ -24,12 +25,6 @@ SAMPLE_CONTEXT = {
     "assigned_to_you": False, "strategy": "broadcast", "event": "follow-up", "rating": 5,
     "errors": ["#tkae: unknown command"],
 }
-
-
-@dataclass(frozen=True)
-class RenderedMail:
-    subject: str
-    body: str
 
 
 class Renderer:

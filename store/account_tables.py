@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from helpdesk.store.models import utcnow
 from sqlalchemy import Column, Numeric, Text
 from sqlmodel import Field, SQLModel
+
+from helpdesk.gateway.ground.clock import utcnow
 
 
 class Organization(SQLModel, table=True):

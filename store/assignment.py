@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.engine import Connection
+
+from helpdesk.gateway.ground.statuses import FINISHED_STATUSES
 from helpdesk.store.account_tables import (
     Contract,
     Organization,
@@ -16,9 +20,7 @@ from helpdesk.store.account_tables import (
     UserEmail,
     UserRole,
 )
-from helpdesk.store.models import Ticket, TicketStatus
-from sqlalchemy import and_, bindparam, func, or_, select, update
-from sqlalchemy.engine import Connection
+from helpdesk.store.models import Ticket
 
 _member, _user, _role, _ticket = QueueMember.__table__, User.__table__, UserRole.__table__, Ticket.__table__
 _contract, _email, _org = Contract.__table__, UserEmail.__table__, Organization.__table__
@@ -31,7 +33,7 @@ AVAILABLE_TECHNICIANS = (
     .order_by(_member.c.user_id))
 OPEN_LOAD = (select(_ticket.c.assignee_id, func.count())
              .where(_ticket.c.assignee_id.in_(bindparam("ids", expanding=True)),
-                    _ticket.c.status.not_in(TicketStatus.FINISHED))
+                    _ticket.c.status.not_in(FINISHED_STATUSES))
              .group_by(_ticket.c.assignee_id))
 ROUND_ROBIN_LAST = select(Queue.__table__.c.rr_last_user_id).where(Queue.__table__.c.name == bindparam("queue"))
 SET_ROUND_ROBIN = update(Queue.__table__).where(Queue.__table__.c.name == bindparam("queue")).values(

@@ -7,11 +7,12 @@ stale read snapshot; taking the write lock up front lets busy_timeout do its job
 
 from __future__ import annotations
 
-from helpdesk.gateway.ground.errors import UserError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, create_engine
+
+from helpdesk.gateway.ground.errors import UserError
 
 
 def normalize_url(url: str) -> str:

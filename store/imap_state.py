@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from helpdesk.inbound.intake import RawInbound, bound_waits, insert_raw
-from helpdesk.store.models import ImapMailbox, InboundMessage, InboundStatus
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+
+from helpdesk.gateway.ground.statuses import InboundStatus
+from helpdesk.inbound.intake import RawInbound, bound_waits, insert_raw
+from helpdesk.store.models import ImapMailbox, InboundMessage
 
 _box = ImapMailbox.__table__
 

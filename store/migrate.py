@@ -7,8 +7,9 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from helpdesk.gateway.ground.errors import UserError
 from sqlalchemy.engine import Engine
+
+from helpdesk.gateway.ground.errors import UserError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -5,41 +5,13 @@ Times are timezone-aware UTC everywhere, produced by `utcnow()` (SQLModel stores
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class TicketStatus:
-    NEW = "new"
-    OPEN = "open"
-    PENDING = "pending"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-    ALL = (NEW, OPEN, PENDING, RESOLVED, CLOSED)
-    FINISHED = (RESOLVED, CLOSED)
-
-
-class InboundStatus:
-    PENDING = "pending"        # committed, not yet turned into ticket changes
-    PROCESSED = "processed"
-    DUPLICATE = "duplicate"    # same Message-ID as an article already stored
-    QUARANTINED = "quarantined"
-    DROPPED = "dropped"        # an admin decided a quarantined message needs nothing; raw bytes kept
-
-
-class OutboxStatus:
-    QUEUED = "queued"
-    SENDING = "sending"        # claimed by a dispatcher until claimed_until
-    SENT = "sent"
-    FAILED = "failed"          # gave up after send_max_attempts, or refused permanently
-    BOUNCED = "bounced"        # accepted by the relay, then reported undeliverable (a DSN came back)
-    ALL = (QUEUED, SENDING, SENT, FAILED, BOUNCED)
+from helpdesk.gateway.ground.clock import utcnow
+from helpdesk.gateway.ground.statuses import InboundStatus, OutboxStatus, TicketStatus
 
 
 class Ticket(SQLModel, table=True):

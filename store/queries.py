@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
+from sqlmodel import Session
+
 from helpdesk.store.models import (
     Article,
     Attachment,
@@ -13,8 +16,6 @@ from helpdesk.store.models import (
     TimeEntry,
 )
 from helpdesk.store.tickets import TicketStore
-from sqlalchemy import func, select
-from sqlmodel import Session
 
 
 def _iso(value) -> str | None:

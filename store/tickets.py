@@ -11,22 +11,15 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from helpdesk.gateway.ground.message import InboundMail
-from helpdesk.store.account_tables import Organization, OrgDomain, User, UserEmail, UserRole
-from helpdesk.store.models import Article, Attachment, Blob, ThreadRef, Ticket, TicketEvent, TicketParticipant, utcnow
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-
-@dataclass(frozen=True)
-class ContactRow:
-    id: int
-    email: str
-    display_name: str
-    locale: str | None
-    organization_id: int | None = None
-    blocked_until: datetime | None = None  # of this address, after a permanent bounce
+from helpdesk.gateway.ground.clock import utcnow
+from helpdesk.gateway.ground.message import InboundMail
+from helpdesk.gateway.ground.records import ContactRow
+from helpdesk.store.account_tables import Organization, OrgDomain, User, UserEmail, UserRole
+from helpdesk.store.models import Article, Attachment, Blob, ThreadRef, Ticket, TicketEvent, TicketParticipant
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from helpdesk.gateway.accounts.permissions import STAFF_ROLES
-from helpdesk.store.account_tables import Organization, QueueMember, User, UserEmail, UserRole
-from helpdesk.store.models import Article, SatisfactionRating, Ticket, TimeEntry
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.engine import Connection
+
+from helpdesk.gateway.accounts.permissions import STAFF_ROLES
+from helpdesk.gateway.ground.clock import as_utc
+from helpdesk.gateway.ground.records import TicketState
+from helpdesk.store.account_tables import Organization, QueueMember, User, UserEmail, UserRole
+from helpdesk.store.models import Article, SatisfactionRating, Ticket, TimeEntry
 
 _user, _email, _role, _member = User.__table__, UserEmail.__table__, UserRole.__table__, QueueMember.__table__
 _ticket, _article, _org = Ticket.__table__, Article.__table__, Organization.__table__
@@ -29,20 +32,6 @@ class Person:
     @property
     def is_staff(self) -> bool:
         return bool(self.roles & set(STAFF_ROLES))
-
-
-@dataclass(frozen=True)
-class TicketState:
-    number: int
-    subject: str
-    status: str
-    priority: str
-    queue: str
-    category: str | None
-    assignment: str
-    requester_id: int
-    assignee_id: int | None
-    resolved_at: datetime | None
 
 
 _PRIMARY_EMAIL = (select(_email.c.address).where(_email.c.user_id == _user.c.id)
@@ -79,9 +68,7 @@ RESOLVED_BEFORE = select(_ticket.c.id).where(_ticket.c.status == "resolved",
                                              _ticket.c.resolved_at < bindparam("before")).order_by(_ticket.c.id)
 
 
-def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every time the gateway writes is UTC."""
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
 
 
 def person(conn: Connection, user_id: int) -> Person | None:

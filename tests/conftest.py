@@ -29,7 +29,6 @@ from helpdesk.app.service import Gateway  # noqa: E402
 from helpdesk.gateway.ground.settings import Settings  # noqa: E402
 from helpdesk.store.db import make_engine  # noqa: E402
 from helpdesk.store.migrate import upgrade  # noqa: E402
-
 from tests.smtp_sink import SmtpSink  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent

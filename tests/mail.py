@@ -7,10 +7,11 @@ import time
 from email.message import EmailMessage
 from email.utils import make_msgid
 
+from sqlalchemy import select
+
 from helpdesk.store.db import make_engine, new_session
 from helpdesk.store.models import InboundMessage
 from helpdesk.store.queries import list_outbox, list_tickets, ticket_detail
-from sqlalchemy import select
 
 
 def client_mail(subject="Printer does not print", body="The printer on floor 2 is jammed.\n",
@@ -53,8 +54,9 @@ class Db:
             return list_tickets(s, status)
 
     def ticket_count(self) -> int:
-        from helpdesk.store.models import Ticket
         from sqlalchemy import func
+
+        from helpdesk.store.models import Ticket
         with new_session(self.engine) as s:
             return s.execute(select(func.count()).select_from(Ticket)).scalar()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from helpdesk.gateway.accounts.directory import add_org, find_user, user_view
 from helpdesk.store.db import new_session
-
 from tests.mail import client_mail, send
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from helpdesk.gateway.hygiene.auth_results import Verification, evaluate
 
 TRUSTED = frozenset({"mx.helpdesk.test", "Filter.Helpdesk.Test"})

@@ -6,8 +6,10 @@ import base64
 from pathlib import Path
 
 import pytest
+
 from helpdesk.gateway.conversation.message_ids import MessageIdSigner
-from helpdesk.gateway.hygiene.bounce import MAX_DIAGNOSTIC, BounceReport, parse_bounce
+from helpdesk.gateway.ground.message import BounceReport
+from helpdesk.gateway.hygiene.bounce import MAX_DIAGNOSTIC, parse_bounce
 
 SAMPLES = Path(__file__).parent / "bounces"
 

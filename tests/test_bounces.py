@@ -6,9 +6,9 @@ from __future__ import annotations
 import smtplib
 
 import pytest
+
 from helpdesk.gateway.accounts.directory import find_user, user_view
 from helpdesk.store.db import new_session
-
 from tests.conftest import REPO
 from tests.mail import client_mail, send, wait_until
 from tests.workflow import ANNA, JAN, Inbox, add_team, reply_to

@@ -6,9 +6,8 @@ import email
 import email.policy
 from datetime import UTC, datetime
 
-from helpdesk.gateway.pipeline.notify import OutboundIntent
+from helpdesk.gateway.ground.outgoing import OutboundIntent, RenderedMail
 from helpdesk.outbound.compose import compose_mail
-from helpdesk.outbound.render import RenderedMail
 
 
 def test_non_ascii_subject_name_and_body_round_trip():

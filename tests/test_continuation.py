@@ -4,9 +4,9 @@ of their own, and the original ticket is not touched."""
 from __future__ import annotations
 
 import pytest
+
 from helpdesk.gateway.accounts.directory import add_org, add_user, edit_org, find_org
 from helpdesk.store.db import new_session
-
 from tests.mail import client_mail, send
 
 
@@ -103,8 +103,10 @@ def test_forged_message_ids_in_our_format_are_ignored(gateway, sink, db):
 def test_closed_ticket_policy(make_settings, start_gateway, sink, db, policy, days_ago, reopened):
     from datetime import timedelta
 
-    from helpdesk.store.models import Ticket, utcnow
     from sqlalchemy import update
+
+    from helpdesk.gateway.ground.clock import utcnow
+    from helpdesk.store.models import Ticket
     gw = start_gateway(make_settings(closed_ticket_policy=policy, reopen_within_days=14))
     number = _first(gw, sink, db)
     with db.engine.begin() as conn:

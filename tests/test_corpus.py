@@ -13,10 +13,10 @@ import smtplib
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpdesk.store.db import new_session
-from helpdesk.store.models import Article, Attachment
 from sqlalchemy import select
 
+from helpdesk.store.db import new_session
+from helpdesk.store.models import Article, Attachment
 from tests.mail import client_mail, send, wait_until
 
 CORPUS = Path(__file__).parent / "corpus"

@@ -8,7 +8,6 @@ from email.utils import make_msgid
 
 from helpdesk.gateway.accounts.directory import find_user, user_view
 from helpdesk.store.db import new_session
-
 from tests.conftest import REPO
 from tests.mail import client_mail, send, wait_until
 from tests.test_bounces import deliver_report, dsn

@@ -16,12 +16,12 @@ import smtplib
 from collections import Counter
 from dataclasses import dataclass
 
-from helpdesk.store.db import new_session
-from helpdesk.store.models import Article
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from helpdesk.store.db import new_session
+from helpdesk.store.models import Article
 from tests.mail import client_mail, send, wait_until
 
 MAX_BYTES = 256 * 1024  # the gateway's SIZE in this test, so an oversized message is cheap to make

@@ -6,12 +6,12 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-import helpdesk.inbound.imap as imap_module
 import pytest
+
+import helpdesk.inbound.imap as imap_module
+from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.gateway.ground.mailbox_settings import MailboxConfig
 from helpdesk.store.imap_state import acquire_lease
-from helpdesk.store.models import utcnow
-
 from tests.conftest import free_port
 from tests.imap_server import PASSWORD, Dovecot
 from tests.mail import client_mail, wait_until

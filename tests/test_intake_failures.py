@@ -7,11 +7,11 @@ import smtplib
 import sqlite3
 
 import pytest
+from sqlalchemy import text
+
 from helpdesk.inbound.intake import InboundWriter
 from helpdesk.inbound.smtp import IntakeHandler, start_listener
 from helpdesk.store.db import make_engine
-from sqlalchemy import text
-
 from tests.mail import client_mail, send
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from helpdesk.gateway.conversation.confirmation import find_rating, read_answer
 from helpdesk.gateway.staff_mailbox.mail_commands import Command, parse_commands, parse_duration
 

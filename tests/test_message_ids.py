@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from helpdesk.gateway.conversation.message_ids import MessageIdSigner, load_secret
+from helpdesk.gateway.conversation.message_ids import MessageIdSigner
+from helpdesk.gateway.ground.secret_key import load_secret
 
 
 def test_signed_ids_verify_and_tampering_fails():

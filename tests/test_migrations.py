@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from helpdesk.store.db import make_engine
-from helpdesk.store.migrate import alembic_config, current_revision, upgrade
 from sqlalchemy import text
 
+from helpdesk.store.db import make_engine
+from helpdesk.store.migrate import alembic_config, current_revision, upgrade
 from tests.conftest import BACKENDS, pg_database
 
 
@@ -56,11 +56,12 @@ def test_contacts_become_users_and_tickets_keep_their_requesters(empty_db):
 
 def test_the_models_match_what_the_migrations_build(engine):
     """A column or index added to a model without its migration (or the reverse) shows up here."""
-    import helpdesk.store.account_tables  # noqa: F401  (registers the tables)
-    import helpdesk.store.models  # noqa: F401
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
+
+    import helpdesk.store.account_tables  # noqa: F401  (registers the tables)
+    import helpdesk.store.models  # noqa: F401
 
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []

@@ -5,18 +5,18 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from helpdesk.gateway.ground.clock import utcnow
+from helpdesk.gateway.ground.outgoing import OutboundIntent, RenderedMail
 from helpdesk.gateway.ground.settings import Settings
-from helpdesk.gateway.pipeline.notify import OutboundIntent
 from helpdesk.outbound.compose import compose_mail
 from helpdesk.outbound.dispatcher import Dispatcher
 from helpdesk.outbound.outbox import backoff, enqueue
-from helpdesk.outbound.render import RenderedMail
 from helpdesk.outbound.transport import SmtpRelay
 from helpdesk.store.db import make_engine, new_session
-from helpdesk.store.models import DeliveryAttempt, Ticket, utcnow
+from helpdesk.store.models import DeliveryAttempt, Ticket
 from helpdesk.store.tickets import TicketStore
-from sqlalchemy import select
-
 from tests.conftest import free_port
 from tests.mail import client_mail, send, wait_until
 from tests.smtp_sink import SmtpSink

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from helpdesk.gateway.ground.errors import Quarantine
 from helpdesk.inbound.html_text import html_to_text
 from helpdesk.inbound.parse import parse_mail

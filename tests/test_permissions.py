@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from helpdesk.gateway.accounts.permissions import Actor, TicketScope, check_roles, decide
 
 ACME, OTHER = 1, 2

@@ -9,7 +9,6 @@ from helpdesk.gateway.pipeline.stages import PipelineContext
 from helpdesk.gateway.routing.rules import load_rules
 from helpdesk.inbound.intake import RawInbound, store_raw
 from helpdesk.outbound.render import Renderer
-
 from tests.conftest import REPO
 from tests.mail import Db, client_mail
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from helpdesk.gateway.hygiene.quoting import LANGUAGES, strip_quoted
 
 QUOTE = "> Please restart the printer.\n>\n> > My printer does not print.\n"

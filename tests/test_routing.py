@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
 from helpdesk.gateway.accounts.contracts import add_contract
 from helpdesk.gateway.accounts.directory import add_org, add_user
 from helpdesk.gateway.accounts.queues import ensure_queues, find_queue, set_membership
 from helpdesk.store.db import new_session
-
 from tests.mail import Db, client_mail, send
 
 HEAD = """
@@ -185,8 +185,9 @@ def test_round_robin_takes_turns_among_available_technicians(make_settings, star
 
 
 def test_least_loaded_picks_the_technician_with_fewest_open_tickets(routed, db):
-    from helpdesk.store.models import Ticket
     from sqlalchemy import insert
+
+    from helpdesk.store.models import Ticket
     ids = staff(db, "anna", "bert")
     with new_session(db.engine) as session, session.begin():
         requester = add_user(session, "Old", ["old@client.example"])
@@ -201,7 +202,6 @@ def test_least_loaded_picks_the_technician_with_fewest_open_tickets(routed, db):
 def test_shipped_rules_file_is_valid_and_is_the_readme_example():
     from helpdesk.gateway.routing.rules import load_rules
     from helpdesk.outbound.render import Renderer
-
     from tests.conftest import REPO
 
     rules = load_rules(REPO / "rules.yaml", Renderer().kinds())

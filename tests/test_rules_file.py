@@ -7,9 +7,9 @@ import json
 import time
 
 import pytest
+
 from helpdesk.gateway.ground.errors import UserError
 from helpdesk.gateway.routing.rules import parse_rules
-
 from tests.conftest import REPO
 from tests.mail import client_mail, send
 from tests.service import run_helpdesk, service_env

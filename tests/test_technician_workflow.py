@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from helpdesk.store.db import new_session
-from helpdesk.store.models import SatisfactionRating, TimeEntry, utcnow
 from sqlalchemy import select
 
+from helpdesk.gateway.ground.clock import utcnow
+from helpdesk.store.db import new_session
+from helpdesk.store.models import SatisfactionRating, TimeEntry
 from tests.conftest import REPO
 from tests.mail import client_mail, send, wait_until
 from tests.workflow import ANNA, JAN, PETR, Inbox, add_team, body, open_ticket, reply_to

@@ -10,9 +10,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from jinja2 import meta
+
 from helpdesk.gateway.ground.errors import UserError
 from helpdesk.outbound.render import DEFAULT_TEMPLATES, LOCALES, SAMPLE_CONTEXT, Renderer
-from jinja2 import meta
 
 # Every folder with templates in it is a kind of mail (templates/__pycache__ is not).
 KINDS = sorted(p.name for p in DEFAULT_TEMPLATES.iterdir()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from helpdesk.gateway.conversation.ticket_tag import clean_subject, find_ticket_number
 
+from helpdesk.gateway.conversation.ticket_tag import clean_subject, find_ticket_number
 from tests.mail import client_mail, send, wait_until
 
 
@@ -71,8 +71,9 @@ def test_unknown_number_and_reference_make_a_new_ticket(gateway, sink, db):
 
 @pytest.mark.parametrize("final_status", ["resolved", "closed"])
 def test_reply_to_a_finished_ticket_reopens_it_and_notifies(gateway, sink, db, final_status):
-    from helpdesk.store.models import Ticket
     from sqlalchemy import update
+
+    from helpdesk.store.models import Ticket
 
     number, _ = _first_ticket(gateway, sink, db)
     with db.engine.begin() as conn:

@@ -8,7 +8,6 @@ from email.utils import make_msgid
 from helpdesk.gateway.accounts.directory import add_org, add_user
 from helpdesk.gateway.accounts.queues import find_queue, set_membership
 from helpdesk.store.db import new_session
-
 from tests.mail import client_mail, send
 from tests.smtp_sink import Caught, SmtpSink
 

@@ -7,12 +7,13 @@ import sys
 from contextlib import contextmanager
 
 import typer
-from helpdesk.gateway.ground.errors import UserError
-from helpdesk.gateway.ground.settings import Settings, load_settings
-from helpdesk.store.db import make_engine, new_session
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
+
+from helpdesk.gateway.ground.errors import UserError
+from helpdesk.gateway.ground.settings import Settings, load_settings
+from helpdesk.store.db import make_engine, new_session
 
 EX_TEMPFAIL = 75  # sysexits.h: the MTA keeps the message and tries again
 # Ids and numbers as the database can hold them (64-bit keys): larger input is a clear error.

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import typer
+
 from helpdesk.app.commands.console import confirm, session_scope, show
 from helpdesk.gateway.accounts.contracts import (
     BILLING_PERIODS,
@@ -14,6 +13,7 @@ from helpdesk.gateway.accounts.contracts import (
     find_contract,
     list_contracts,
 )
+from helpdesk.gateway.ground.clock import utc_today
 
 app = typer.Typer(help="Service contracts.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON.")
@@ -91,7 +91,7 @@ def edit(number: str, start: str = START, end: str = END, period: str = PERIOD, 
 def end(number: str, on: str = typer.Option(None, "--on", help="Last day (default today), YYYY-MM-DD."),
         yes: bool = typer.Option(False, "--yes", "-y")) -> None:
     """End a contract on a given day."""
-    last_day = on or date.today().isoformat()
+    last_day = on or utc_today().isoformat()
     confirm(f"End contract {number} on {last_day}?", yes)
     with session_scope() as session:
         apply_fields(session, find_contract(session, number), {"ends_on": last_day})

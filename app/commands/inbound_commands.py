@@ -7,6 +7,8 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 
 import typer
+from sqlalchemy import select
+
 from helpdesk.app.commands.console import (
     EX_TEMPFAIL,
     ID,
@@ -19,10 +21,10 @@ from helpdesk.app.commands.console import (
 )
 from helpdesk.app.commands.console import show as show_record
 from helpdesk.gateway.ground.errors import TempFail
+from helpdesk.gateway.ground.statuses import InboundStatus
 from helpdesk.inbound.intake import RawInbound, store_raw
 from helpdesk.store.db import make_engine
-from helpdesk.store.models import InboundMessage, InboundStatus
-from sqlalchemy import select
+from helpdesk.store.models import InboundMessage
 
 app = typer.Typer(help="Mail intake: pipe delivery and stored messages.", no_args_is_help=True)
 EX_DATAERR = 65  # sysexits.h: a permanent failure, the MTA bounces

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import typer
+from sqlalchemy import select
+
 from helpdesk.app.commands.console import confirm, session_scope, show
 from helpdesk.gateway.accounts.directory import add_org, edit_org, find_org, org_view
 from helpdesk.store.account_tables import Organization
-from sqlalchemy import select
 
 app = typer.Typer(help="Client organizations.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON.")

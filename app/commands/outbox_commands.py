@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import typer
+
 from helpdesk.app.commands.console import ID, fail, print_json, print_table, session_scope
+from helpdesk.gateway.ground.clock import utcnow
+from helpdesk.gateway.ground.statuses import OutboxStatus
 from helpdesk.outbound.outbox import requeue
-from helpdesk.store.models import OutboxStatus, utcnow
 from helpdesk.store.queries import delivery_attempts, list_outbox
 
 app = typer.Typer(help="Outbound mail.", no_args_is_help=True)
@@ -15,8 +17,8 @@ app = typer.Typer(help="Outbound mail.", no_args_is_help=True)
 def list_cmd(status: str = typer.Option(None, help="queued, sending, sent or failed."),
              as_json: bool = typer.Option(False, "--json")) -> None:
     """Outbound messages, newest first."""
-    if status and status not in OutboxStatus.ALL:
-        fail(f"unknown status {status!r} (one of {', '.join(OutboxStatus.ALL)})")
+    if status and status not in tuple(OutboxStatus):
+        fail(f"unknown status {status!r} (one of {', '.join(OutboxStatus)})")
     with session_scope() as session:
         rows = list_outbox(session, status)
     if as_json:

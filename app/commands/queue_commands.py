@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import typer
+from sqlmodel import Session
+
 from helpdesk.app.commands.console import confirm, session_scope, settings, show
 from helpdesk.gateway.accounts.queues import (
     add_queue,
@@ -14,7 +16,6 @@ from helpdesk.gateway.accounts.queues import (
 )
 from helpdesk.gateway.ground.errors import UserError
 from helpdesk.gateway.routing.rules import load_rules
-from sqlmodel import Session
 
 app = typer.Typer(help="Queues and their members.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON.")

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
+
 from helpdesk.app.commands.console import fail, print_json, print_table, settings
 from helpdesk.gateway.routing.rules import Rules, load_rules
 from helpdesk.outbound.render import Renderer

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import typer
+
 from helpdesk.app.commands.console import settings
 
 db_app = typer.Typer(help="Create or migrate the database schema.", no_args_is_help=True)

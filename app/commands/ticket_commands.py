@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import typer
+
 from helpdesk.app.commands.console import ID, fail, print_json, print_table, session_scope
-from helpdesk.store.models import Ticket, TicketEvent, TicketStatus, utcnow
+from helpdesk.gateway.ground.clock import utcnow
+from helpdesk.gateway.ground.statuses import TicketStatus
+from helpdesk.store.models import Ticket, TicketEvent
 from helpdesk.store.queries import list_tickets, ticket_detail
 
 app = typer.Typer(help="Tickets.", no_args_is_help=True)
@@ -14,8 +17,8 @@ app = typer.Typer(help="Tickets.", no_args_is_help=True)
 def list_cmd(status: str = typer.Option(None, help="Only tickets in this status."),
              as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """Tickets, newest first."""
-    if status and status not in TicketStatus.ALL:
-        fail(f"unknown status {status!r} (one of {', '.join(TicketStatus.ALL)})")
+    if status and status not in tuple(TicketStatus):
+        fail(f"unknown status {status!r} (one of {', '.join(TicketStatus)})")
     with session_scope() as session:
         rows = list_tickets(session, status)
     if as_json:

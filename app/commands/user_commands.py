@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 import typer
+from sqlalchemy import select
+
 from helpdesk.app.commands.console import DiscardChanges, confirm, fail, session_scope, show
 from helpdesk.gateway.accounts.directory import (
     add_user,
@@ -19,7 +21,6 @@ from helpdesk.gateway.accounts.directory import (
 from helpdesk.gateway.accounts.permissions import ALL_ROLES
 from helpdesk.gateway.accounts.user_import import import_users, read_rows
 from helpdesk.store.account_tables import User, UserRole
-from sqlalchemy import select
 
 app = typer.Typer(help="Users: clients' contacts and the provider's staff.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON.")

@@ -6,6 +6,7 @@ import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
+
 from helpdesk.gateway.ground.errors import UserError
 
 LOCALES = ("en", "pl", "cs", "ru", "hr", "de", "sk", "sl", "sr", "uk", "hu")

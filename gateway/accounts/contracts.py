@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from helpdesk.gateway.accounts.directory import actor_for, find_org, find_user
-from helpdesk.gateway.accounts.permissions import decide
-from helpdesk.gateway.ground.errors import UserError
-from helpdesk.store.account_tables import Contract, Organization, UserEmail
 from sqlalchemy import select
 from sqlmodel import Session
+
+from helpdesk.gateway.accounts.directory import actor_for, find_org, find_user
+from helpdesk.gateway.accounts.permissions import decide
+from helpdesk.gateway.ground.clock import utc_today
+from helpdesk.gateway.ground.errors import UserError
+from helpdesk.store.account_tables import Contract, Organization, UserEmail
 
 BILLING_PERIODS = ("monthly", "quarterly", "yearly")
 MONEY_FIELDS = ("monthly_fee", "hourly_rate", "vat_rate")
@@ -76,7 +78,7 @@ def add_contract(session: Session, organization: str, number: str, fields: dict)
         raise UserError(f"contract {number!r} already exists")
     if not fields.get("starts_on"):
         raise UserError("a contract needs a start date (--start)")
-    contract = Contract(organization_id=org.id, number=number.strip(), starts_on=date.today())
+    contract = Contract(organization_id=org.id, number=number.strip(), starts_on=utc_today())
     apply_fields(session, contract, fields)
     session.add(contract)
     return contract

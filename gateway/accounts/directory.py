@@ -7,6 +7,9 @@ what is wrong; the CLI commits only when the whole command succeeded.
 from __future__ import annotations
 
 from argon2 import PasswordHasher
+from sqlalchemy import func, select
+from sqlmodel import Session
+
 from helpdesk.gateway.accounts.contact_details import (
     check_timezone,
     normalize_domain,
@@ -24,8 +27,6 @@ from helpdesk.store.account_tables import (
     UserEmail,
     UserRole,
 )
-from sqlalchemy import func, select
-from sqlmodel import Session
 
 MAX_ID = 2**63 - 1
 

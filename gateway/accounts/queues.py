@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import select
+from sqlmodel import Session
+
 from helpdesk.gateway.accounts.directory import actor_for, find_user, user_roles
 from helpdesk.gateway.accounts.permissions import decide
 from helpdesk.gateway.ground.errors import UserError
 from helpdesk.store.account_tables import Queue, QueueMember, User, UserEmail
-from sqlalchemy import select
-from sqlmodel import Session
 
 _NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 

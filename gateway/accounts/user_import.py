@@ -11,9 +11,10 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlmodel import Session
+
 from helpdesk.gateway.accounts.directory import add_user
 from helpdesk.gateway.ground.errors import UserError
-from sqlmodel import Session
 
 COLUMNS = ("name", "email", "phone", "organization", "roles", "locale")
 REQUIRED = ("name", "email")

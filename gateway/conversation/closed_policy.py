@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from helpdesk.store.models import TicketStatus
+from helpdesk.gateway.ground.statuses import TicketStatus
 from helpdesk.store.tickets import TicketRow
 
 

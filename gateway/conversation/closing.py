@@ -10,19 +10,19 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from helpdesk.gateway.conversation.confirmation import Answer
-from helpdesk.gateway.ground.message import InboundMail
-from helpdesk.gateway.pipeline.apply import Outcome
-from helpdesk.gateway.pipeline.mailer import queue_mail
-from helpdesk.gateway.pipeline.notify import OutboundIntent
-from helpdesk.gateway.staff_mailbox.staff_notify import update
-from helpdesk.store import workflow as q
-from helpdesk.store.models import TicketStatus
-from helpdesk.store.tickets import TicketStore
 from sqlmodel import Session
 
+from helpdesk.gateway.conversation.confirmation import Answer
+from helpdesk.gateway.ground.message import InboundMail
+from helpdesk.gateway.ground.outcome import Outcome
+from helpdesk.gateway.ground.outgoing import OutboundIntent
+from helpdesk.gateway.ground.statuses import Disposition, TicketStatus
+from helpdesk.gateway.pipeline.mailer import queue_mail
+from helpdesk.gateway.staff_mailbox.staff_notify import update
+from helpdesk.store import workflow as q
+from helpdesk.store.tickets import TicketStore
+
 log = logging.getLogger("helpdesk.closing")
-CONFIRMED = "confirmed"
 
 
 def close_confirmed(store: TicketStore, mail: InboundMail, state: q.TicketState, answer: Answer,
@@ -38,7 +38,7 @@ def close_confirmed(store: TicketStore, mail: InboundMail, state: q.TicketState,
         q.record_rating(store.conn, state.number, state.assignee_id, answer.rating, now)
     intents = update(store.conn, state, requester, "confirmed", mail.new_text or mail.text, mail=mail,
                      rating=answer.rating)
-    outcome = Outcome(CONFIRMED, mail, state.number, state.subject, requester,
+    outcome = Outcome(Disposition.CONFIRMED, mail, state.number, state.subject, requester,
                       no_reply_reason="the client confirmed; nothing to answer")
     return outcome, intents
 
@@ -55,7 +55,7 @@ def thanks_after_close(store: TicketStore, mail: InboundMail, state: q.TicketSta
         q.record_rating(store.conn, state.number, state.assignee_id, answer.rating, now)
         rating = f"; rating {answer.rating} of 5 kept"
     store.record_event(state.number, "appended", f"agreement from {mail.sender} after closing; not reopened{rating}")
-    return Outcome(CONFIRMED, mail, state.number, state.subject, requester,
+    return Outcome(Disposition.CONFIRMED, mail, state.number, state.subject, requester,
                    no_reply_reason="the client agreed after closing; nothing to answer")
 
 

@@ -7,13 +7,14 @@ their own that records which number they referenced (gateway/permissions.py deci
 
 from __future__ import annotations
 
+from sqlmodel import Session
+
 from helpdesk.gateway.accounts.directory import actor_for, find_user
 from helpdesk.gateway.accounts.permissions import Actor, Decision, TicketScope, decide
 from helpdesk.gateway.ground.errors import UserError
 from helpdesk.store.account_tables import Organization
 from helpdesk.store.assignment import requester_organization
 from helpdesk.store.tickets import TicketStore
-from sqlmodel import Session
 
 UNKNOWN_USER = -1  # an address no user has yet
 

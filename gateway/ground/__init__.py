@@ -1,1 +1,4 @@
-"""The ground: types, errors, settings and the clock that every layer may import; imports nothing else of the project."""
+"""The ground: types, errors, settings and the clock every layer may import.
+
+Nothing here imports any other part of the project (tests/test_layers.py checks it).
+"""

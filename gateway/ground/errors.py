@@ -1,19 +1,17 @@
 """The gateway's exception tree; each class says how the sender is answered.
 
     GatewayError
-    ├── Reject       the sender's fault: a permanent 5xx, nothing stored
     ├── TempFail     ours or transient: SMTP 451, pipe exit 75, the sender retries
     ├── Quarantine   accepted and stored, kept aside with the reason until released
     └── UserError    a CLI or configuration mistake: one line, non-zero exit
+
+A permanent refusal (a 5xx) is an SMTP reply of the listener (inbound/smtp.py), decided before
+anything is stored, so it needs no exception.
 """
 
 
 class GatewayError(Exception):
     """Base of every error the gateway raises on purpose."""
-
-
-class Reject(GatewayError):
-    """The message or command is refused permanently; the text is safe to show the sender."""
 
 
 class TempFail(GatewayError):

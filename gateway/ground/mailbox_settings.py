@@ -14,8 +14,9 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from helpdesk.gateway.ground.errors import UserError
 from pydantic import BaseModel, Field, field_validator
+
+from helpdesk.gateway.ground.errors import UserError
 
 
 class MailboxConfig(BaseModel):

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from helpdesk.gateway.hygiene.bounce import BounceReport
+
+@dataclass(frozen=True)
+class BounceReport:
+    recipient: str            # the failed final recipient, lower-cased ("" if unknown)
+    action: str               # "failed", "delayed", "delivered", "relayed", "expanded"
+    status: str               # e.g. "5.1.1" ("" if none)
+    diagnostic: str           # Diagnostic-Code text, one line, capped at MAX_DIAGNOSTIC characters
+    original_message_id: str | None   # Message-ID of the returned message, without <>, if present
+    permanent: bool           # action failed and status class 5
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,12 @@ has an answer without reading the service log.
 from __future__ import annotations
 
 
-class Trace:
+class ProcessingLog:
     def __init__(self) -> None:
         self.lines: list[str] = []
 
     def add(self, stage: str, text: str) -> None:
         self.lines.append(f"{stage}: {text}")
-
-    def text(self) -> str:
-        return "\n".join(self.lines)
 
 
 def describe_parsed(mail) -> str:

@@ -12,10 +12,12 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from helpdesk.gateway.ground.errors import UserError
-from helpdesk.gateway.ground.mailbox_settings import MailboxConfig
 from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from helpdesk.gateway.ground.errors import UserError
+from helpdesk.gateway.ground.mailbox_settings import MailboxConfig
+from helpdesk.gateway.ground.secret_key import load_secret
 
 
 def parse_host_port(value: str, name: str) -> tuple[str, int]:
@@ -27,11 +29,8 @@ def parse_host_port(value: str, name: str) -> tuple[str, int]:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="HELPDESK_",
-        env_file=os.environ.get("HELPDESK_ENV_FILE", "helpdesk.env"),
-        extra="ignore",
-    )
+    # The env file is chosen when the settings are loaded (load_settings), not at import.
+    model_config = SettingsConfigDict(env_prefix="HELPDESK_", extra="ignore")
 
     # Where tickets live: SQLite (WAL) file by default, PostgreSQL in production.
     database_url: str = "sqlite:///helpdesk.db"
@@ -46,8 +45,6 @@ class Settings(BaseSettings):
     # Further addresses accepted at RCPT (comma-separated); plus-addressing is always accepted.
     extra_addresses: str = ""
     rules: Path = Path("rules.yaml")
-    # Reserved for the HTTP endpoints of later issues (SMS webhooks, portal).
-    http_listen: str = "127.0.0.1:8080"
     max_message_bytes: int = 26_214_400
     # Decoded attachment sizes kept on a ticket: one larger, or one past the total, is named in
     # the text instead (the raw message, with it, is still stored).
@@ -109,7 +106,7 @@ class Settings(BaseSettings):
     # IMAP mailboxes to read (JSON list; see inbound/imap_config.py and the README).
     imap_mailboxes: list[MailboxConfig] = []
 
-    @field_validator("smtp_listen", "http_listen", "relay")
+    @field_validator("smtp_listen", "relay")
     @classmethod
     def _check_host_port(cls, value: str | None, info) -> str | None:
         if value:
@@ -162,8 +159,6 @@ class Settings(BaseSettings):
         return self.mail_domain or self.support_address.rsplit("@", 1)[1]
 
     def signing_secret(self) -> bytes:
-        from helpdesk.gateway.conversation.message_ids import load_secret
-
         key = self.secret_key.get_secret_value() if self.secret_key else None
         return load_secret(key, self.secret_key_file, Path("helpdesk.secret"))
 
@@ -179,7 +174,7 @@ class Settings(BaseSettings):
 def load_settings(**overrides) -> Settings:
     """Read the settings, turning a validation error into one line naming the variable."""
     try:
-        return Settings(**overrides)
+        return Settings(_env_file=os.environ.get("HELPDESK_ENV_FILE", "helpdesk.env"), **overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = "HELPDESK_" + str(first["loc"][0]).upper() if first["loc"] else "settings"

@@ -13,8 +13,9 @@ import email
 import email.policy
 import quopri
 import re
-from dataclasses import dataclass
 from email.message import Message
+
+from helpdesk.gateway.ground.message import BounceReport
 
 # Diagnostic-Code can carry a whole SMTP conversation; keep what a person reads in a ticket event.
 MAX_DIAGNOSTIC = 500
@@ -31,16 +32,6 @@ _QMAIL_OPENING = re.compile(r"\A\s*Hi\. This is the qmail-send program at \S+\.?
 _QMAIL_COPY = re.compile(r"^--- (?:Below this line is a copy of the message|Enclosed are the original headers)",
                          re.MULTILINE)
 _QMAIL_RECIPIENT = re.compile(r"^<([^<>\s@]+@[^<>\s@]+)>:[ \t]*$", re.MULTILINE)
-
-
-@dataclass(frozen=True)
-class BounceReport:
-    recipient: str            # the failed final recipient, lower-cased ("" if unknown)
-    action: str               # "failed", "delayed", "delivered", "relayed", "expanded"
-    status: str               # e.g. "5.1.1" ("" if none)
-    diagnostic: str           # Diagnostic-Code text, one line, capped at MAX_DIAGNOSTIC characters
-    original_message_id: str | None   # Message-ID of the returned message, without <>, if present
-    permanent: bool           # action failed and status class 5
 
 
 def parse_bounce(raw: bytes) -> BounceReport | None:

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from helpdesk.gateway.ground.message import InboundMail
-from helpdesk.gateway.hygiene.bounce import BounceReport
-from helpdesk.gateway.hygiene.classify import from_mail_system
-from helpdesk.gateway.pipeline.apply import Outcome
-from helpdesk.store.account_tables import UserEmail
-from helpdesk.store.models import Outbox, OutboxStatus
-from helpdesk.store.tickets import TicketStore
-from helpdesk.store.workflow import as_utc, person_by_address
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
-BOUNCE = "bounce"
+from helpdesk.gateway.ground.clock import as_utc
+from helpdesk.gateway.ground.message import BounceReport, InboundMail
+from helpdesk.gateway.ground.outcome import Outcome
+from helpdesk.gateway.ground.statuses import Disposition, OutboxStatus
+from helpdesk.gateway.hygiene.classify import from_mail_system
+from helpdesk.store.account_tables import UserEmail
+from helpdesk.store.models import Outbox
+from helpdesk.store.tickets import TicketStore
+from helpdesk.store.workflow import person_by_address
+
 _outbox, _email = Outbox.__table__, UserEmail.__table__
 OUTBOX_BY_ID = select(_outbox.c.id, _outbox.c.ticket_id, _outbox.c.kind, _outbox.c.rcpt_to).where(
     _outbox.c.id == bindparam("id"))
@@ -70,7 +71,7 @@ def record_bounce(store: TicketStore, mail: InboundMail, ctx, now: datetime) -> 
                            summary)
     if report.permanent and recipient:
         _block(store, ticket_id, recipient, what, now, s.hard_bounce_block_days)
-    return Outcome(BOUNCE, mail, ticket_id, no_reply_reason="delivery status notification")
+    return Outcome(Disposition.BOUNCE, mail, ticket_id, no_reply_reason="delivery status notification")
 
 
 def _block(store: TicketStore, ticket_id: int | None, recipient: str, what: str, now: datetime, days: int) -> None:

@@ -2,62 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
-
 from helpdesk.gateway.conversation.closed_policy import FollowUp
 from helpdesk.gateway.conversation.thread import TicketRef
 from helpdesk.gateway.conversation.ticket_tag import clean_subject
 from helpdesk.gateway.ground.addresses import base_address
+from helpdesk.gateway.ground.clock import utc_today
 from helpdesk.gateway.ground.message import InboundMail
+from helpdesk.gateway.ground.outcome import Outcome, Refusal
+from helpdesk.gateway.ground.records import TicketState
+from helpdesk.gateway.ground.statuses import FINISHED_STATUSES, Disposition, TicketStatus
 from helpdesk.gateway.hygiene.classify import Classification
 from helpdesk.gateway.routing.assign import choose_assignee
 from helpdesk.gateway.routing.route import RouteDecision
-from helpdesk.store.models import TicketStatus
-from helpdesk.store.tickets import ContactRow, TicketStore
-from helpdesk.store.workflow import TicketState
-
-
-class Disposition:
-    CREATED = "created"
-    APPENDED = "appended"
-    REOPENED = "reopened"
-    DUPLICATE = "duplicate"
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """A message named a ticket its sender may not continue."""
-
-    number: int
-    reason: str
-
-
-@dataclass(frozen=True)
-class Outcome:
-    disposition: str
-    mail: InboundMail
-    ticket_number: int | None = None
-    ticket_subject: str = ""
-    requester: ContactRow | None = None
-    no_reply_reason: str | None = None
-    acknowledgement: str = "acknowledgement"  # template kind, chosen by the routing rule
-    log: tuple[str, ...] = ()  # the processing log (gateway/trace.py), filled in by the pipeline
-    state: TicketState | None = None  # a new ticket as created, so notifying staff needs no re-read
-
-    @property
-    def requester_email(self) -> str:
-        return self.requester.email if self.requester else ""
-
-    @property
-    def locale(self) -> str | None:
-        return self.requester.locale if self.requester else None
+from helpdesk.store.tickets import TicketStore
 
 
 def _create(store: TicketStore, mail: InboundMail, decision: RouteDecision, tag: str):
     contact = store.find_or_create_contact(mail.sender, mail.sender_name)
     subject = clean_subject(mail.subject, tag) or "(no subject)"
-    chosen = choose_assignee(store.conn, decision.assign, decision.queue, contact.organization_id, date.today())
+    chosen = choose_assignee(store.conn, decision.assign, decision.queue, contact.organization_id, utc_today())
     number = store.create_ticket(subject, contact.id, {
         "queue": decision.queue, "priority": decision.priority, "rule": decision.rule,
         "category": decision.category, "tags": ",".join(decision.tags), "alert_level": decision.alert,
@@ -75,7 +38,7 @@ def _continue(store: TicketStore, mail: InboundMail, ref: TicketRef, because: st
         store.record_event(ticket.number, "appended", f"automatic message from {mail.sender} (via {ref.via}; "
                            f"{because}); status left {ticket.status}")
         return ticket, store.get_contact(ticket.requester_id), Disposition.APPENDED
-    if ticket.status in TicketStatus.FINISHED:
+    if ticket.status in FINISHED_STATUSES:
         store.record_event(ticket.number, "reopened",
                            f"{ticket.status} ticket continued by {mail.sender} (via {ref.via}; {because})")
         store.update_ticket(ticket.number, status=TicketStatus.OPEN, closed_at=None, resolved_at=None)

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlmodel import Session
+
 from helpdesk.gateway.conversation.ticket_tag import format_tag
-from helpdesk.gateway.ground.processing_log import Trace
+from helpdesk.gateway.ground.clock import utcnow
+from helpdesk.gateway.ground.outgoing import OutboundIntent
+from helpdesk.gateway.ground.processing_log import ProcessingLog
 from helpdesk.gateway.hygiene.bounce_records import blocked_reason
-from helpdesk.gateway.pipeline.notify import OutboundIntent
 from helpdesk.outbound.compose import compose_mail
 from helpdesk.outbound.outbox import enqueue, recent_mail_to
-from helpdesk.store.models import utcnow
 from helpdesk.store.tickets import TicketStore
-from sqlmodel import Session
 
 
 def _over_limit(session: Session, intent: OutboundIntent, limit: int) -> str | None:
@@ -44,12 +45,12 @@ def _suppressed(session: Session, intent: OutboundIntent, limit: int, writer: st
     return reason
 
 
-def queue_mail(session: Session, intents: list[OutboundIntent], ctx, trace: Trace | None = None,
+def queue_mail(session: Session, intents: list[OutboundIntent], ctx, trace: ProcessingLog | None = None,
                writer: str = "") -> int:
     """Enqueue the mail of `intents` (ctx is the PipelineContext); returns how many were queued.
     `writer` is the sender of the message being handled, if any."""
     s = ctx.settings
-    trace = trace or Trace()
+    trace = trace or ProcessingLog()
     queued = 0
     for intent in intents:
         if reason := _suppressed(session, intent, s.auto_reply_limit_per_hour, writer):

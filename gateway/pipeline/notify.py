@@ -2,28 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from helpdesk.gateway.ground.message import ParsedAttachment
-from helpdesk.gateway.pipeline.apply import Disposition, Outcome
-
-
-@dataclass(frozen=True)
-class OutboundIntent:
-    kind: str                 # also the template name: "acknowledgement", "reopened"
-    ticket_number: int
-    to_address: str
-    to_name: str
-    locale: str | None
-    in_reply_to: str | None   # Message-ID we answer, for the client's threading
-    references: tuple[str, ...] = ()
-    context: dict = field(default_factory=dict)
-    cc: tuple[tuple[str, str], ...] = ()        # (address, name) of further recipients
-    from_name: str | None = None                # display name on From; the support name when None
-    attachments: tuple[ParsedAttachment, ...] = ()
-    # RFC 3834 marking: "auto-replied" (answers to a sender, limited per hour), "auto-generated"
-    # (notifications to staff), None for mail a person wrote (a technician's reply).
-    auto_submitted: str | None = "auto-replied"
+from helpdesk.gateway.ground.outcome import Outcome
+from helpdesk.gateway.ground.outgoing import OutboundIntent
+from helpdesk.gateway.ground.statuses import Disposition
 
 
 def _reply_to_sender(kind: str, outcome: Outcome) -> OutboundIntent:

@@ -12,15 +12,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from helpdesk.gateway.ground.errors import Quarantine
-from helpdesk.gateway.ground.message import InboundMail
-from helpdesk.gateway.pipeline.apply import Disposition, Outcome
-from helpdesk.gateway.pipeline.stages import PipelineContext, parse_stored, process_mail
-from helpdesk.store.db import is_sqlite, new_session, read_session
-from helpdesk.store.models import InboundMessage, InboundStatus, utcnow
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+
+from helpdesk.gateway.ground.clock import utcnow
+from helpdesk.gateway.ground.errors import Quarantine
+from helpdesk.gateway.ground.message import InboundMail
+from helpdesk.gateway.ground.outcome import Outcome
+from helpdesk.gateway.ground.statuses import Disposition, InboundStatus
+from helpdesk.gateway.pipeline.stages import PipelineContext, parse_stored, process_mail
+from helpdesk.store.db import is_sqlite, new_session, read_session
+from helpdesk.store.models import InboundMessage
 
 MAX_ATTEMPTS = 3
 disposition_log = logging.getLogger("helpdesk.disposition")

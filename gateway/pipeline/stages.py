@@ -13,19 +13,24 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Callable
 
+from sqlmodel import Session
+
 from helpdesk.gateway.conversation.closed_policy import follow_up_instead
 from helpdesk.gateway.conversation.closing import close_confirmed, thanks_after_close
 from helpdesk.gateway.conversation.confirmation import read_answer
 from helpdesk.gateway.conversation.message_ids import MessageIdSigner
 from helpdesk.gateway.conversation.thread import TicketRef, find_ticket_ref
+from helpdesk.gateway.ground.clock import as_utc, utcnow
 from helpdesk.gateway.ground.message import InboundMail
-from helpdesk.gateway.ground.processing_log import Trace, describe_parsed
+from helpdesk.gateway.ground.outcome import Outcome, Refusal
+from helpdesk.gateway.ground.processing_log import ProcessingLog, describe_parsed
 from helpdesk.gateway.ground.settings import Settings
+from helpdesk.gateway.ground.statuses import FINISHED_STATUSES, Disposition, TicketStatus
 from helpdesk.gateway.hygiene.bounce import parse_bounce
 from helpdesk.gateway.hygiene.bounce_records import record_bounce
 from helpdesk.gateway.hygiene.classify import Classification, classify, from_mail_system
 from helpdesk.gateway.hygiene.quoting import strip_quoted
-from helpdesk.gateway.pipeline.apply import Disposition, Outcome, Refusal, apply_mail
+from helpdesk.gateway.pipeline.apply import apply_mail
 from helpdesk.gateway.pipeline.mailer import queue_mail
 from helpdesk.gateway.pipeline.notify import plan_notifications
 from helpdesk.gateway.pipeline.steps import may_continue_ticket, route_new, staff_news, staff_sender, verification
@@ -35,10 +40,7 @@ from helpdesk.gateway.staff_mailbox.staff_mail import StaffMail, handle_staff_ma
 from helpdesk.inbound.parse import parse_mail
 from helpdesk.outbound.render import Renderer
 from helpdesk.store import workflow as q
-from helpdesk.store.models import TicketStatus, utcnow
 from helpdesk.store.tickets import TicketStore
-from helpdesk.store.workflow import as_utc
-from sqlmodel import Session
 
 log = logging.getLogger("helpdesk.pipeline")
 
@@ -76,7 +78,7 @@ def _may_be_report(mail: InboundMail, settings: Settings | None) -> bool:
 
 def process_mail(session: Session, mail: InboundMail, ctx: PipelineContext) -> Outcome:
     """Stages 2 to 6 for a parsed message, inside the caller's transaction."""
-    trace = Trace()
+    trace = ProcessingLog()
     trace.add("parsed", describe_parsed(mail))
     outcome = _process(session, mail, ctx, trace)
     trace.add("result", f"{outcome.disposition}" + (f", ticket {outcome.ticket_number}"
@@ -84,7 +86,7 @@ def process_mail(session: Session, mail: InboundMail, ctx: PipelineContext) -> O
     return replace(outcome, log=tuple(trace.lines))
 
 
-def _process(session: Session, mail: InboundMail, ctx: PipelineContext, trace: Trace) -> Outcome:
+def _process(session: Session, mail: InboundMail, ctx: PipelineContext, trace: ProcessingLog) -> Outcome:
     s, store = ctx.settings, TicketStore(session)
     if store.has_article(mail.message_id):
         trace.add("duplicate", "an article with this Message-ID is already stored")
@@ -119,7 +121,7 @@ def _process(session: Session, mail: InboundMail, ctx: PipelineContext, trace: T
 
 
 def _client_mail(session, store: TicketStore, mail: InboundMail, ref: TicketRef | None, classification,
-                 verified, ctx, trace: Trace) -> Outcome:
+                 verified, ctx, trace: ProcessingLog) -> Outcome:
     s = ctx.settings
     decision, refused, verdict, follow_up = None, None, None, None
     if ref is not None:
@@ -154,10 +156,10 @@ def _client_mail(session, store: TicketStore, mail: InboundMail, ref: TicketRef 
 
 
 def _answer_to_finished(session, store: TicketStore, mail: InboundMail, ref: TicketRef, classification, ctx,
-                        trace: Trace) -> Outcome | None:
+                        trace: ProcessingLog) -> Outcome | None:
     """A client's yes to a resolved ticket closes it; a yes soon after closing is only kept."""
     state = q.ticket_state(store.conn, ref.number)
-    if state.status not in TicketStatus.FINISHED or classification.is_automatic:
+    if state.status not in FINISHED_STATUSES or classification.is_automatic:
         return None
     answer = read_answer(mail.new_text)
     if not answer.confirms:

@@ -4,21 +4,21 @@ where a new ticket goes, and which staff hear of it. gateway/pipeline.py puts th
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 
 from helpdesk.gateway.accounts.permissions import Decision
 from helpdesk.gateway.conversation.continuation import may_continue
 from helpdesk.gateway.conversation.thread import TicketRef
+from helpdesk.gateway.ground.clock import utc_today, utcnow
 from helpdesk.gateway.ground.errors import Quarantine
 from helpdesk.gateway.ground.message import InboundMail
+from helpdesk.gateway.ground.outcome import Outcome
+from helpdesk.gateway.ground.statuses import FINISHED_STATUSES, Disposition
 from helpdesk.gateway.hygiene.auth_results import Verification, evaluate
-from helpdesk.gateway.pipeline.apply import Disposition, Outcome
 from helpdesk.gateway.routing.route import RouteDecision, route
 from helpdesk.gateway.routing.routing_facts import RequesterInfo, RoutingFacts
 from helpdesk.gateway.staff_mailbox import staff_notify
 from helpdesk.store import workflow as q
 from helpdesk.store.assignment import active_contracts, requester_organization
-from helpdesk.store.models import TicketStatus, utcnow
 from helpdesk.store.tickets import TicketStore
 
 
@@ -27,7 +27,7 @@ def lookup_requester(conn, email: str) -> RequesterInfo:
     org_id, org_name = requester_organization(conn, email)
     if org_id is None:
         return RequesterInfo()
-    contracts = active_contracts(conn, org_id, date.today())
+    contracts = active_contracts(conn, org_id, utc_today())
     return RequesterInfo(org_name, tuple(c for c, _ in contracts), tuple(sla for _, sla in contracts))
 
 
@@ -67,7 +67,7 @@ def may_continue_ticket(session, store: TicketStore, mail: InboundMail, ref: Tic
     verdict = may_continue(session, store, mail.sender, ref.number)
     if verdict and verified.verified is False:
         ticket = store.get_ticket(ref.number)
-        if ticket.status in TicketStatus.FINISHED or store.get_contact(ticket.requester_id).email != mail.sender:
+        if ticket.status in FINISHED_STATUSES or store.get_contact(ticket.requester_id).email != mail.sender:
             return Decision(False, f"sender not verified ({verified.reason})")
     return verdict
 

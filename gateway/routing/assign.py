@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from helpdesk.store import assignment as q
 from sqlalchemy.engine import Connection
+
+from helpdesk.store import assignment as q
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from helpdesk.gateway.routing.routing_facts import RoutingFacts
 from helpdesk.gateway.routing.rule_actions import Actions
-from helpdesk.gateway.routing.rule_conditions import Trace
+from helpdesk.gateway.routing.rule_conditions import RuleTrace
 from helpdesk.gateway.routing.rules import Rules
 
 
@@ -39,7 +39,7 @@ class RouteDecision:
 def route(facts: RoutingFacts, rules: Rules, explain: bool = False) -> RouteDecision:
     actions, matched, trials = Actions(), [], []
     for rule in rules.rules:
-        trace: Trace | None = [] if explain else None
+        trace: RuleTrace | None = [] if explain else None
         held = rule.condition is None or rule.condition.check(facts, trace)
         if explain:
             trials.append(RuleTrial(rule.name, held, tuple(trace)))

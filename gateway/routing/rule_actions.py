@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import yaml
+
 from helpdesk.gateway.routing.yaml_nodes import Nodes
 
 PRIORITIES = ("lowest", "low", "normal", "high", "highest")

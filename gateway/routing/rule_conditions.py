@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, time
 
 import yaml
+
 from helpdesk.gateway.routing.language import LANGUAGES
 from helpdesk.gateway.routing.routing_facts import RoutingFacts
 from helpdesk.gateway.routing.yaml_nodes import Nodes
 
-Trace = list[tuple[int, str, bool]]  # (depth, description, held)
+RuleTrace = list[tuple[int, str, bool]]  # (depth, description, held)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -27,7 +28,7 @@ class Condition:
     def holds(self, facts: RoutingFacts) -> bool:
         raise NotImplementedError
 
-    def check(self, facts: RoutingFacts, trace: Trace | None, depth: int = 0) -> bool:
+    def check(self, facts: RoutingFacts, trace: RuleTrace | None, depth: int = 0) -> bool:
         held = self.holds(facts)
         if trace is not None:
             trace.append((depth, self.describe(), held))
@@ -115,7 +116,7 @@ class Combined(Condition):
     def holds(self, facts: RoutingFacts) -> bool:
         return self.check(facts, None)
 
-    def check(self, facts: RoutingFacts, trace: Trace | None, depth: int = 0) -> bool:
+    def check(self, facts: RoutingFacts, trace: RuleTrace | None, depth: int = 0) -> bool:
         if trace is None:
             if self.kind == "all":
                 return all(p.check(facts, None) for p in self.parts)

@@ -7,9 +7,14 @@ organization and contracts, who an assignment strategy would pick right now).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from helpdesk.gateway.ground.clock import utc_today
 from helpdesk.gateway.ground.errors import Quarantine, UserError
 from helpdesk.gateway.pipeline.steps import lookup_requester
 from helpdesk.gateway.routing.assign import choose_assignee
@@ -21,9 +26,6 @@ from helpdesk.store.account_tables import Contract, Queue, UserEmail
 from helpdesk.store.assignment import requester_organization
 from helpdesk.store.db import read_session
 from helpdesk.store.tickets import TicketStore
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ def messages_in(path: Path) -> list[Path]:
 
 def _assignee_now(store: TicketStore, decision: RouteDecision, sender: str) -> str:
     org_id, _ = requester_organization(store.conn, sender)
-    chosen = choose_assignee(store.conn, decision.assign, decision.queue, org_id, date.today(), remember=False)
+    chosen = choose_assignee(store.conn, decision.assign, decision.queue, org_id, utc_today(), remember=False)
     if chosen.assignee_id is None:
         return chosen.reason
     return f"{store.get_contact(chosen.assignee_id).email} ({chosen.reason})"

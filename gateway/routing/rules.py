@@ -12,6 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+
 from helpdesk.gateway.ground.errors import UserError
 from helpdesk.gateway.routing.rule_actions import PRIORITIES, Actions, Vocabulary, parse_actions
 from helpdesk.gateway.routing.rule_conditions import (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 
 import yaml
+
 from helpdesk.gateway.ground.errors import UserError
 
 

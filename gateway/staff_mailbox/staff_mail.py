@@ -12,26 +12,22 @@ import re
 from dataclasses import dataclass
 
 from helpdesk.gateway.ground.addresses import base_address
+from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.gateway.ground.message import InboundMail
+from helpdesk.gateway.ground.outcome import Outcome
+from helpdesk.gateway.ground.outgoing import OutboundIntent
+from helpdesk.gateway.ground.records import ContactRow
+from helpdesk.gateway.ground.statuses import FINISHED_STATUSES, Disposition, TicketStatus
 from helpdesk.gateway.hygiene.classify import Classification
 from helpdesk.gateway.hygiene.quoting import strip_quoted
-from helpdesk.gateway.pipeline.apply import Outcome
-from helpdesk.gateway.pipeline.notify import OutboundIntent
 from helpdesk.gateway.staff_mailbox.mail_commands import ParsedCommands, parse_commands
 from helpdesk.gateway.staff_mailbox.staff_notify import new_ticket, update
 from helpdesk.gateway.staff_mailbox.ticket_actions import Applied, apply_commands, check_commands
 from helpdesk.store import workflow as q
-from helpdesk.store.models import TicketStatus, utcnow
-from helpdesk.store.tickets import ContactRow, TicketStore
+from helpdesk.store.tickets import TicketStore
 
 # A question in the last paragraph means the technician waits for the client (pending).
 _ASKS = re.compile(r"\?\s*$")
-
-
-class StaffDisposition:
-    REPLIED = "staff-reply"
-    NOTE = "staff-note"
-    REFUSED = "commands-refused"
 
 
 @dataclass(frozen=True)
@@ -85,12 +81,12 @@ def _refuse(store: TicketStore, sm: StaffMail, errors: list[str]) -> tuple[Outco
                            to_name=sm.staff.name, locale=sm.staff.locale, in_reply_to=sm.mail.message_id,
                            references=sm.mail.references + (sm.mail.message_id,),
                            context={"subject": sm.state.subject, "errors": errors})
-    return _outcome(sm, StaffDisposition.REFUSED), [reply]
+    return _outcome(sm, Disposition.COMMANDS_REFUSED), [reply]
 
 
 def _status_after_reply(applied: Applied, text: str, explicit: bool) -> str | None:
     """A technician's answer means the ticket is worked on; one that asks something waits for the client."""
-    if explicit or applied.status in TicketStatus.FINISHED:
+    if explicit or applied.status in FINISHED_STATUSES:
         return None
     last_paragraph = text.strip().split("\n\n")[-1]
     return TicketStatus.PENDING if _ASKS.search(last_paragraph) else TicketStatus.OPEN
@@ -108,7 +104,7 @@ def handle_staff_mail(store: TicketStore, sm: StaffMail, classification: Classif
         _store(store, sm, "internal", sm.mail.new_text)
         store.record_event(sm.state.number, "staff-automatic", f"automatic mail from {sm.staff.email} kept "
                            f"as an internal note ({classification.no_reply_reason})")
-        return _outcome(sm, StaffDisposition.NOTE, classification.no_reply_reason), []
+        return _outcome(sm, Disposition.STAFF_NOTE, classification.no_reply_reason), []
     # Strictly the new text: when nothing is new (an attachment alone), the quoted part is our own
     # notification, which must never be forwarded to the client.
     parsed = parse_commands(strip_quoted(sm.mail.text, fallback=False))
@@ -129,7 +125,7 @@ def handle_staff_mail(store: TicketStore, sm: StaffMail, classification: Classif
     store.record_event(sm.state.number, "staff-reply" if public else "note",
                        f"{'answer to the client' if public else 'internal note'} from {sm.staff.email}")
     intents = _follow_on_mail(store, sm, applied, parsed.text if public else "", public, ctx)
-    return _outcome(sm, StaffDisposition.REPLIED if public else StaffDisposition.NOTE), intents
+    return _outcome(sm, Disposition.STAFF_REPLY if public else Disposition.STAFF_NOTE), intents
 
 
 def _follow_on_mail(store: TicketStore, sm: StaffMail, applied: Applied, text: str, public: bool,

@@ -8,11 +8,12 @@ to the same people as a new ticket while nobody has it.
 
 from __future__ import annotations
 
-from helpdesk.gateway.ground.message import InboundMail
-from helpdesk.gateway.pipeline.notify import OutboundIntent
-from helpdesk.store import workflow as q
-from helpdesk.store.tickets import ContactRow
 from sqlalchemy.engine import Connection
+
+from helpdesk.gateway.ground.message import InboundMail
+from helpdesk.gateway.ground.outgoing import OutboundIntent
+from helpdesk.gateway.ground.records import ContactRow
+from helpdesk.store import workflow as q
 
 
 def recipients(conn: Connection, state: q.TicketState, exclude: str = "") -> list[q.Person]:

@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.engine import Connection
+
 from helpdesk.gateway.accounts.permissions import Actor, decide
+from helpdesk.gateway.ground.statuses import FINISHED_STATUSES, TicketStatus
 from helpdesk.gateway.routing.rule_actions import PRIORITIES
 from helpdesk.gateway.staff_mailbox.mail_commands import Command, parse_duration
 from helpdesk.store import workflow as q
-from helpdesk.store.models import TicketStatus
 from helpdesk.store.tickets import TicketStore
-from sqlalchemy.engine import Connection
 
 _STATUS_COMMANDS = ("pending", "resolve", "close", "reopen")
 
@@ -53,7 +54,7 @@ def _check_one(conn: Connection, staff: q.Person, state: q.TicketState, cmd: Com
         return f"#priority: unknown level {cmd.argument!r} (one of {', '.join(PRIORITIES)})"
     if cmd.name == "category" and len(cmd.argument) > 64:
         return "#category: at most 64 characters"
-    finished = state.status in TicketStatus.FINISHED
+    finished = state.status in FINISHED_STATUSES
     if cmd.name in ("pending", "resolve") and finished:
         return f"#{cmd.name}: the ticket is {state.status}; #reopen it first"
     if cmd.name == "close" and state.status == TicketStatus.CLOSED:

@@ -1,9 +1,10 @@
 """Alembic environment: runs migrations on the connection handed in by store.migrate."""
 
-import helpdesk.store.account_tables  # noqa: F401  (registers the tables on SQLModel.metadata)
-import helpdesk.store.models  # noqa: F401
 from alembic import context
 from sqlmodel import SQLModel
+
+import helpdesk.store.account_tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+import helpdesk.store.models  # noqa: F401
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -1,0 +1,71 @@
+"""Outbound mail as it passes from the deciding code to the outbox and from the outbox to the relay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from helpdesk.gateway.ground.message import ParsedAttachment
+
+
+@dataclass(frozen=True)
+class OutboundIntent:
+    """A mail the pipeline decided to send; rendered, composed and queued in the same transaction."""
+
+    kind: str                 # also the template name: "acknowledgement", "reopened"
+    ticket_number: int
+    to_address: str
+    to_name: str
+    locale: str | None
+    in_reply_to: str | None   # Message-ID we answer, for the client's threading
+    references: tuple[str, ...] = ()
+    context: dict = field(default_factory=dict)
+    cc: tuple[tuple[str, str], ...] = ()        # (address, name) of further recipients
+    from_name: str | None = None                # display name on From; the support name when None
+    attachments: tuple[ParsedAttachment, ...] = ()
+    # RFC 3834 marking: "auto-replied" (answers to a sender, limited per hour), "auto-generated"
+    # (notifications to staff), None for mail a person wrote (a technician's reply).
+    auto_submitted: str | None = "auto-replied"
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class ComposedMail:
+    message_id: str   # without angle brackets
+    mail_from: str    # envelope sender
+    rcpt_to: tuple[str, ...]
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class ClaimedMail:
+    """An outbox row a dispatcher holds the lease on."""
+
+    id: int
+    mail_from: str
+    rcpt_to: tuple[str, ...]
+    raw: bytes
+    attempts: int
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outbox_id: int
+    ok: bool
+    permanent: bool = False
+    code: int | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """The part of the settings the dispatcher needs: retries, leases and the envelope sender."""
+
+    max_attempts: int
+    retry_base_seconds: float
+    retry_max_seconds: float
+    claim_lease_seconds: float

@@ -1,0 +1,49 @@
+"""The states a ticket, a stored inbound message and an outbox row can be in, and what became of a message.
+
+StrEnums: each member is the string stored in the database and shown by the CLI.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TicketStatus(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"        # waiting for the client
+    RESOLVED = "resolved"      # waiting for the client's confirmation
+    CLOSED = "closed"
+
+
+FINISHED_STATUSES = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
+
+
+class InboundStatus(StrEnum):
+    PENDING = "pending"        # committed, not yet turned into ticket changes
+    PROCESSED = "processed"
+    DUPLICATE = "duplicate"    # same Message-ID as an article already stored
+    QUARANTINED = "quarantined"
+    DROPPED = "dropped"        # an admin decided a quarantined message needs nothing; raw bytes kept
+
+
+class OutboxStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"        # claimed by a dispatcher until claimed_until
+    SENT = "sent"
+    FAILED = "failed"          # gave up after send_max_attempts, or refused permanently
+    BOUNCED = "bounced"        # accepted by the relay, then reported undeliverable (a DSN came back)
+
+
+class Disposition(StrEnum):
+    """What processing made of a message (the disposition log and `inbound show` name it)."""
+
+    CREATED = "created"
+    APPENDED = "appended"
+    REOPENED = "reopened"
+    DUPLICATE = "duplicate"
+    BOUNCE = "bounce"                    # a delivery report, recorded against the mail it reports
+    CONFIRMED = "confirmed"              # the client agreed a resolved ticket may be closed
+    STAFF_REPLY = "staff-reply"          # a technician's answer, mailed to the client
+    STAFF_NOTE = "staff-note"            # staff mail kept internal
+    COMMANDS_REFUSED = "commands-refused"
