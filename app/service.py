@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy.exc import SQLAlchemyError
 
 from helpdesk.app.scheduled_jobs import Housekeeping
+from helpdesk.app.wiring import make_dispatcher, make_readers, make_writer
 from helpdesk.gateway.accounts.queues import ensure_queues
 from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.gateway.ground.errors import UserError
@@ -18,10 +19,7 @@ from helpdesk.gateway.ground.settings import Settings
 from helpdesk.gateway.pipeline.processor import Processor
 from helpdesk.gateway.pipeline.stages import PipelineContext
 from helpdesk.gateway.routing.rules import Rules, load_rules
-from helpdesk.inbound.imap import MailboxReader
-from helpdesk.inbound.intake import InboundWriter
 from helpdesk.inbound.smtp import IntakeHandler, start_listener
-from helpdesk.outbound.dispatcher import Dispatcher
 from helpdesk.outbound.render import Renderer
 from helpdesk.outbound.transport import make_transport
 from helpdesk.store.db import make_engine, new_session
@@ -137,10 +135,10 @@ class Gateway:
                               {f"imap:{m.name}": m.queue for m in s.imap_mailboxes if m.queue})
         processor = Processor(engine, ctx)
         transport = make_transport(s.relay_host_port, s.outbox_dir)
-        dispatcher = Dispatcher(engine, transport, s, signer=ctx.signer)
+        dispatcher = make_dispatcher(engine, transport, s, signer=ctx.signer)
         sender = Worker("dispatcher", dispatcher.run_once)
         worker = Worker("processor", processor.run_once, after_work=sender.wake.set)
-        writer = InboundWriter(engine, s.intake_batch, on_commit=worker.wake.set, timeout_ms=s.db_busy_timeout_ms)
+        writer = make_writer(engine, s, on_commit=worker.wake.set)
         handler = IntakeHandler(writer, s.accepted_addresses, s.message_id_domain)
         host, port = s.smtp_host_port
         try:
@@ -149,8 +147,7 @@ class Gateway:
             raise UserError(f"cannot listen on {s.smtp_listen}: {exc.strerror}") from None
         writer_task = asyncio.create_task(writer.run())
         loop = asyncio.get_running_loop()
-        readers = [MailboxReader(m, engine, lambda: loop.call_soon_threadsafe(worker.wake.set),
-                                 timeout_ms=s.db_busy_timeout_ms) for m in s.imap_mailboxes]
+        readers = make_readers(engine, s, lambda: loop.call_soon_threadsafe(worker.wake.set))
         for reader in readers:
             reader.thread.start()
         watcher = asyncio.create_task(self._watch_rules())

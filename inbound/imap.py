@@ -21,22 +21,13 @@ from datetime import timedelta
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from helpdesk.gateway.ground.clock import utcnow
-from helpdesk.gateway.ground.errors import UserError
+from helpdesk.gateway.ground.errors import LeaseLost, UserError
 from helpdesk.gateway.ground.mailbox_settings import MailboxConfig
-from helpdesk.inbound.intake import RawInbound
-from helpdesk.store.imap_state import (
-    LeaseLost,
-    acquire_lease,
-    pending_from,
-    progress,
-    release_lease,
-    start_uidvalidity,
-    store_batch,
-)
+from helpdesk.gateway.ground.message import RawInbound
+from helpdesk.gateway.ground.ports import MailboxProgressStore
 
 log = logging.getLogger("helpdesk.imap")
 LEASE_TTL = timedelta(seconds=60)
@@ -50,10 +41,10 @@ def instance_id() -> str:
 
 
 class MailboxReader:
-    def __init__(self, config: MailboxConfig, engine: Engine, on_stored: Callable[[], None],
-                 holder: str | None = None, timeout_ms: int = 5000):
-        self.config, self.engine, self.on_stored = config, engine, on_stored
-        self.holder, self.timeout_ms = holder or instance_id(), timeout_ms
+    def __init__(self, config: MailboxConfig, mailboxes: MailboxProgressStore, on_stored: Callable[[], None],
+                 holder: str | None = None):
+        self.config, self.mailboxes, self.on_stored = config, mailboxes, on_stored
+        self.holder = holder or instance_id()
         self.stop = threading.Event()
         self._state: str | None = None
         self._lease_renewed = 0.0
@@ -70,7 +61,7 @@ class MailboxReader:
         backoff = 1.0
         while not self.stop.is_set():
             try:
-                if not acquire_lease(self.engine, self.config.name, self.holder, utcnow(), LEASE_TTL):
+                if not self.mailboxes.acquire_lease(self.config.name, self.holder, utcnow(), LEASE_TTL):
                     self._say("read by another gateway instance; waiting for its lease to end")
                     self.stop.wait(LEASE_TTL.total_seconds() / 3)
                     continue
@@ -96,7 +87,7 @@ class MailboxReader:
             finally:
                 _quietly(client.logout)
         try:
-            release_lease(self.engine, self.config.name, self.holder)
+            self.mailboxes.release_lease(self.config.name, self.holder)
         except SQLAlchemyError:
             pass  # it expires by itself
         self._say("stopped")
@@ -117,11 +108,11 @@ class MailboxReader:
         c = self.config
         selected = client.select_folder(c.folder)
         uidvalidity = int(selected[b"UIDVALIDITY"])
-        known, _ = progress(self.engine, c.name)
+        known, _ = self.mailboxes.progress(c.name)
         if known != uidvalidity:
             if known is not None:
                 log.warning("mailbox %s: UIDVALIDITY changed %s -> %s; scanning it again", c.name, known, uidvalidity)
-            start_uidvalidity(self.engine, c.name, self.holder, uidvalidity)
+            self.mailboxes.start_uidvalidity(c.name, self.holder, uidvalidity)
         if c.after == "move" and not client.folder_exists(c.processed_folder):
             client.create_folder(c.processed_folder)
         can_idle = c.idle and client.has_capability("IDLE")
@@ -135,14 +126,14 @@ class MailboxReader:
 
     def _renew_lease(self) -> None:
         if time.monotonic() - self._lease_renewed > LEASE_TTL.total_seconds() / 3:
-            if not acquire_lease(self.engine, self.config.name, self.holder, utcnow(), LEASE_TTL):
+            if not self.mailboxes.acquire_lease(self.config.name, self.holder, utcnow(), LEASE_TTL):
                 raise LeaseLost(self.config.name)
             self._lease_renewed = time.monotonic()
 
     # -- moving mail ----------------------------------------------------------------------
     def _drain(self, client: IMAPClient, uidvalidity: int) -> int:
         """Store every message above the last stored UID, a batch at a time; returns how many."""
-        _, last = progress(self.engine, self.config.name)
+        _, last = self.mailboxes.progress(self.config.name)
         # "UID n:*" also returns the highest UID when nothing is above n: filter.
         uids = sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
         stored = 0
@@ -155,7 +146,7 @@ class MailboxReader:
             items = [(uid, RawInbound(fetched[uid][b"BODY[]"], None, (), source=f"imap:{self.config.name}"))
                      for uid in chunk if b"BODY[]" in fetched.get(uid, {})]
             if items:
-                store_batch(self.engine, self.config.name, self.holder, uidvalidity, items, self.timeout_ms)
+                self.mailboxes.store_batch(self.config.name, self.holder, uidvalidity, items)
                 self.on_stored()
                 self._after_store(client, [uid for uid, _ in items])
                 stored += len(items)
@@ -166,7 +157,7 @@ class MailboxReader:
         """Backpressure: store a backlog no faster than it is processed, so mail arriving by
         other routes meanwhile is not queued behind thousands of old messages."""
         source = f"imap:{self.config.name}"
-        while not self.stop.is_set() and pending_from(self.engine, source) >= 2 * self.config.batch:
+        while not self.stop.is_set() and self.mailboxes.pending_from(source) >= 2 * self.config.batch:
             self.stop.wait(0.2)
             self._renew_lease()
 
@@ -184,7 +175,7 @@ class MailboxReader:
 
     def _tidy(self, client: IMAPClient) -> None:
         """Finish what a crash between commit and move left behind: stored, but still in the folder."""
-        _, last = progress(self.engine, self.config.name)
+        _, last = self.mailboxes.progress(self.config.name)
         if last == 0:
             return
         criteria = ["UID", f"1:{last}"] + (["UNSEEN"] if self.config.after == "seen" else [])
@@ -203,7 +194,7 @@ class MailboxReader:
             return
         # An EXISTS the server sent with the reply to an earlier command (the tidy-up's SEARCH, a
         # MOVE) is not repeated in IDLE: look once more, or such mail would wait for the restart.
-        _, last = progress(self.engine, self.config.name)
+        _, last = self.mailboxes.progress(self.config.name)
         if any(u > last for u in client.search(["UID", f"{last + 1}:*"])):
             return
         client.idle()

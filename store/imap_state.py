@@ -13,15 +13,13 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from helpdesk.gateway.ground.errors import LeaseLost
+from helpdesk.gateway.ground.message import RawInbound
 from helpdesk.gateway.ground.statuses import InboundStatus
-from helpdesk.inbound.intake import RawInbound, bound_waits, insert_raw
+from helpdesk.store.inbound_messages import bound_waits, insert_raw
 from helpdesk.store.models import ImapMailbox, InboundMessage
 
 _box = ImapMailbox.__table__
-
-
-class LeaseLost(Exception):
-    """Another instance holds this mailbox now."""
 
 
 def acquire_lease(engine: Engine, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
@@ -83,3 +81,28 @@ def pending_from(engine: Engine, source: str) -> int:
     with engine.execution_options(read_only=True).begin() as conn:
         return conn.execute(select(func.count()).select_from(inbound).where(
             inbound.c.status == InboundStatus.PENDING, inbound.c.source == source)).scalar()
+
+
+class ImapProgress:
+    """The MailboxProgressStore port over an engine (the IMAP reader knows no SQL)."""
+
+    def __init__(self, engine: Engine, timeout_ms: int = 5000):
+        self.engine, self.timeout_ms = engine, timeout_ms
+
+    def acquire_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+        return acquire_lease(self.engine, name, holder, now, ttl)
+
+    def release_lease(self, name: str, holder: str) -> None:
+        release_lease(self.engine, name, holder)
+
+    def progress(self, name: str) -> tuple[int | None, int]:
+        return progress(self.engine, name)
+
+    def start_uidvalidity(self, name: str, holder: str, uidvalidity: int) -> None:
+        start_uidvalidity(self.engine, name, holder, uidvalidity)
+
+    def store_batch(self, name: str, holder: str, uidvalidity: int, items: list[tuple[int, RawInbound]]) -> None:
+        store_batch(self.engine, name, holder, uidvalidity, items, self.timeout_ms)
+
+    def pending_from(self, source: str) -> int:
+        return pending_from(self.engine, source)

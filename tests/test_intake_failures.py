@@ -12,6 +12,7 @@ from sqlalchemy import text
 from helpdesk.inbound.intake import InboundWriter
 from helpdesk.inbound.smtp import IntakeHandler, start_listener
 from helpdesk.store.db import make_engine
+from helpdesk.store.inbound_messages import RawMessageCommitter
 from tests.mail import client_mail, send
 
 
@@ -58,7 +59,7 @@ def test_unreachable_database_answers_451():
     dead = make_engine("postgresql://postgres@127.0.0.1:1/helpdesk")
 
     async def scenario():
-        writer = InboundWriter(dead)
+        writer = InboundWriter(RawMessageCommitter(dead))
         handler = IntakeHandler(writer, frozenset({"support@helpdesk.test"}), "helpdesk.test")
         server = await start_listener(handler, "127.0.0.1", 0, 1_000_000)
         port = server.sockets[0].getsockname()[1]

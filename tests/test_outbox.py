@@ -7,15 +7,15 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from helpdesk.app.wiring import make_dispatcher
 from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.gateway.ground.outgoing import OutboundIntent, RenderedMail
 from helpdesk.gateway.ground.settings import Settings
 from helpdesk.outbound.compose import compose_mail
-from helpdesk.outbound.dispatcher import Dispatcher
-from helpdesk.outbound.outbox import backoff, enqueue
 from helpdesk.outbound.transport import SmtpRelay
 from helpdesk.store.db import make_engine, new_session
 from helpdesk.store.models import DeliveryAttempt, Ticket
+from helpdesk.store.outbox import backoff, enqueue
 from helpdesk.store.tickets import TicketStore
 from tests.conftest import free_port
 from tests.mail import client_mail, send, wait_until
@@ -96,7 +96,7 @@ def test_two_dispatchers_on_one_database_send_each_row_once(db_url, sink):
 
     def run_dispatcher():
         engine = make_engine(db_url)
-        dispatcher = Dispatcher(engine, SmtpRelay("127.0.0.1", sink.port, "test"), settings, batch=10)
+        dispatcher = make_dispatcher(engine, SmtpRelay("127.0.0.1", sink.port, "test"), settings, batch=10)
         start.wait()
         dispatcher.drain()
         dispatcher.transport.close()
@@ -116,11 +116,11 @@ def test_a_dead_dispatchers_lease_expires_and_the_row_is_sent(db_url, sink):
     settings = Settings(database_url=db_url, relay=f"127.0.0.1:{sink.port}")
     engine = make_engine(db_url)
     now = utcnow()
-    crashed = Dispatcher(engine, SmtpRelay("127.0.0.1", sink.port, "test"), settings, clock=lambda: now)
+    crashed = make_dispatcher(engine, SmtpRelay("127.0.0.1", sink.port, "test"), settings, clock=lambda: now)
     assert len(crashed._claim()) == 1  # claimed, then the process "dies" before sending
-    survivor = Dispatcher(engine, SmtpRelay("127.0.0.1", sink.port, "test"), settings, clock=lambda: now)
+    survivor = make_dispatcher(engine, SmtpRelay("127.0.0.1", sink.port, "test"), settings, clock=lambda: now)
     assert survivor.run_once() == 0  # still leased
-    later = Dispatcher(engine, SmtpRelay("127.0.0.1", sink.port, "test"), settings,
+    later = make_dispatcher(engine, SmtpRelay("127.0.0.1", sink.port, "test"), settings,
                        clock=lambda: now + timedelta(minutes=6))
     assert later.run_once() == 1
     assert len(sink.wait_for(1)) == 1

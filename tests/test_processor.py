@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import helpdesk.gateway.pipeline.processor as processor_module
+from helpdesk.gateway.ground.message import RawInbound
 from helpdesk.gateway.ground.settings import Settings
 from helpdesk.gateway.pipeline.processor import MAX_ATTEMPTS, Processor
 from helpdesk.gateway.pipeline.stages import PipelineContext
 from helpdesk.gateway.routing.rules import load_rules
-from helpdesk.inbound.intake import RawInbound, store_raw
 from helpdesk.outbound.render import Renderer
+from helpdesk.store.inbound_messages import store_raw
 from tests.conftest import REPO
 from tests.mail import Db, client_mail
 

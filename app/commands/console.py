@@ -15,7 +15,6 @@ from helpdesk.gateway.ground.errors import UserError
 from helpdesk.gateway.ground.settings import Settings, load_settings
 from helpdesk.store.db import make_engine, new_session
 
-EX_TEMPFAIL = 75  # sysexits.h: the MTA keeps the message and tries again
 # Ids and numbers as the database can hold them (64-bit keys): larger input is a clear error.
 ID = {"min": 1, "max": 2**63 - 1}
 

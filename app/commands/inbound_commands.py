@@ -10,7 +10,6 @@ import typer
 from sqlalchemy import select
 
 from helpdesk.app.commands.console import (
-    EX_TEMPFAIL,
     ID,
     confirm,
     fail,
@@ -20,14 +19,13 @@ from helpdesk.app.commands.console import (
     settings,
 )
 from helpdesk.app.commands.console import show as show_record
-from helpdesk.gateway.ground.errors import TempFail
 from helpdesk.gateway.ground.statuses import InboundStatus
-from helpdesk.inbound.intake import RawInbound, store_raw
+from helpdesk.inbound.pipe import deliver_from_pipe
 from helpdesk.store.db import make_engine
+from helpdesk.store.inbound_messages import RawMessageCommitter
 from helpdesk.store.models import InboundMessage
 
 app = typer.Typer(help="Mail intake: pipe delivery and stored messages.", no_args_is_help=True)
-EX_DATAERR = 65  # sysexits.h: a permanent failure, the MTA bounces
 
 
 @app.command("pipe")
@@ -37,24 +35,21 @@ def pipe(sender: str = typer.Option(None, "--sender", "-f", help="Envelope sende
                                           help="Further recipients (Postfix expands ${recipient} to several).")
          ) -> None:
     """Store one RFC 5322 message from stdin; exit 0 once committed, 75 to make the MTA retry."""
-    recipient = [*recipient, *(more or [])]
     s = settings()
-    raw = sys.stdin.buffer.read(s.max_message_bytes + 1)
-    if len(raw) > s.max_message_bytes:
-        fail(f"message larger than {s.max_message_bytes} bytes", EX_DATAERR)
-    if not raw.strip():
-        fail("empty message on stdin", EX_DATAERR)
-    try:
+    engines = []
+
+    def open_store() -> RawMessageCommitter:
         # No migration here: an MTA runs this per message; `helpdesk db upgrade` or serve do it.
-        engine = make_engine(s.database_url, s.db_busy_timeout_ms)
-        new_id = store_raw(engine, [RawInbound(raw, sender, tuple(recipient), source="pipe")],
-                           s.db_busy_timeout_ms)[0]
-    except TempFail as exc:
-        fail(f"temporary failure, message not stored ({exc})", EX_TEMPFAIL)
-    except Exception as exc:  # anything unexpected: never let the MTA drop the message
-        fail(f"temporary failure, message not stored: {type(exc).__name__}: {exc}", EX_TEMPFAIL)
-    engine.dispose()
-    typer.echo(f"stored as {new_id}")
+        engines.append(make_engine(s.database_url, s.db_busy_timeout_ms))
+        return RawMessageCommitter(engines[0], s.db_busy_timeout_ms)
+
+    result = deliver_from_pipe(sys.stdin.buffer, sender, [*recipient, *(more or [])], s.max_message_bytes,
+                               open_store)
+    for engine in engines:
+        engine.dispose()
+    if result.exit_code:
+        fail(result.message, result.exit_code)
+    typer.echo(result.message)
 
 
 @app.command("list")

@@ -7,7 +7,7 @@ import typer
 from helpdesk.app.commands.console import ID, fail, print_json, print_table, session_scope
 from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.gateway.ground.statuses import OutboxStatus
-from helpdesk.outbound.outbox import requeue
+from helpdesk.store.outbox import requeue
 from helpdesk.store.queries import delivery_attempts, list_outbox
 
 app = typer.Typer(help="Outbound mail.", no_args_is_help=True)

@@ -3,6 +3,7 @@
     GatewayError
     ├── TempFail     ours or transient: SMTP 451, pipe exit 75, the sender retries
     ├── Quarantine   accepted and stored, kept aside with the reason until released
+    ├── LeaseLost    another instance took over the work (an IMAP mailbox): stop, let it go on
     └── UserError    a CLI or configuration mistake: one line, non-zero exit
 
 A permanent refusal (a 5xx) is an SMTP reply of the listener (inbound/smtp.py), decided before
@@ -20,6 +21,10 @@ class TempFail(GatewayError):
 
 class Quarantine(GatewayError):
     """The message is stored but cannot be processed; the text is the reason kept with it."""
+
+
+class LeaseLost(GatewayError):
+    """Another instance holds the lease on this work now."""
 
 
 class UserError(GatewayError):

@@ -16,6 +16,17 @@ class BounceReport:
 
 
 @dataclass(frozen=True)
+class RawInbound:
+    """A message as received, before anything is parsed: what intake commits."""
+
+    raw: bytes
+    envelope_from: str | None
+    envelope_to: tuple[str, ...]
+    source: str = "smtp"
+    channel: str = "email"
+
+
+@dataclass(frozen=True)
 class ParsedAttachment:
     filename: str
     content_type: str

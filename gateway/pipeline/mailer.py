@@ -16,7 +16,7 @@ from helpdesk.gateway.ground.outgoing import OutboundIntent
 from helpdesk.gateway.ground.processing_log import ProcessingLog
 from helpdesk.gateway.hygiene.bounce_records import blocked_reason
 from helpdesk.outbound.compose import compose_mail
-from helpdesk.outbound.outbox import enqueue, recent_mail_to
+from helpdesk.store.outbox import enqueue, recent_mail_to
 from helpdesk.store.tickets import TicketStore
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -23,29 +22,10 @@ from helpdesk.gateway.ground.outcome import Outcome
 from helpdesk.gateway.ground.statuses import Disposition, InboundStatus
 from helpdesk.gateway.pipeline.stages import PipelineContext, parse_stored, process_mail
 from helpdesk.store.db import is_sqlite, new_session, read_session
-from helpdesk.store.models import InboundMessage
+from helpdesk.store.inbound_messages import CLAIM, FAILED, FINISH, PENDING, PENDING_CLAIM
 
 MAX_ATTEMPTS = 3
 disposition_log = logging.getLogger("helpdesk.disposition")
-
-_inbound = InboundMessage.__table__
-PENDING = (select(_inbound.c.id, _inbound.c.raw, _inbound.c.envelope_from, _inbound.c.envelope_to,
-                  _inbound.c.source)
-           .where(_inbound.c.status == InboundStatus.PENDING).order_by(_inbound.c.id))
-PENDING_CLAIM = (select(_inbound.c.id, _inbound.c.raw, _inbound.c.envelope_from, _inbound.c.envelope_to,
-                        _inbound.c.source, _inbound.c.attempts)
-                 .where(_inbound.c.status == InboundStatus.PENDING).order_by(_inbound.c.id)
-                 .with_for_update(skip_locked=True))
-CLAIM = (select(_inbound.c.id, _inbound.c.attempts)
-         .where(_inbound.c.id.in_(bindparam("ids", expanding=True)), _inbound.c.status == InboundStatus.PENDING)
-         .order_by(_inbound.c.id).with_for_update(skip_locked=True))
-FINISH = update(_inbound).where(_inbound.c.id == bindparam("row_id")).values(
-    status=bindparam("status"), processed_at=bindparam("processed_at"), reason=bindparam("reason"),
-    ticket_id=bindparam("ticket_id"), processing_log=bindparam("log"))
-FAILED = update(_inbound).where(_inbound.c.id == bindparam("row_id")).values(
-    status=bindparam("status"), processed_at=bindparam("processed_at"), reason=bindparam("reason"),
-    attempts=bindparam("attempts"))
-
 
 @dataclass(frozen=True)
 class _Claimed:

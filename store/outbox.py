@@ -1,4 +1,4 @@
-"""The outbox table's operations: enqueue in the caller's transaction, claim due rows, record results.
+"""The outbox table's one home: enqueue in the caller's transaction, claim due rows, record results.
 
 Claiming uses FOR UPDATE SKIP LOCKED on PostgreSQL so concurrent dispatchers never take the
 same row; on SQLite the BEGIN IMMEDIATE write lock gives the same exclusivity. A claim is a
@@ -11,12 +11,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.gateway.ground.errors import UserError
-from helpdesk.gateway.ground.outgoing import ClaimedMail, ComposedMail, SendResult
+from helpdesk.gateway.ground.outgoing import ClaimedMail, ComposedMail, DeliveryPolicy, SendResult
 from helpdesk.gateway.ground.statuses import OutboxStatus
+from helpdesk.store.db import new_session
 from helpdesk.store.models import DeliveryAttempt, Outbox, ThreadRef
 
 INSERT_OUTBOX = insert(Outbox.__table__).returning(Outbox.__table__.c.id)
@@ -111,3 +113,21 @@ def requeue(session: Session, outbox_id: int, now: datetime) -> Outbox:
         raise UserError(f"outbox message {outbox_id} is being sent right now")
     row.status, row.next_attempt_at, row.claimed_until, row.attempts = OutboxStatus.QUEUED, now, None, 0
     return row
+
+
+class OutboxRows:
+    """The OutboxQueue port over an engine: a dispatcher claims and records without SQL of its own."""
+
+    def __init__(self, engine: Engine, policy: DeliveryPolicy):
+        self.engine, self.policy = engine, policy
+
+    def claim(self, now: datetime, limit: int, lease: timedelta) -> list[ClaimedMail]:
+        with new_session(self.engine) as session, session.begin():
+            return claim_due(session, now, limit, lease)
+
+    def record(self, results: list[SendResult], unsent: list[int], now: datetime) -> None:
+        p = self.policy
+        with new_session(self.engine) as session, session.begin():
+            record_results(session, results, now, max_attempts=p.max_attempts,
+                           retry_base=p.retry_base_seconds, retry_max=p.retry_max_seconds)
+            release_claims(session, unsent)

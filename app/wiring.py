@@ -1,0 +1,49 @@
+"""Builders that plug the adapters into the deciding code; the service, the CLI and tests share them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.engine import Engine
+
+from helpdesk.gateway.conversation.message_ids import MessageIdSigner
+from helpdesk.gateway.ground.clock import Clock, utcnow
+from helpdesk.gateway.ground.outgoing import ClaimedMail, DeliveryPolicy
+from helpdesk.gateway.ground.settings import Settings
+from helpdesk.inbound.imap import MailboxReader
+from helpdesk.inbound.intake import InboundWriter
+from helpdesk.outbound.dispatcher import Dispatcher
+from helpdesk.outbound.transport import Transport
+from helpdesk.store.imap_state import ImapProgress
+from helpdesk.store.inbound_messages import RawMessageCommitter
+from helpdesk.store.outbox import OutboxRows
+
+
+def delivery_policy(s: Settings) -> DeliveryPolicy:
+    return DeliveryPolicy(s.send_max_attempts, s.send_retry_base_seconds, s.send_retry_max_seconds,
+                          s.send_claim_lease_seconds)
+
+
+def envelope_sender(s: Settings, signer: MessageIdSigner) -> Callable[[ClaimedMail], str]:
+    """The VERP sender bounces+<id>-<signature>@<support domain>, or the row's own sender without VERP."""
+    if not s.verp:
+        return lambda mail: mail.mail_from
+    local, domain = s.bounce_local_part.lower(), s.bounce_address.rsplit("@", 1)[1]
+    return lambda mail: signer.bounce_address(mail.id, local, domain)
+
+
+def make_dispatcher(engine: Engine, transport: Transport, s: Settings, signer: MessageIdSigner | None = None,
+                    clock: Clock = utcnow, batch: int = 50) -> Dispatcher:
+    # the service passes the pipeline's signer, so the secret is read once
+    signer = signer or MessageIdSigner(s.signing_secret(), s.message_id_domain)
+    policy = delivery_policy(s)
+    return Dispatcher(OutboxRows(engine, policy), transport, policy, envelope_sender(s, signer), clock, batch)
+
+
+def make_writer(engine: Engine, s: Settings, on_commit: Callable[[], None] | None = None) -> InboundWriter:
+    return InboundWriter(RawMessageCommitter(engine, s.db_busy_timeout_ms), s.intake_batch, on_commit)
+
+
+def make_readers(engine: Engine, s: Settings, on_stored: Callable[[], None]) -> list[MailboxReader]:
+    progress = ImapProgress(engine, s.db_busy_timeout_ms)
+    return [MailboxReader(m, progress, on_stored) for m in s.imap_mailboxes]

@@ -1,0 +1,40 @@
+"""Pipe delivery: an MTA (Postfix `pipe`, procmail) hands one message on stdin; exit 0 only once it is committed.
+
+Exit codes are sysexits.h, as MTAs read them: 0 stored, 75 (EX_TEMPFAIL) keep it and retry,
+65 (EX_DATAERR) a permanent failure the MTA bounces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from helpdesk.gateway.ground.errors import TempFail
+from helpdesk.gateway.ground.message import RawInbound
+from helpdesk.gateway.ground.ports import RawMessageStore
+
+EX_OK, EX_DATAERR, EX_TEMPFAIL = 0, 65, 75
+
+
+@dataclass(frozen=True)
+class PipeResult:
+    exit_code: int
+    message: str   # "stored as 12", or the one line the MTA logs
+
+
+def deliver_from_pipe(stdin: BinaryIO, sender: str | None, recipients: list[str], max_bytes: int,
+                      open_store: callable) -> PipeResult:
+    """Read one message and commit it through the store `open_store()` returns (opened only for a good message)."""
+    raw = stdin.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        return PipeResult(EX_DATAERR, f"message larger than {max_bytes} bytes")
+    if not raw.strip():
+        return PipeResult(EX_DATAERR, "empty message on stdin")
+    try:
+        store: RawMessageStore = open_store()
+        new_id = store.commit([RawInbound(raw, sender, tuple(recipients), source="pipe")])[0]
+    except TempFail as exc:
+        return PipeResult(EX_TEMPFAIL, f"temporary failure, message not stored ({exc})")
+    except Exception as exc:  # anything unexpected: never let the MTA drop the message
+        return PipeResult(EX_TEMPFAIL, f"temporary failure, message not stored: {type(exc).__name__}: {exc}")
+    return PipeResult(EX_OK, f"stored as {new_id}")

@@ -1,0 +1,85 @@
+"""The inbound_message table's one home: raw messages committed, claimed for processing, finished.
+
+Intake commits here (SMTP, pipe, IMAP) before anyone is told "stored"; the processor claims
+pending rows and records what became of each; the CLI looks at and releases quarantined ones.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from helpdesk.gateway.ground.clock import utcnow
+from helpdesk.gateway.ground.errors import TempFail
+from helpdesk.gateway.ground.message import RawInbound
+from helpdesk.gateway.ground.statuses import InboundStatus
+from helpdesk.store.models import InboundMessage
+
+_inbound = InboundMessage.__table__
+
+
+def store_raw(engine: Engine, items: list[RawInbound], timeout_ms: int = 5000) -> list[int]:
+    """Insert and commit; returns the new ids. Raises TempFail when the database cannot take them.
+
+    The wait for locks is bounded (SQLite busy_timeout, PostgreSQL lock/statement timeout), so a
+    blocked database answers the sender with a 451 instead of leaving the connection hanging.
+    """
+    try:
+        with engine.begin() as conn:
+            bound_waits(conn, timeout_ms)
+            return insert_raw(conn, items)
+    except SQLAlchemyError as exc:
+        cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise TempFail(f"database unavailable: {cause}") from exc
+
+
+INSERT_INBOUND = insert(InboundMessage.__table__).returning(InboundMessage.__table__.c.id)
+
+
+def bound_waits(conn: Connection, timeout_ms: int) -> None:
+    """On PostgreSQL, give up on locks after timeout_ms (SQLite has busy_timeout for that)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(timeout_ms)}")
+        conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout_ms) * 2}")
+
+
+def insert_raw(conn: Connection, items: list[RawInbound]) -> list[int]:
+    """Insert raw messages as pending in the caller's transaction; returns their ids in order."""
+    now = utcnow()
+    return [conn.execute(INSERT_INBOUND, {
+        "raw": item.raw, "envelope_from": item.envelope_from, "envelope_to": ",".join(item.envelope_to),
+        "source": item.source, "channel": item.channel, "received_at": now, "status": InboundStatus.PENDING,
+        "attempts": 0,
+    }).scalar_one() for item in items]
+
+
+
+
+# What the processor claims and records (gateway/pipeline/processor.py).
+PENDING = (select(_inbound.c.id, _inbound.c.raw, _inbound.c.envelope_from, _inbound.c.envelope_to,
+                  _inbound.c.source)
+           .where(_inbound.c.status == InboundStatus.PENDING).order_by(_inbound.c.id))
+PENDING_CLAIM = (select(_inbound.c.id, _inbound.c.raw, _inbound.c.envelope_from, _inbound.c.envelope_to,
+                        _inbound.c.source, _inbound.c.attempts)
+                 .where(_inbound.c.status == InboundStatus.PENDING).order_by(_inbound.c.id)
+                 .with_for_update(skip_locked=True))
+CLAIM = (select(_inbound.c.id, _inbound.c.attempts)
+         .where(_inbound.c.id.in_(bindparam("ids", expanding=True)), _inbound.c.status == InboundStatus.PENDING)
+         .order_by(_inbound.c.id).with_for_update(skip_locked=True))
+FINISH = update(_inbound).where(_inbound.c.id == bindparam("row_id")).values(
+    status=bindparam("status"), processed_at=bindparam("processed_at"), reason=bindparam("reason"),
+    ticket_id=bindparam("ticket_id"), processing_log=bindparam("log"))
+FAILED = update(_inbound).where(_inbound.c.id == bindparam("row_id")).values(
+    status=bindparam("status"), processed_at=bindparam("processed_at"), reason=bindparam("reason"),
+    attempts=bindparam("attempts"))
+
+
+class RawMessageCommitter:
+    """The RawMessageStore port over an engine: one transaction per batch, waits bounded."""
+
+    def __init__(self, engine: Engine, timeout_ms: int = 5000):
+        self.engine, self.timeout_ms = engine, timeout_ms
+
+    def commit(self, items: list[RawInbound]) -> list[int]:
+        return store_raw(self.engine, items, self.timeout_ms)
