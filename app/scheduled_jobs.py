@@ -14,13 +14,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from helpdesk.gateway.conversation.closing import close_unconfirmed
 from helpdesk.gateway.ground.clock import utcnow
+from helpdesk.gateway.pipeline.context import PipelineContext
 from helpdesk.store.db import new_session
 
 log = logging.getLogger("helpdesk.housekeeping")
 
 
 class Housekeeping:
-    def __init__(self, engine, ctx, *, clock: Callable[[], datetime] = utcnow,
+    def __init__(self, engine, ctx: PipelineContext, *, clock: Callable[[], datetime] = utcnow,
                  after_work: Callable[[], None] | None = None):
         self.engine, self.ctx, self.clock, self.after_work = engine, ctx, clock, after_work
         self.scheduler: AsyncIOScheduler | None = None

@@ -11,13 +11,12 @@ from datetime import datetime
 from sqlalchemy.exc import SQLAlchemyError
 
 from helpdesk.app.scheduled_jobs import Housekeeping
-from helpdesk.app.wiring import make_dispatcher, make_readers, make_writer
+from helpdesk.app.wiring import make_dispatcher, make_pipeline_context, make_readers, make_writer
 from helpdesk.gateway.accounts.queues import ensure_queues
 from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.gateway.ground.errors import UserError
 from helpdesk.gateway.ground.settings import Settings
 from helpdesk.gateway.pipeline.processor import Processor
-from helpdesk.gateway.pipeline.stages import PipelineContext
 from helpdesk.gateway.routing.rules import Rules, load_rules
 from helpdesk.inbound.smtp import IntakeHandler, start_listener
 from helpdesk.outbound.render import Renderer
@@ -103,7 +102,7 @@ async def _work_loop(worker: Worker) -> None:
 
 class Gateway:
     def __init__(self, settings: Settings, clock: Callable[[], datetime] = utcnow):
-        self.settings, self.clock = settings, clock  # the clock of scheduled jobs (tests move it)
+        self.settings, self.clock = settings, clock  # the one clock: pipeline and scheduled jobs (tests move it)
         self.stopping = asyncio.Event()
         self.rules: Rules | None = None
         self.engine = self.renderer = None
@@ -131,8 +130,7 @@ class Gateway:
         renderer.check()
         self.rules = load_rules(s.rules, renderer.kinds())
         sync_queues(engine, self.rules)
-        ctx = PipelineContext(s, renderer, lambda: self.rules,
-                              {f"imap:{m.name}": m.queue for m in s.imap_mailboxes if m.queue})
+        ctx = make_pipeline_context(s, lambda: self.rules, renderer, self.clock)
         processor = Processor(engine, ctx)
         transport = make_transport(s.relay_host_port, s.outbox_dir)
         dispatcher = make_dispatcher(engine, transport, s, signer=ctx.signer)

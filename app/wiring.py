@@ -10,13 +10,25 @@ from helpdesk.gateway.conversation.message_ids import MessageIdSigner
 from helpdesk.gateway.ground.clock import Clock, utcnow
 from helpdesk.gateway.ground.outgoing import ClaimedMail, DeliveryPolicy
 from helpdesk.gateway.ground.settings import Settings
+from helpdesk.gateway.pipeline.context import PipelineContext
+from helpdesk.gateway.routing.rules import Rules
 from helpdesk.inbound.imap import MailboxReader
 from helpdesk.inbound.intake import InboundWriter
+from helpdesk.inbound.parse import parse_mail
+from helpdesk.outbound.compose import compose_mail
 from helpdesk.outbound.dispatcher import Dispatcher
+from helpdesk.outbound.render import Renderer
 from helpdesk.outbound.transport import Transport
 from helpdesk.store.imap_state import ImapProgress
 from helpdesk.store.inbound_messages import RawMessageCommitter
 from helpdesk.store.outbox import OutboxRows
+
+
+def make_pipeline_context(s: Settings, rules: Callable[[], Rules], renderer: Renderer | None = None,
+                          clock: Clock = utcnow) -> PipelineContext:
+    """The pipeline with the real parser, renderer and composer plugged in."""
+    return PipelineContext(s, renderer or Renderer(s.templates_dir, s.default_locale), rules, parse_mail, compose_mail,
+                           {f"imap:{m.name}": m.queue for m in s.imap_mailboxes if m.queue}, clock=clock)
 
 
 def delivery_policy(s: Settings) -> DeliveryPolicy:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import helpdesk.gateway.pipeline.processor as processor_module
+from helpdesk.app.wiring import make_pipeline_context
 from helpdesk.gateway.ground.message import RawInbound
 from helpdesk.gateway.ground.settings import Settings
 from helpdesk.gateway.pipeline.processor import MAX_ATTEMPTS, Processor
-from helpdesk.gateway.pipeline.stages import PipelineContext
 from helpdesk.gateway.routing.rules import load_rules
-from helpdesk.outbound.render import Renderer
 from helpdesk.store.inbound_messages import store_raw
 from tests.conftest import REPO
 from tests.mail import Db, client_mail
@@ -28,7 +27,7 @@ def test_a_poisoned_message_is_quarantined_after_retries_and_the_rest_go_through
     monkeypatch.setattr(processor_module, "process_mail", fail_on_poisoned)
     settings = Settings(database_url=db_url, support_address="support@helpdesk.test", secret_key="k" * 32)
     rules = load_rules(REPO / "tests" / "rules" / "minimal.yaml")
-    processor = Processor(engine, PipelineContext(settings, Renderer(), lambda: rules))
+    processor = Processor(engine, make_pipeline_context(settings, lambda: rules))
     processor.drain()
 
     db = Db(db_url)

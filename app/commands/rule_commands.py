@@ -58,12 +58,13 @@ def test(path: Path = typer.Argument(..., help="A .eml file, or a folder of them
          as_json: bool = typer.Option(False, "--json")) -> None:
     """Show how messages would be routed; nothing is stored or sent."""
     from helpdesk.gateway.routing.rule_testing import messages_in, open_read_only, test_messages
+    from helpdesk.inbound.parse import parse_mail
     from helpdesk.store.db import make_engine
 
     rules, paths, s = _load(rules_file), messages_in(path), settings()
     engine = make_engine(s.database_url, s.db_busy_timeout_ms)
     try:
-        results = test_messages(paths, rules, open_read_only(engine), _when(at))
+        results = test_messages(paths, rules, open_read_only(engine), _when(at), parse_mail)
     finally:
         engine.dispose()
     rows = [{"message": t.name, "rule": t.decision.rule if t.decision else "-",

@@ -17,6 +17,7 @@ from helpdesk.gateway.ground.message import InboundMail
 from helpdesk.gateway.ground.outcome import Outcome
 from helpdesk.gateway.ground.outgoing import OutboundIntent
 from helpdesk.gateway.ground.statuses import Disposition, TicketStatus
+from helpdesk.gateway.pipeline.context import PipelineContext
 from helpdesk.gateway.pipeline.mailer import queue_mail
 from helpdesk.gateway.staff_mailbox.staff_notify import update
 from helpdesk.store import workflow as q
@@ -71,7 +72,7 @@ def _auto_close_one(store: TicketStore, number: int, days: int, now: datetime) -
                                    "confirm_days": days}, auto_submitted="auto-generated")
 
 
-def close_unconfirmed(session: Session, ctx, now: datetime, limit: int = 500) -> int:
+def close_unconfirmed(session: Session, ctx: PipelineContext, now: datetime, limit: int = 500) -> int:
     """Close resolved tickets whose wait ran out (one transaction, the caller's); returns how many."""
     days = ctx.settings.confirm_close_days
     store = TicketStore(session)

@@ -19,6 +19,7 @@ from helpdesk.gateway.ground.message import BounceReport, InboundMail
 from helpdesk.gateway.ground.outcome import Outcome
 from helpdesk.gateway.ground.statuses import Disposition, OutboxStatus
 from helpdesk.gateway.hygiene.classify import from_mail_system
+from helpdesk.gateway.pipeline.context import PipelineContext
 from helpdesk.store.account_tables import UserEmail
 from helpdesk.store.models import Outbox
 from helpdesk.store.tickets import TicketStore
@@ -50,7 +51,7 @@ def _reported_row(conn: Connection, mail: InboundMail, report: BounceReport, sig
     return None, ""
 
 
-def record_bounce(store: TicketStore, mail: InboundMail, ctx, now: datetime) -> Outcome | None:
+def record_bounce(store: TicketStore, mail: InboundMail, ctx: PipelineContext, now: datetime) -> Outcome | None:
     """The outcome of a report about our mail, or None when it is about nothing we sent."""
     report, s = mail.bounce, ctx.settings
     row, matched_by = _reported_row(store.conn, mail, report, ctx.signer, s.bounce_local_part.lower())

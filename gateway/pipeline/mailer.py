@@ -6,54 +6,53 @@ when the change does. Automatic replies to a sender are limited per address and 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
 from helpdesk.gateway.conversation.ticket_tag import format_tag
-from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.gateway.ground.outgoing import OutboundIntent
 from helpdesk.gateway.ground.processing_log import ProcessingLog
 from helpdesk.gateway.hygiene.bounce_records import blocked_reason
-from helpdesk.outbound.compose import compose_mail
+from helpdesk.gateway.pipeline.context import PipelineContext
 from helpdesk.store.outbox import enqueue, recent_mail_to
 from helpdesk.store.tickets import TicketStore
 
 
-def _over_limit(session: Session, intent: OutboundIntent, limit: int) -> str | None:
+def _over_limit(session: Session, intent: OutboundIntent, limit: int, now: datetime) -> str | None:
     if intent.auto_submitted != "auto-replied":  # only answers to a sender can start a loop
         return None
-    if recent_mail_to(session, intent.to_address, utcnow() - timedelta(hours=1)) < limit:
+    if recent_mail_to(session, intent.to_address, now - timedelta(hours=1)) < limit:
         return None
     return f"more than {limit} automatic replies to this address in the last hour"
 
 
-def _blocked(session: Session, intent: OutboundIntent, writer: str) -> str | None:
+def _blocked(session: Session, intent: OutboundIntent, writer: str, now: datetime) -> str | None:
     # A person's answer still goes; only automatic mail is held back. The writer of the mail being
     # handled has just shown their address works (which lifted any block), so no look-up for them.
     if intent.auto_submitted is None or intent.to_address == writer:
         return None
-    return blocked_reason(session.connection(), intent.to_address, utcnow())
+    return blocked_reason(session.connection(), intent.to_address, now)
 
 
-def _suppressed(session: Session, intent: OutboundIntent, limit: int, writer: str) -> str | None:
+def _suppressed(session: Session, intent: OutboundIntent, limit: int, writer: str, now: datetime) -> str | None:
     """Why this mail must not go out, recorded on the ticket; None when it may."""
-    reason = _over_limit(session, intent, limit) or _blocked(session, intent, writer)
+    reason = _over_limit(session, intent, limit, now) or _blocked(session, intent, writer, now)
     if reason:
         TicketStore(session).record_event(intent.ticket_number, "reply-suppressed",
                                           f"{intent.kind} to {intent.to_address} not sent: {reason}")
     return reason
 
 
-def queue_mail(session: Session, intents: list[OutboundIntent], ctx, trace: ProcessingLog | None = None,
-               writer: str = "") -> int:
-    """Enqueue the mail of `intents` (ctx is the PipelineContext); returns how many were queued.
+def queue_mail(session: Session, intents: list[OutboundIntent], ctx: PipelineContext,
+               trace: ProcessingLog | None = None, writer: str = "") -> int:
+    """Enqueue the mail of `intents`; returns how many were queued.
     `writer` is the sender of the message being handled, if any."""
-    s = ctx.settings
+    s, now = ctx.settings, ctx.clock()
     trace = trace or ProcessingLog()
     queued = 0
     for intent in intents:
-        if reason := _suppressed(session, intent, s.auto_reply_limit_per_hour, writer):
+        if reason := _suppressed(session, intent, s.auto_reply_limit_per_hour, writer, now):
             trace.add("mail", f"{intent.kind} to {intent.to_address} suppressed: {reason}")
             continue
         tag = format_tag(s.ticket_tag, intent.ticket_number)
@@ -61,9 +60,9 @@ def queue_mail(session: Session, intents: list[OutboundIntent], ctx, trace: Proc
             **intent.context, "tag": tag, "number": intent.ticket_number,
             "support_name": s.support_name, "support_address": s.support_address,
         })
-        composed = compose_mail(intent, rendered, tag=tag, support_name=s.support_name,
+        composed = ctx.compose(intent, rendered, tag=tag, support_name=s.support_name,
                                 support_address=s.support_address, message_id=ctx.signer.new(intent.ticket_number),
-                                now=utcnow())
+                                now=now)
         row_id = enqueue(session, composed, intent.kind, intent.ticket_number)
         trace.add("mail", f"{intent.kind} to {', '.join(composed.rcpt_to)} queued as outbox {row_id}")
         queued += 1

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.gateway.ground.errors import Quarantine
 from helpdesk.gateway.ground.message import InboundMail
 from helpdesk.gateway.ground.outcome import Outcome
 from helpdesk.gateway.ground.statuses import Disposition, InboundStatus
-from helpdesk.gateway.pipeline.stages import PipelineContext, parse_stored, process_mail
+from helpdesk.gateway.pipeline.context import PipelineContext
+from helpdesk.gateway.pipeline.stages import parse_stored, process_mail
 from helpdesk.store.db import is_sqlite, new_session, read_session
 from helpdesk.store.inbound_messages import CLAIM, FAILED, FINISH, PENDING, PENDING_CLAIM
 
@@ -47,7 +47,7 @@ class Processor:
         parsed: dict[int, InboundMail | Quarantine] = {}
         for row_id, raw, envelope_from, envelope_to, source in rows:
             try:
-                parsed[row_id] = parse_stored(row_id, raw, envelope_from, envelope_to, source, self.ctx.settings)
+                parsed[row_id] = parse_stored(row_id, raw, envelope_from, envelope_to, source, self.ctx)
             except Quarantine as exc:
                 parsed[row_id] = exc
         return parsed
@@ -69,7 +69,7 @@ class Processor:
         return [_Claimed(row_id, attempts) for row_id, attempts in rows]
 
     def _finish(self, session: Session, row: _Claimed, result: Outcome | Quarantine) -> None:
-        values = {"row_id": row.id, "processed_at": utcnow(), "reason": None, "ticket_id": None, "log": None}
+        values = {"row_id": row.id, "processed_at": self.ctx.clock(), "reason": None, "ticket_id": None, "log": None}
         if isinstance(result, Quarantine):
             values.update(status=InboundStatus.QUARANTINED, reason=str(result), log=f"quarantined: {result}")
             disposition_log.warning("inbound %d quarantined: %s", row.id, result)
@@ -99,7 +99,7 @@ class Processor:
                 session.connection().execute(FAILED, {
                     "row_id": row.id, "attempts": attempts, "reason": f"{type(exc).__name__}: {exc}"[:2000],
                     "status": InboundStatus.QUARANTINED if give_up else InboundStatus.PENDING,
-                    "processed_at": utcnow() if give_up else None})
+                    "processed_at": self.ctx.clock() if give_up else None})
                 disposition_log.exception("inbound %d failed (attempt %d)", row.id, attempts)
                 continue
             self._finish(session, row, result)

@@ -8,12 +8,13 @@ from dataclasses import replace
 from helpdesk.gateway.accounts.permissions import Decision
 from helpdesk.gateway.conversation.continuation import may_continue
 from helpdesk.gateway.conversation.thread import TicketRef
-from helpdesk.gateway.ground.clock import utc_today, utcnow
+from helpdesk.gateway.ground.clock import utc_today
 from helpdesk.gateway.ground.errors import Quarantine
 from helpdesk.gateway.ground.message import InboundMail
 from helpdesk.gateway.ground.outcome import Outcome
 from helpdesk.gateway.ground.statuses import FINISHED_STATUSES, Disposition
 from helpdesk.gateway.hygiene.auth_results import Verification, evaluate
+from helpdesk.gateway.pipeline.context import PipelineContext
 from helpdesk.gateway.routing.route import RouteDecision, route
 from helpdesk.gateway.routing.routing_facts import RequesterInfo, RoutingFacts
 from helpdesk.gateway.staff_mailbox import staff_notify
@@ -49,9 +50,9 @@ def staff_sender(store: TicketStore, mail: InboundMail, verified: Verification, 
     return person
 
 
-def route_new(store: TicketStore, mail: InboundMail, ctx) -> RouteDecision:
+def route_new(store: TicketStore, mail: InboundMail, ctx: PipelineContext) -> RouteDecision:
     rules = ctx.rules()
-    facts = RoutingFacts(mail, utcnow(), rules.zone, lambda: lookup_requester(store.conn, mail.sender))
+    facts = RoutingFacts(mail, ctx.clock(), rules.zone, lambda: lookup_requester(store.conn, mail.sender))
     decision = route(facts, rules)
     mailbox_queue = ctx.mailbox_queues.get(mail.source)
     if not decision.queue_from_rule and mailbox_queue in rules.queues:  # the mailbox's own default

@@ -16,12 +16,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from helpdesk.gateway.ground.clock import utc_today
 from helpdesk.gateway.ground.errors import Quarantine, UserError
+from helpdesk.gateway.ground.ports import MailParser
 from helpdesk.gateway.pipeline.steps import lookup_requester
 from helpdesk.gateway.routing.assign import choose_assignee
 from helpdesk.gateway.routing.route import RouteDecision, route
 from helpdesk.gateway.routing.routing_facts import RequesterInfo, RoutingFacts
 from helpdesk.gateway.routing.rules import Rules
-from helpdesk.inbound.parse import parse_mail
 from helpdesk.store.account_tables import Contract, Queue, UserEmail
 from helpdesk.store.assignment import requester_organization
 from helpdesk.store.db import read_session
@@ -56,14 +56,15 @@ def _assignee_now(store: TicketStore, decision: RouteDecision, sender: str) -> s
     return f"{store.get_contact(chosen.assignee_id).email} ({chosen.reason})"
 
 
-def test_messages(paths: list[Path], rules: Rules, engine: Engine | None, now: datetime) -> list[Tested]:
+def test_messages(paths: list[Path], rules: Rules, engine: Engine | None, now: datetime,
+                  parse: MailParser) -> list[Tested]:
     results = []
     with (read_session(engine) if engine else _NoDatabase()) as session:
         store = TicketStore(session) if engine else None
         conn = store.conn if store else None
         for path in paths:
             try:
-                mail = parse_mail(path.read_bytes(), 0, None, ())
+                mail = parse(path.read_bytes(), 0, None, ())
             except Quarantine as exc:
                 results.append(Tested(path.name, None, problem=str(exc)))
                 continue

@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass
 
 from helpdesk.gateway.ground.addresses import base_address
-from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.gateway.ground.message import InboundMail
 from helpdesk.gateway.ground.outcome import Outcome
 from helpdesk.gateway.ground.outgoing import OutboundIntent
@@ -20,6 +19,7 @@ from helpdesk.gateway.ground.records import ContactRow
 from helpdesk.gateway.ground.statuses import FINISHED_STATUSES, Disposition, TicketStatus
 from helpdesk.gateway.hygiene.classify import Classification
 from helpdesk.gateway.hygiene.quoting import strip_quoted
+from helpdesk.gateway.pipeline.context import PipelineContext
 from helpdesk.gateway.staff_mailbox.mail_commands import ParsedCommands, parse_commands
 from helpdesk.gateway.staff_mailbox.staff_notify import new_ticket, update
 from helpdesk.gateway.staff_mailbox.ticket_actions import Applied, apply_commands, check_commands
@@ -59,7 +59,7 @@ def _client_recipients(store: TicketStore, sm: StaffMail, own: frozenset[str]) -
     return tuple(cc)
 
 
-def _to_client(store: TicketStore, sm: StaffMail, text: str, resolved: bool, ctx) -> OutboundIntent:
+def _to_client(store: TicketStore, sm: StaffMail, text: str, resolved: bool, ctx: PipelineContext) -> OutboundIntent:
     thread = q.client_message_ids(store.conn, sm.state.number)
     references = tuple(thread[:1] + thread[-3:]) if len(thread) > 4 else tuple(thread)
     return OutboundIntent(
@@ -112,7 +112,7 @@ def handle_staff_mail(store: TicketStore, sm: StaffMail, classification: Classif
                                                   set(ctx.rules().queues))
     if errors:
         return _refuse(store, sm, errors)
-    applied = apply_commands(store, sm.staff, sm.state, parsed.commands, utcnow())
+    applied = apply_commands(store, sm.staff, sm.state, parsed.commands, ctx.clock())
     note = _is_note(parsed, sm.mail, ctx.settings.notes_address)
     public = bool(parsed.text or sm.mail.attachments) and not note
     _store(store, sm, "public" if public else "internal", parsed.text)

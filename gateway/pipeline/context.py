@@ -1,0 +1,59 @@
+"""What every stage is given: the settings, the current rules, the clock and the ports to the adapters.
+
+The composition root (app/wiring.py) builds it; tests build it with the same function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlmodel import Session
+
+from helpdesk.gateway.accounts.permissions import Decision
+from helpdesk.gateway.conversation.closed_policy import FollowUp
+from helpdesk.gateway.conversation.message_ids import MessageIdSigner
+from helpdesk.gateway.conversation.thread import TicketRef
+from helpdesk.gateway.ground.clock import Clock, utcnow
+from helpdesk.gateway.ground.message import InboundMail
+from helpdesk.gateway.ground.outcome import Refusal
+from helpdesk.gateway.ground.ports import MailComposer, MailParser, MailRenderer
+from helpdesk.gateway.ground.processing_log import ProcessingLog
+from helpdesk.gateway.ground.settings import Settings
+from helpdesk.gateway.hygiene.auth_results import Verification
+from helpdesk.gateway.hygiene.classify import Classification
+from helpdesk.gateway.routing.rules import Rules
+from helpdesk.store.tickets import TicketStore
+
+
+@dataclass
+class PipelineContext:
+    settings: Settings
+    renderer: MailRenderer
+    rules: Callable[[], Rules]  # current rules; reloading swaps what this returns
+    parse: MailParser
+    compose: MailComposer
+    mailbox_queues: dict[str, str] = field(default_factory=dict)  # "imap:<name>" -> queue
+    signer: MessageIdSigner | None = None  # signs our Message-IDs and checks the ones replies name
+    clock: Clock = utcnow
+
+    def __post_init__(self):
+        if self.signer is None:
+            self.signer = MessageIdSigner(self.settings.signing_secret(), self.settings.message_id_domain)
+
+
+@dataclass
+class MessageInProcess:
+    """One message on its way through the stages: what is known so far, filled in stage by stage."""
+
+    session: Session
+    store: TicketStore
+    mail: InboundMail
+    ctx: PipelineContext
+    trace: ProcessingLog
+    classification: Classification | None = None
+    verified: Verification | None = None
+    ref: TicketRef | None = None
+    continue_verdict: Decision | None = None   # why the sender may (or may not) continue ref
+    refused: Refusal | None = None             # ref they named but may not continue
+    follow_up: FollowUp | None = None          # a closed ticket answered by a new linked one
