@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
-from helpdesk.gateway.accounts.permissions import STAFF_ROLES
 from helpdesk.gateway.ground.clock import as_utc
 from helpdesk.gateway.ground.records import TicketState
+from helpdesk.gateway.ground.roles import STAFF_ROLES
 from helpdesk.store.account_tables import Organization, QueueMember, User, UserEmail, UserRole
 from helpdesk.store.models import Article, SatisfactionRating, Ticket, TimeEntry
 

@@ -18,8 +18,8 @@ from helpdesk.gateway.accounts.directory import (
     set_password,
     user_view,
 )
-from helpdesk.gateway.accounts.permissions import ALL_ROLES
 from helpdesk.gateway.accounts.user_import import import_users, read_rows
+from helpdesk.gateway.ground.roles import ALL_ROLES
 from helpdesk.store.account_tables import User, UserRole
 
 app = typer.Typer(help="Users: clients' contacts and the provider's staff.", no_args_is_help=True)

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CLIENT_ROLES = ("client", "client-admin", "fin-admin", "sys-admin")
-ORG_ROLES = ("client-admin", "fin-admin", "sys-admin")
-STAFF_ROLES = ("technician", "dispatcher", "admin")
-ALL_ROLES = CLIENT_ROLES + STAFF_ROLES
+from helpdesk.gateway.ground.roles import ALL_ROLES, CLIENT_ROLES, ORG_ROLES, STAFF_ROLES
 
 # Mail commands each provider role may give (the technicians' mailbox issue parses them).
 _COMMANDS = {
