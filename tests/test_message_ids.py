@@ -33,3 +33,20 @@ def test_bounce_addresses_name_the_outbox_row_and_cannot_be_guessed():
         assert signer.outbox_id(forged, "bounces") is None
     other = MessageIdSigner(b"another-secret-value", "helpdesk.test")
     assert other.outbox_id(address, "bounces") is None
+
+
+def test_processes_starting_together_agree_on_one_whole_secret(tmp_path):
+    """Two threads creating the key file at once both read the same full key (it once read empty)."""
+    import threading
+    barrier, keys = threading.Barrier(8), []
+
+    def start():
+        barrier.wait()
+        keys.append(load_secret(None, None, tmp_path / "helpdesk.secret"))
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(keys) == 8 and len(set(keys)) == 1 and len(keys[0]) == 64
