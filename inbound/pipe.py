@@ -6,6 +6,7 @@ Exit codes are sysexits.h, as MTAs read them: 0 stored, 75 (EX_TEMPFAIL) keep it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -23,7 +24,7 @@ class PipeResult:
 
 
 def deliver_from_pipe(stdin: BinaryIO, sender: str | None, recipients: list[str], max_bytes: int,
-                      open_store: callable) -> PipeResult:
+                      open_store: Callable[[], RawMessageStore]) -> PipeResult:
     """Read one message and commit it through the store `open_store()` returns (opened only for a good message)."""
     raw = stdin.read(max_bytes + 1)
     if len(raw) > max_bytes:
@@ -31,7 +32,7 @@ def deliver_from_pipe(stdin: BinaryIO, sender: str | None, recipients: list[str]
     if not raw.strip():
         return PipeResult(EX_DATAERR, "empty message on stdin")
     try:
-        store: RawMessageStore = open_store()
+        store = open_store()
         new_id = store.commit([RawInbound(raw, sender, tuple(recipients), source="pipe")])[0]
     except TempFail as exc:
         return PipeResult(EX_TEMPFAIL, f"temporary failure, message not stored ({exc})")
