@@ -90,12 +90,15 @@ def _content(body_text: str, intent: OutboundIntent) -> tuple[list[tuple[str, st
 
 
 def compose_mail(intent: OutboundIntent, rendered: RenderedMail, *, tag: str, support_name: str,
-                 support_address: str, message_id: str, now: datetime) -> ComposedMail:
-    """`message_id` (without brackets) comes from gateway.message_ids, signed."""
+                 support_address: str, message_id: str, now: datetime, reply_to: str | None = None,
+                 rcpt_to: tuple[str, ...] | None = None) -> ComposedMail:
+    """`message_id` (without brackets) comes from gateway.message_ids, signed. `reply_to` is the
+    recipient's signed reply address (else the support address); `rcpt_to` the envelope
+    recipients of this copy (else all of To and Cc): each person gets a copy with their own."""
     subject = rendered.subject if tag in rendered.subject else f"{tag} {rendered.subject}"
     headers = [
         ("From", format_address(intent.from_name or support_name, support_address)),
-        ("Reply-To", support_address),  # pressing Reply always comes back to the gateway
+        ("Reply-To", reply_to or support_address),  # pressing Reply always comes back to the gateway
         ("To", format_address(intent.to_name, intent.to_address)),
     ]
     if intent.cc:
@@ -113,5 +116,5 @@ def compose_mail(intent: OutboundIntent, rendered: RenderedMail, *, tag: str, su
         headers.append(("Content-Language", intent.locale))
     # ASCII except for internationalized addresses (RFC 6532), which need an SMTPUTF8 relay.
     head = "".join(f"{name}: {value}\r\n" for name, value in headers).encode("utf-8")
-    recipients = (intent.to_address,) + tuple(address for address, _ in intent.cc)
+    recipients = rcpt_to or (intent.to_address,) + tuple(address for address, _ in intent.cc)
     return ComposedMail(message_id, support_address, recipients, head + b"\r\n" + body)

@@ -61,4 +61,5 @@ class MailComposer(Protocol):
     """Builds the RFC 5322 bytes of an intent (outbound/compose.py)."""
 
     def __call__(self, intent: OutboundIntent, rendered: RenderedMail, *, tag: str, support_name: str,
-                 support_address: str, message_id: str, now: datetime) -> ComposedMail: ...
+                 support_address: str, message_id: str, now: datetime, reply_to: str | None = None,
+                 rcpt_to: tuple[str, ...] | None = None) -> ComposedMail: ...

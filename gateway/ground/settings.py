@@ -9,6 +9,8 @@ An env file (systemd `EnvironmentFile` syntax) is read from HELPDESK_ENV_FILE, d
 from __future__ import annotations
 
 import os
+import re
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -46,6 +48,11 @@ class Settings(BaseSettings):
     extra_addresses: str = ""
     rules: Path = Path("rules.yaml")
     max_message_bytes: int = 26_214_400
+    # SMTP connections open at once, overall and from one client IP (beyond: 421 4.7.0), and
+    # recipients per transaction (beyond: 452 4.5.3).
+    smtp_max_connections: int = 400
+    smtp_max_connections_per_ip: int = 100
+    smtp_max_recipients: int = 100
     # Decoded attachment sizes kept on a ticket: one larger, or one past the total, is named in
     # the text instead (the raw message, with it, is still stored).
     max_attachment_bytes: int = 20 * 1024 * 1024
@@ -58,6 +65,13 @@ class Settings(BaseSettings):
     # Unset: read from secret_key_file, else from helpdesk.secret (created on first use).
     secret_key: SecretStr | None = None
     secret_key_file: Path | None = None
+    # Keys used before a rotation (comma-separated): signatures made with them still verify
+    # until previous_secret_keys_until (a date, UTC; unset = until you remove them).
+    previous_secret_keys: SecretStr | None = None
+    previous_secret_keys_until: date | None = None
+    # Signed reply addresses: every mail to a person carries Reply-To
+    # <support local>+<prefix><token>@<support domain>, a token only that recipient knows.
+    reply_address_prefix: str = "r-"
     # Tag put in subjects: "[HD#123]". Changing it breaks threading of older mail.
     ticket_tag: str = "HD"
     templates_dir: Path | None = None
@@ -69,6 +83,12 @@ class Settings(BaseSettings):
     send_retry_max_seconds: float = 3600.0
     # A dispatcher that dies mid-send leaves its rows to others after this lease.
     send_claim_lease_seconds: float = 300.0
+    # Give up on an outbound mail this long after it was queued (an MTA's maximal queue lifetime).
+    send_queue_lifetime_hours: float = 120.0
+    # Every running instance writes a heartbeat this often; one silent for instance_stale_seconds
+    # is taken for dead and its claimed outbox rows are taken over.
+    instance_heartbeat_seconds: float = 2.0
+    instance_stale_seconds: float = 10.0
     # How long an SQLite writer waits for the lock before the SMTP client gets a 451.
     db_busy_timeout_ms: int = 5000
     # Inbound messages committed together at most (answers still go one by one, after commit).
@@ -91,10 +111,6 @@ class Settings(BaseSettings):
     # Hosts whose Authentication-Results headers (RFC 8601) count, by authserv-id (comma-separated),
     # normally your own MX. Headers from any other host are ignored: a sender can write them.
     trusted_authserv_ids: str = ""
-    # Staff mail acts (answers clients, runs commands) only with a DMARC/DKIM/SPF pass from a trusted
-    # host. Off by default: then only a failure stops it, and a forged From of a staff address
-    # that your MX lets through would pass for the technician.
-    staff_mail_requires_pass: bool = False
     # Outbound mail is sent with a VERP envelope sender, bounces+<id>-<signature>@<support domain>,
     # so a delivery report names the exact mail; that address must reach the gateway (it is
     # accepted at RCPT). Off: the envelope sender is the support address and reports are
@@ -130,7 +146,17 @@ class Settings(BaseSettings):
             raise ValueError(f"HELPDESK_{info.field_name.upper()} must be an email address, got {value!r}")
         return value.lower()
 
-    @field_validator("confirm_close_days", "auto_close_check_minutes")
+    @field_validator("reply_address_prefix")
+    @classmethod
+    def _check_reply_prefix(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9]{1,8}-?", value):
+            raise ValueError("HELPDESK_REPLY_ADDRESS_PREFIX must be 1-8 lower-case letters or digits, "
+                             f"optionally ending in '-', got {value!r}")
+        return value
+
+    @field_validator("confirm_close_days", "auto_close_check_minutes", "smtp_max_connections",
+                     "smtp_max_connections_per_ip", "smtp_max_recipients", "send_queue_lifetime_hours",
+                     "instance_heartbeat_seconds", "instance_stale_seconds")
     @classmethod
     def _positive(cls, value, info):
         if value <= 0:
@@ -161,6 +187,13 @@ class Settings(BaseSettings):
     def signing_secret(self) -> bytes:
         key = self.secret_key.get_secret_value() if self.secret_key else None
         return load_secret(key, self.secret_key_file, Path("helpdesk.secret"))
+
+    def verifying_secrets(self, today: date) -> tuple[bytes, ...]:
+        """The current key, then the previous ones while their transition period lasts."""
+        previous = self.previous_secret_keys.get_secret_value() if self.previous_secret_keys else ""
+        if self.previous_secret_keys_until is not None and today > self.previous_secret_keys_until:
+            previous = ""
+        return (self.signing_secret(),) + tuple(k.strip().encode() for k in previous.split(",") if k.strip())
 
     @property
     def smtp_host_port(self) -> tuple[str, int]:
