@@ -45,6 +45,8 @@ class User(SQLModel, table=True):
     active: bool = True
     password_hash: str | None = Field(default=None, max_length=255)  # argon2id; never printed
     created_at: datetime = Field(default_factory=utcnow)
+    # Part of every reply token signed for this user; raising it revokes them all.
+    reply_generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class UserEmail(SQLModel, table=True):
