@@ -1,5 +1,6 @@
 """Delivery status notifications over the real listener: matched to the outbound mail they report
-(signed VERP address, else the returned Message-ID), recorded, and never answered."""
+(acted on at its signed VERP address, only noted when matched by the returned Message-ID), recorded,
+and never answered. Forged reports: test_forged_reports.py."""
 
 from __future__ import annotations
 
@@ -16,12 +17,15 @@ from tests.workflow import ANNA, JAN, Inbox, add_team, reply_to
 WORKFLOW_RULES = REPO / "tests" / "rules" / "workflow.yaml"
 
 
-def dsn(original: bytes, recipient: str, *, to: str, action: str = "failed", status: str = "5.1.1") -> bytes:
+def dsn(original: bytes, recipient: str, *, to: str, action: str = "failed", status: str = "5.1.1",
+        original_recipient: str = "", mx: str = "mx.client.example") -> bytes:
+    """A Postfix-style report on `original` (its headers are returned) about `recipient`, from `mx`."""
     headers = original.split(b"\r\n\r\n", 1)[0].replace(b"\r\n", b"\n").decode()
-    return f"""From: Mail Delivery System <MAILER-DAEMON@mx.client.example>
+    orcpt = f"Original-Recipient: rfc822;{original_recipient}\n" if original_recipient else ""
+    return f"""From: Mail Delivery System <MAILER-DAEMON@{mx}>
 To: <{to}>
 Subject: Undelivered Mail Returned to Sender
-Message-ID: <dsn-{abs(hash((recipient, action, to)))}@mx.client.example>
+Message-ID: <dsn-{abs(hash((recipient, action, to)))}@{mx}>
 Auto-Submitted: auto-replied
 MIME-Version: 1.0
 Content-Type: multipart/report; report-type=delivery-status; boundary="B"
@@ -34,10 +38,10 @@ I'm sorry to have to inform you that your message could not be delivered.
 --B
 Content-Type: message/delivery-status
 
-Reporting-MTA: dns; mx.client.example
+Reporting-MTA: dns; {mx}
 
 Final-Recipient: rfc822; {recipient}
-Action: {action}
+{orcpt}Action: {action}
 Status: {status}
 Diagnostic-Code: smtp; 550 {status} <{recipient}>: Recipient address rejected: User unknown
 
@@ -98,13 +102,20 @@ def test_automatic_mail_to_a_blocked_address_waits_until_it_writes_again(make_se
         assert user_view(session, find_user(session, JAN))["blocked"] == []
 
 
-def test_a_report_sent_to_the_support_address_is_matched_by_message_id(make_settings, start_gateway, sink, db):
+def test_without_verp_a_report_is_matched_by_message_id_and_only_noted(make_settings, start_gateway, sink, db):
     gw = start_gateway(make_settings(verp=False))
     ack, number = _acknowledged(gw, sink, db)
     assert ack.mail_from == "support@helpdesk.test"
     deliver_report(gw.port, dsn(ack.raw, JAN, to="support@helpdesk.test"), "support@helpdesk.test")
     db.processed(2)
-    assert db.ticket_count() == 1 and db.outbox()[0]["status"] == "bounced"
+    # anyone who saw the mail knows its Message-ID: the report is kept on the ticket, not believed
+    assert db.ticket_count() == 1 and db.outbox()[0]["status"] == "sent"
+    event = db.ticket(number)["events"][-1]
+    assert (event["kind"], event["detail"]) == ("delivery-report-not-acted-on", f"delivery report for {JAN}, "
+                                                "not acted on: not received at the signed bounce address of that mail")
+    assert db.ticket(number)["articles"][-1]["visibility"] == "internal"
+    with new_session(db.engine) as session:
+        assert user_view(session, find_user(session, JAN))["blocked"] == []
 
 
 def test_a_delay_is_noted_without_blocking(gateway, sink, db):

@@ -13,6 +13,9 @@ class BounceReport:
     diagnostic: str           # Diagnostic-Code text, one line, capped at MAX_DIAGNOSTIC characters
     original_message_id: str | None   # Message-ID of the returned message, without <>, if present
     permanent: bool           # action failed and status class 5
+    # The Original-Recipient (RFC 3464 2.3.1) when it differs from `recipient` (an alias or forward
+    # rewrote the address we sent to), else "": a report may name our recipient only there.
+    original_recipient: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,3 +60,5 @@ class InboundMail:
     # Every Authentication-Results header (RFC 8601), topmost (added last, nearest us) first.
     auth_results: tuple[str, ...] = ()
     bounce: BounceReport | None = None  # set when the message is a delivery status notification
+    # What parsing could not read and where it went (parts nested too deep), for the processing log.
+    parse_notes: tuple[str, ...] = ()

@@ -87,10 +87,12 @@ def _report_from_group(group: dict[str, str], original_message_id: str | None) -
     # Status is mandatory, but when it is missing the Diagnostic-Code's enhanced code says the same.
     status = _enhanced_status(group.get("status", "")) or _enhanced_status(diagnostic)
     action = _action(group) or _action_for_status(status)
-    recipient = _address(group.get("final-recipient", "")) or _address(group.get("original-recipient", ""))
+    original = _address(group.get("original-recipient", ""))
+    recipient = _address(group.get("final-recipient", "")) or original
     return BounceReport(recipient=recipient, action=action, status=status, diagnostic=diagnostic,
                         original_message_id=original_message_id,
-                        permanent=action == "failed" and status.startswith("5."))
+                        permanent=action == "failed" and status.startswith("5."),
+                        original_recipient=original if original != recipient else "")
 
 
 def _action(group: dict[str, str]) -> str:
