@@ -5,64 +5,37 @@ guessed charset before it finds the parts, which garbles mail whose parts use di
 and it gives up on a multipart without its boundaries. The stdlib keeps each part's bytes and
 records what was broken as defects; this module then recovers what it can (a boundary that is
 not the declared one, uuencoded files inside text, format=flowed lines).
+
+The walker, like the parser (mime_tree.py), goes at most MAX_DEPTH levels deep: a part below that
+comes whole, unread, as the attachment nested-remainder.eml, and the text says so.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import email
 import io
 import quopri
 import re
 from dataclasses import dataclass, field
 from email.generator import BytesGenerator
 from email.message import Message
-from email.policy import Compat32
 
 from helpdesk.inbound.charsets import decode_bytes, raw_bytes
 from helpdesk.inbound.html_text import html_charset, html_to_text
 from helpdesk.inbound.mail_headers import header_text
+from helpdesk.inbound.mime_tree import MAX_DEPTH, POLICY, parse_bytes
 
-MAX_DEPTH = 60  # deeper nesting is no mail a person wrote; the raw message keeps it anyway
-TOO_DEEP = f"[parts nested deeper than {MAX_DEPTH} levels are not shown; the stored raw message has them]"
+__all__ = ["MAX_DEPTH", "REMAINDER_NAME", "FoundAttachment", "MimeContent", "parse_bytes", "walk_message"]
+
+REMAINDER_NAME = "nested-remainder.eml"
+TOO_DEEP = f"[parts nested deeper than {MAX_DEPTH} levels are not shown; they are attached as {REMAINDER_NAME}]"
 _BODY_TYPES = ("text/plain", "text/html")
 _UUENCODED = re.compile(r"^begin [0-7]{3,4} ([^\n]+)\n(.*?)^end[ \t]*$\n?", re.MULTILINE | re.DOTALL)
 _BOUNDARY_LINE = re.compile(rb"^--([^\s\"]{1,200}?)(?:--)?[ \t]*\r?\n(?=[A-Za-z][A-Za-z0-9-]*:)", re.MULTILINE)
-_HEADER_END = re.compile(rb"\r?\n\r?\n|\r\r")
-_HEADER_LINE = re.compile(rb"^[\x21-\x39\x3b-\x7e]+[ \t]*:")
 _BASE64_LINE = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
 _BASE64_TEXT = re.compile(r"[A-Za-z0-9+/\s]*=*\s*")
 _SHOWN_HEADERS = ("From", "Date", "Subject", "To", "Cc")
-
-
-class RawHeaders(Compat32):
-    """compat32, but header values come back as the raw strings (8-bit bytes as surrogate escapes)
-    instead of email.header.Header objects, so this module decodes them its own, tolerant way."""
-
-    def header_fetch_parse(self, name, value):
-        return value
-
-
-POLICY = RawHeaders()
-
-
-def _repair_header_block(raw: bytes) -> bytes:
-    """NUL bytes out of the header block (RFC 5322 forbids them; the stdlib ends the headers at one),
-    and a line that is no header but sits between two headers made a continuation of the one
-    before (a program that wrapped a long value without indenting), instead of ending the headers."""
-    end = _HEADER_END.search(raw)
-    if end is None:
-        return raw.replace(b"\x00", b"")
-    lines = raw[:end.start()].replace(b"\x00", b"").split(b"\n")
-    for i in range(1, len(lines) - 1):
-        if not _HEADER_LINE.match(lines[i]) and _HEADER_LINE.match(lines[i + 1]) and lines[i][:1] not in (b" ", b"\t"):
-            lines[i] = b" " + lines[i]
-    return b"\n".join(lines) + raw[end.start():]
-
-
-def parse_bytes(raw: bytes) -> Message:
-    return email.message_from_bytes(_repair_header_block(raw), policy=POLICY)
 
 
 @dataclass(frozen=True)
@@ -76,6 +49,8 @@ class FoundAttachment:
 class MimeContent:
     texts: list[str] = field(default_factory=list)
     attachments: list[FoundAttachment] = field(default_factory=list)
+    # Parts below MAX_DEPTH, each whole as nested-remainder.eml; also from inside enclosed messages.
+    remainders: list[FoundAttachment] = field(default_factory=list)
 
 
 def _filename(part: Message) -> str:
@@ -157,24 +132,27 @@ def _uudecode(lines: str) -> bytes:
     return bytes(data)
 
 
-def _recover_multipart(part: Message) -> Message | None:
-    """A multipart whose declared boundary never appears: find the boundary actually used."""
+def _recover_multipart(part: Message, max_depth: int) -> Message | None:
+    """A multipart whose declared boundary never appears: find the boundary actually used.
+    Parsed again as a message of its own, it may only nest as deep as the part still may."""
     body = _payload(part)
     ctype = part.get_content_type()
     ctype = ctype if ctype.isascii() else "multipart/mixed"
     candidates = dict.fromkeys(match.group(1) for match in _BOUNDARY_LINE.finditer(body))
     for boundary in list(candidates)[:3]:  # each try parses the whole body again
-        rebuilt = parse_bytes(f"Content-Type: {ctype}; boundary=\"".encode() + boundary + b'"\r\n\r\n' + body)
+        rebuilt = parse_bytes(f"Content-Type: {ctype}; boundary=\"".encode() + boundary + b'"\r\n\r\n' + body,
+                              max_depth)
         if rebuilt.is_multipart() and rebuilt.get_payload():
             return rebuilt
     return None
 
 
-def _reparsed(inner: Message, encoding: str) -> Message:
+def _reparsed(inner: Message, encoding: str, max_depth: int) -> Message:
     """An enclosed message that was itself base64 or quoted-printable encoded, decoded and parsed again."""
     encoded = _as_bytes(inner)
     try:
-        return parse_bytes(base64.b64decode(encoded) if encoding == "base64" else quopri.decodestring(encoded))
+        decoded = base64.b64decode(encoded) if encoding == "base64" else quopri.decodestring(encoded)
+        return parse_bytes(decoded, max_depth)
     except (binascii.Error, ValueError):
         return inner
 
@@ -185,20 +163,23 @@ def _as_bytes(msg: Message) -> bytes:
         BytesGenerator(out, mangle_from_=False, maxheaderlen=0).flatten(msg)
     except UnicodeEncodeError:  # the stdlib decodes a broken multipart's 8-bit text and cannot write it back
         return msg.as_string(policy=POLICY).encode("utf-8", "surrogateescape")
-    except RecursionError:  # hundreds of levels of enclosed messages: only the stored raw message has them
+    except RecursionError:  # not expected below MAX_DEPTH levels; should it happen, the raw message has it
         return b""
     return out.getvalue()
 
 
 class _Walker:
-    def __init__(self) -> None:
+    def __init__(self, remainders: list[FoundAttachment] | None = None, enclosed: bool = False) -> None:
         self.content = MimeContent()
+        # Inside an enclosed message only the text is used (the message is attached whole, once, by the
+        # outermost walker); what was too deep to read is gathered there too, to be attached on its own.
+        self.remainders = self.content.remainders if remainders is None else remainders
+        self.enclosed = enclosed
 
     def visit(self, part: Message, depth: int, text_wanted: bool = True, is_root: bool = False) -> None:
         ctype = part.get_content_type()
-        if depth > MAX_DEPTH:
-            if TOO_DEEP not in self.content.texts:
-                self.content.texts.append(TOO_DEEP)
+        if depth > MAX_DEPTH or getattr(part, "nested_remainder", False):
+            self._remainder(part)
             return
         if ctype.endswith("delivery-status") and part.is_multipart():
             blocks = b"\n".join(_as_bytes(block) for block in part.get_payload())
@@ -211,16 +192,29 @@ class _Walker:
             for sub in part.get_payload():
                 self.visit(sub, depth + 1, text_wanted)
         elif part.get_content_maintype() == "multipart":
-            recovered = _recover_multipart(part)
-            if recovered is not None:
-                self.visit(recovered, depth + 1, text_wanted)
-            elif text_wanted:  # no structure to be found: at least the text is not lost
-                self.content.texts.append(decode_bytes(_payload(part), part.get_content_charset()))
+            self._unsplit_multipart(part, depth, text_wanted)
         elif ctype in _BODY_TYPES and not _is_attachment(part, is_root):
             if text_wanted:
                 self._body_text(part, ctype)
         else:
             self.content.attachments.append(FoundAttachment(_filename(part), ctype, _payload(part)))
+
+    def _unsplit_multipart(self, part: Message, depth: int, text_wanted: bool) -> None:
+        """A multipart the parser could not split: its declared boundary never appears."""
+        if depth >= MAX_DEPTH:  # the parts it holds would be too deep to read
+            self._remainder(part)
+            return
+        recovered = _recover_multipart(part, MAX_DEPTH - depth - 1)
+        if recovered is not None:
+            self.visit(recovered, depth + 1, text_wanted)
+        elif text_wanted:  # no structure to be found: at least the text is not lost
+            self.content.texts.append(decode_bytes(_payload(part), part.get_content_charset()))
+
+    def _remainder(self, part: Message) -> None:
+        """Too deep to read: the part whole, as received, and a line in the text saying where it went."""
+        self.remainders.append(FoundAttachment(REMAINDER_NAME, "message/rfc822", _as_bytes(part)))
+        if TOO_DEEP not in self.content.texts:
+            self.content.texts.append(TOO_DEEP)
 
     def _body_text(self, part: Message, ctype: str) -> None:
         data = _payload(part)
@@ -259,11 +253,12 @@ class _Walker:
         inner = part.get_payload(0)
         encoding = (part.get("content-transfer-encoding") or "").strip().lower()
         if encoding in ("base64", "quoted-printable"):  # not allowed (RFC 2046 5.2.1), but it happens
-            inner = _reparsed(inner, encoding)
-        self.content.attachments.append(FoundAttachment(_filename(part), "message/rfc822", _as_bytes(inner)))
+            inner = _reparsed(inner, encoding, MAX_DEPTH - depth - 1)
+        if not self.enclosed:
+            self.content.attachments.append(FoundAttachment(_filename(part), "message/rfc822", _as_bytes(inner)))
         if not text_wanted:
             return
-        nested = _Walker()
+        nested = _Walker(self.remainders, enclosed=True)
         nested.visit(inner, depth + 1, is_root=True)
         lines = [f"{name}: {header_text(inner[name])}" for name in _SHOWN_HEADERS if inner.get(name)]
         body = "\n\n".join(t.strip() for t in nested.content.texts if t.strip())

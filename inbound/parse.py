@@ -17,7 +17,7 @@ from helpdesk.gateway.ground.errors import Quarantine
 from helpdesk.gateway.ground.message import InboundMail, ParsedAttachment
 from helpdesk.inbound.charsets import clean_text
 from helpdesk.inbound.mail_headers import addresses, extract_message_ids, first_address, header_text
-from helpdesk.inbound.mime_parts import FoundAttachment, parse_bytes, walk_message
+from helpdesk.inbound.mime_parts import MAX_DEPTH, REMAINDER_NAME, FoundAttachment, parse_bytes, walk_message
 
 __all__ = ["extract_message_ids", "parse_mail", "safe_filename", "synthesize_message_id"]
 
@@ -102,6 +102,14 @@ def _text(texts: list[str], notes: list[str]) -> str:
     return "\n\n".join(filter(None, [text.strip(), "\n".join(notes)]))
 
 
+def _depth_notes(remainders: list[FoundAttachment]) -> tuple[str, ...]:
+    if not remainders:
+        return ()
+    size = sum(len(r.data) for r in remainders)
+    return (f"nested deeper than {MAX_DEPTH} levels: the rest ({len(remainders)} part(s), {size} bytes) "
+            f"attached unread as {REMAINDER_NAME}",)
+
+
 def parse_mail(raw: bytes, inbound_id: int, envelope_from: str | None, envelope_to: tuple[str, ...],
                source: str = "", *, max_attachment_bytes: int = 20 * 1024 * 1024,
                max_attachments_total: int = 50 * 1024 * 1024) -> InboundMail:
@@ -109,7 +117,8 @@ def parse_mail(raw: bytes, inbound_id: int, envelope_from: str | None, envelope_
         msg = parse_bytes(raw)
         sender, sender_name = _sender(msg, envelope_from)
         content = walk_message(msg)
-        attachments, notes = _keep_attachments(content.attachments, max_attachment_bytes, max_attachments_total)
+        attachments, notes = _keep_attachments([*content.attachments, *content.remainders], max_attachment_bytes,
+                                               max_attachments_total)
         return InboundMail(
             inbound_id=inbound_id,
             channel="email",
@@ -127,6 +136,7 @@ def parse_mail(raw: bytes, inbound_id: int, envelope_from: str | None, envelope_
             attachments=attachments,
             source=source,
             auth_results=tuple(header_text(v) for v in msg.get_all("authentication-results") or ()),
+            parse_notes=_depth_notes(content.remainders),
         )
     except Quarantine:
         raise

@@ -7,8 +7,8 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 
 import typer
-from sqlalchemy import select
 
+from helpdesk.app.commands import list_paging as paging
 from helpdesk.app.commands.console import (
     ID,
     confirm,
@@ -24,6 +24,7 @@ from helpdesk.inbound.pipe import deliver_from_pipe
 from helpdesk.store.db import make_engine
 from helpdesk.store.inbound_messages import RawMessageCommitter
 from helpdesk.store.models import InboundMessage
+from helpdesk.store.queries import inbound_page
 
 app = typer.Typer(help="Mail intake: pipe delivery and stored messages.", no_args_is_help=True)
 
@@ -52,19 +53,24 @@ def pipe(sender: str = typer.Option(None, "--sender", "-f", help="Envelope sende
     typer.echo(result.message)
 
 
-@app.command("list")
-def list_inbound(status: str = typer.Option(None, help="pending, processed, duplicate, quarantined or dropped."),
-                 as_json: bool = typer.Option(False, "--json")) -> None:
-    """Stored inbound messages, newest first."""
+def _print_inbound(status: str | None, since: str | None, until: str | None, limit: str, offset: str,
+                   as_json: bool, noun: str) -> None:
+    page, window = paging.read_page(limit, offset), paging.read_window(since, until)
+    if status is not None and status not in tuple(InboundStatus):
+        paging.bad_value("--status", f"unknown status {status!r} (one of {', '.join(InboundStatus)})")
     with session_scope() as session:
-        query = select(InboundMessage).order_by(InboundMessage.id.desc()).limit(200)
-        if status:
-            query = query.where(InboundMessage.status == status)
-        rows = [{"id": m.id, "received_at": m.received_at.isoformat(), "source": m.source,
-                 "from": m.envelope_from, "status": m.status, "ticket": m.ticket_id, "reason": m.reason}
-                for m in session.execute(query).scalars()]
+        rows, total = inbound_page(session, status, window.since, window.until, page.limit, page.offset)
     print_json(rows) if as_json else print_table(rows, ["id", "received_at", "source", "from", "status",
                                                        "ticket", "reason"], "Inbound messages")
+    paging.tell_if_cut(page, len(rows), total, noun)
+
+
+@app.command("list")
+def list_inbound(status: str = typer.Option(None, help="pending, processed, duplicate, quarantined or dropped."),
+                 since: str = paging.SINCE, until: str = paging.UNTIL, limit: str = paging.LIMIT,
+                 offset: str = paging.OFFSET, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Stored inbound messages, newest first, a page at a time (stderr says when there are more)."""
+    _print_inbound(status, since, until, limit, offset, as_json, "messages")
 
 
 @app.command("retry")
@@ -132,9 +138,10 @@ app.add_typer(quarantine, name="quarantine")
 
 
 @quarantine.command("list")
-def quarantine_list(as_json: bool = typer.Option(False, "--json")) -> None:
+def quarantine_list(since: str = paging.SINCE, until: str = paging.UNTIL, limit: str = paging.LIMIT,
+                    offset: str = paging.OFFSET, as_json: bool = typer.Option(False, "--json")) -> None:
     """Quarantined messages with the reason, newest first."""
-    list_inbound(status=InboundStatus.QUARANTINED, as_json=as_json)
+    _print_inbound(InboundStatus.QUARANTINED, since, until, limit, offset, as_json, "quarantined messages")
 
 
 quarantine.command("show")(show)

@@ -23,4 +23,5 @@ def describe_parsed(mail) -> str:
         parts.append(f"{len(mail.attachments)} attachment(s)")
     if mail.bounce is not None:
         parts.append(f"delivery report: {mail.bounce.action} {mail.bounce.status} for {mail.bounce.recipient}")
+    parts.extend(mail.parse_notes)
     return ", ".join(parts)
