@@ -137,10 +137,11 @@ class Gateway:
         sender = Worker("dispatcher", dispatcher.run_once)
         worker = Worker("processor", processor.run_once, after_work=sender.wake.set)
         writer = make_writer(engine, s, on_commit=worker.wake.set)
-        handler = IntakeHandler(writer, s.accepted_addresses, s.message_id_domain)
+        handler = IntakeHandler(writer, s.accepted_addresses, s.message_id_domain, s.smtp_max_recipients)
         host, port = s.smtp_host_port
         try:
-            server = await start_listener(handler, host, port, s.max_message_bytes)
+            server = await start_listener(handler, host, port, s.max_message_bytes, s.smtp_max_connections,
+                                          s.smtp_max_connections_per_ip)
         except OSError as exc:
             raise UserError(f"cannot listen on {s.smtp_listen}: {exc.strerror}") from None
         writer_task = asyncio.create_task(writer.run())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from email.utils import formatdate
 
 from aiosmtpd.smtp import SMTP
@@ -15,6 +16,14 @@ from aiosmtpd.smtp import SMTP
 from helpdesk.gateway.ground.addresses import base_address
 from helpdesk.gateway.ground.errors import TempFail
 from helpdesk.inbound.intake import InboundWriter, RawInbound
+from helpdesk.inbound.smtp_limits import (
+    COMMAND_RECV_BYTES,
+    COMMAND_STREAM_LIMIT,
+    S452_TOO_MANY_RECIPIENTS,
+    ConnectionGate,
+    Doorman,
+    command_line_limits,
+)
 
 log = logging.getLogger("helpdesk.inbound")
 
@@ -25,13 +34,21 @@ S451_TEMPFAIL = "451 4.3.0 Temporary failure, please try again later"
 S550_NO_SUCH_USER = "550 5.1.1 <{address}>: no such recipient here"
 S501_SENDER_TOO_LONG = "501 5.1.7 Sender address too long"
 MAX_ADDRESS = 320  # the widest address a column stores; RFC 5321 allows a path of 256 octets
+# RFC 5321 4.5.3.2.7: a server waits at least 5 minutes for the next command. aiosmtpd restarts
+# the timer only on a recognised command, so an endless line or a silent client is cut off too.
+IDLE_TIMEOUT_SECONDS = 300
+# A burst of connections waits in the kernel's accept queue until the loop takes them; beyond
+# asyncio's default of 100 the rest waited for SYN-ACK retransmissions, up to a minute, instead
+# of a prompt 220 or 421 (bench/hostile_smtp.py). The kernel caps it at net.core.somaxconn.
+LISTEN_BACKLOG = 1024
 
 
 class IntakeHandler:
     """aiosmtpd handler: accepts mail for the support addresses and commits it before 250."""
 
-    def __init__(self, writer: InboundWriter, accepted: frozenset[str], hostname: str):
+    def __init__(self, writer: InboundWriter, accepted: frozenset[str], hostname: str, max_recipients: int = 100):
         self.writer, self.accepted, self.hostname = writer, accepted, hostname
+        self.max_recipients = max_recipients
         self.in_flight = 0  # DATA transactions waiting for their commit (graceful shutdown waits)
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
@@ -45,6 +62,9 @@ class IntakeHandler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if base_address(address) not in self.accepted:
             return S550_NO_SUCH_USER.format(address=address)
+        # RFC 5321 4.5.3.1.10: a temporary 452; the sender delivers the rest in another transaction.
+        if len(envelope.rcpt_tos) >= self.max_recipients:
+            return S452_TOO_MANY_RECIPIENTS
         envelope.rcpt_tos.append(address)
         return S250_RCPT_OK
 
@@ -76,17 +96,67 @@ class IntakeHandler:
         return S451_TEMPFAIL
 
 
-async def start_listener(handler: IntakeHandler, host: str, port: int, max_bytes: int) -> asyncio.Server:
+class Listener(SMTP):
+    """aiosmtpd's session with short command lines, long DATA lines and a connection slot to give back."""
+
+    line_length_limit = COMMAND_STREAM_LIMIT  # aiosmtpd sizes the stream reader from it
+
+    def __init__(self, handler: IntakeHandler, release_slot: Callable[[], None], max_bytes: int,
+                 loop: asyncio.AbstractEventLoop):
+        super().__init__(handler, data_size_limit=max_bytes, enable_SMTPUTF8=True, decode_data=False,
+                         hostname=handler.hostname, ident="helpdesk gateway", timeout=IDLE_TIMEOUT_SECONDS,
+                         loop=loop)
+        self.command_size_limits = command_line_limits()
+        # Real mail has DATA lines over RFC 5322's 998 (CR-only line ends, unwrapped HTML): they
+        # may be as long as the message, which SIZE (552) bounds.
+        self.data_line_limit = max(SMTP.line_length_limit, max_bytes + 2)
+        self.release_slot: Callable[[], None] | None = release_slot
+        self.data_recv_bytes: int | None = None  # the transport's own read size, for DATA
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.data_recv_bytes = getattr(transport, "max_size", None)
+        self._read_commands()
+
+    def connection_lost(self, error: Exception | None) -> None:
+        # Called once however the connection ends: QUIT, the client gone, the idle timeout, an error.
+        if self.release_slot:
+            self.release_slot()
+            self.release_slot = None
+        super().connection_lost(error)
+
+    async def smtp_EHLO(self, hostname: str) -> None:
+        await super().smtp_EHLO(hostname)
+        # aiosmtpd adds SIZE's and SMTPUTF8's octets to MAIL's limit at every EHLO; ours has them.
+        self.command_size_limits = command_line_limits()
+
+    async def smtp_DATA(self, arg: str) -> None:
+        self._set_reading(self.data_line_limit, self.data_recv_bytes)
+        try:
+            await super().smtp_DATA(arg)
+        finally:
+            self._read_commands()
+
+    def _read_commands(self) -> None:
+        self._set_reading(COMMAND_STREAM_LIMIT, COMMAND_RECV_BYTES)
+
+    def _set_reading(self, line_limit: int, recv_bytes: int | None) -> None:
+        # One stream reader serves commands and DATA, and asyncio has no public setter for its
+        # limit, nor for how much the transport reads at once (selector transports: max_size).
+        self.line_length_limit = line_limit
+        self._reader._limit = line_limit  # type: ignore[attr-defined]
+        if recv_bytes and hasattr(self.transport, "max_size"):
+            self.transport.max_size = recv_bytes  # type: ignore[union-attr]
+
+
+async def start_listener(handler: IntakeHandler, host: str, port: int, max_bytes: int,
+                         max_connections: int = 400, max_connections_per_ip: int = 100) -> asyncio.Server:
     """Bind the listener on the running loop; SIZE is advertised and enforced (552) by aiosmtpd."""
     loop = asyncio.get_running_loop()
+    gate = ConnectionGate(max_connections, max_connections_per_ip)
 
-    class Listener(SMTP):
-        # aiosmtpd refuses lines over 1,000 bytes with a permanent 500; real mail (CR-only line
-        # ends, unwrapped HTML) has longer ones. SIZE still bounds what one client can send.
-        line_length_limit = max(SMTP.line_length_limit, max_bytes + 2)
+    def open_session(release_slot: Callable[[], None]) -> Listener:
+        return Listener(handler, release_slot, max_bytes, loop)
 
-    def factory() -> SMTP:
-        return Listener(handler, data_size_limit=max_bytes, enable_SMTPUTF8=True, decode_data=False,
-                    hostname=handler.hostname, ident="helpdesk gateway", loop=loop)
-
-    return await loop.create_server(factory, host=host, port=port, reuse_address=True)
+    return await loop.create_server(lambda: Doorman(gate, open_session), host=host, port=port, reuse_address=True,
+                                    backlog=LISTEN_BACKLOG)
