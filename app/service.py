@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from helpdesk.app.instance_heartbeat import InstanceHeartbeat
 from helpdesk.app.scheduled_jobs import Housekeeping
 from helpdesk.app.wiring import make_dispatcher, make_pipeline_context, make_readers, make_writer
 from helpdesk.gateway.accounts.queues import ensure_queues
@@ -133,7 +134,8 @@ class Gateway:
         ctx = make_pipeline_context(s, lambda: self.rules, renderer, self.clock)
         processor = Processor(engine, ctx)
         transport = make_transport(s.relay_host_port, s.outbox_dir)
-        dispatcher = make_dispatcher(engine, transport, s, signer=ctx.signer)
+        heartbeat = InstanceHeartbeat(engine, s)  # registered before the first claim, which names it
+        dispatcher = make_dispatcher(engine, transport, s, signer=ctx.signer, instance_id=heartbeat.register())
         sender = Worker("dispatcher", dispatcher.run_once)
         worker = Worker("processor", processor.run_once, after_work=sender.wake.set)
         writer = make_writer(engine, s, on_commit=worker.wake.set)
@@ -152,6 +154,7 @@ class Gateway:
         watcher = asyncio.create_task(self._watch_rules())
         worker.start()
         sender.start()
+        heartbeat.start()
         housekeeping = Housekeeping(engine, ctx, clock=self.clock, after_work=sender.wake.set)
         housekeeping.start()
         if install_signals:  # only possible in the main thread; tests run the gateway in another
@@ -170,6 +173,7 @@ class Gateway:
         for reader in readers:
             await asyncio.to_thread(reader.thread.join, SHUTDOWN_GRACE)
         await self._shutdown(server, handler, writer_task, worker, sender)
+        await heartbeat.stop()
         transport.close()
         engine.dispose()
         log.info("stopped")

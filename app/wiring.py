@@ -32,8 +32,10 @@ def make_pipeline_context(s: Settings, rules: Callable[[], Rules], renderer: Ren
 
 
 def delivery_policy(s: Settings) -> DeliveryPolicy:
-    return DeliveryPolicy(s.send_max_attempts, s.send_retry_base_seconds, s.send_retry_max_seconds,
-                          s.send_claim_lease_seconds)
+    return DeliveryPolicy(retry_base_seconds=s.send_retry_base_seconds, retry_max_seconds=s.send_retry_max_seconds,
+                          claim_lease_seconds=s.send_claim_lease_seconds,
+                          queue_lifetime_seconds=s.send_queue_lifetime_hours * 3600,
+                          instance_stale_seconds=s.instance_stale_seconds)
 
 
 def envelope_sender(s: Settings, signer: MessageIdSigner) -> Callable[[ClaimedMail], str]:
@@ -45,11 +47,14 @@ def envelope_sender(s: Settings, signer: MessageIdSigner) -> Callable[[ClaimedMa
 
 
 def make_dispatcher(engine: Engine, transport: Transport, s: Settings, signer: MessageIdSigner | None = None,
-                    clock: Clock = utcnow, batch: int = 50) -> Dispatcher:
+                    clock: Clock = utcnow, batch: int = 50, instance_id: int | None = None) -> Dispatcher:
+    """`instance_id`: the registered instance (app/instance_heartbeat.py) the claims are made for,
+    so they are taken over soon after it dies; without one, claims are plain leases."""
     # the service passes the pipeline's signer, so the secret is read once
     signer = signer or MessageIdSigner(s.signing_secret(), s.message_id_domain)
     policy = delivery_policy(s)
-    return Dispatcher(OutboxRows(engine, policy), transport, policy, envelope_sender(s, signer), clock, batch)
+    return Dispatcher(OutboxRows(engine, policy, instance_id), transport, policy, envelope_sender(s, signer),
+                      clock, batch)
 
 
 def make_writer(engine: Engine, s: Settings, on_commit: Callable[[], None] | None = None) -> InboundWriter:

@@ -10,6 +10,7 @@ from datetime import timedelta
 from helpdesk.gateway.ground.clock import Clock, utcnow
 from helpdesk.gateway.ground.outgoing import ClaimedMail, DeliveryPolicy, SendResult
 from helpdesk.gateway.ground.ports import OutboxQueue
+from helpdesk.outbound.acceptances import AcceptanceRecorder
 from helpdesk.outbound.transport import SendError, Transport
 
 log = logging.getLogger("helpdesk.outbound")
@@ -23,6 +24,9 @@ class Dispatcher:
                  clock: Clock = utcnow, batch: int = 50):
         self.outbox, self.transport, self.policy = outbox, transport, policy
         self.envelope_sender, self.clock, self.batch = envelope_sender, clock, batch
+        # Why the relay cannot be reached, while it cannot: an outage is logged when it starts and
+        # when it ends, not once per mail and attempt.
+        self.relay_down: str | None = None
 
     def _claim(self) -> list[ClaimedMail]:
         return self.outbox.claim(self.clock(), self.batch, timedelta(seconds=self.policy.claim_lease_seconds))
@@ -31,26 +35,64 @@ class Dispatcher:
         try:
             where = self.transport.send(self.envelope_sender(mail), mail.rcpt_to, mail.raw, f"{mail.id:08d}")
         except SendError as exc:
-            log.warning("outbox %d: attempt %d failed: %s", mail.id, mail.attempts + 1, exc)
+            self._note_failure(mail, exc)
             return SendResult(mail.id, ok=False, permanent=exc.permanent, code=exc.code, detail=str(exc))
+        self._note_relay_answered()
         return SendResult(mail.id, ok=True, code=250, detail=where)
 
+    def _note_failure(self, mail: ClaimedMail, exc: SendError) -> None:
+        if exc.unavailable:
+            if self.relay_down is None:
+                log.warning("relay unreachable, outbound mail waits and is retried: %s", exc)
+            self.relay_down = str(exc)
+            return
+        self._note_relay_answered()
+        if exc.permanent:
+            log.warning("outbox %d failed: refused permanently: %s", mail.id, exc)
+        elif mail.attempts == 0:  # later refusals of the same mail are in `helpdesk outbox show`
+            log.warning("outbox %d: refused for now, will retry: %s", mail.id, exc)
+
+    def _note_relay_answered(self) -> None:
+        if self.relay_down is not None:
+            log.info("relay reachable again, sending the waiting mail")
+            self.relay_down = None
+
     def run_once(self) -> int:
-        """Claim a batch, send it, record the results; returns how many rows were handled."""
+        """Claim a batch, send it, record the results; returns how many rows were handled.
+
+        Each acceptance is committed as soon as the relay's 250 is in, while the next mail is sent
+        (outbound/acceptances.py): if the process is killed, only mail whose 250 was not committed
+        yet can be sent again by the instance that takes its claims over. Failures are recorded
+        together at the end (losing them costs a retry, not a duplicate)."""
         claimed = self._claim()
         if not claimed:
             return 0
+        accepted = AcceptanceRecorder(lambda results: self.outbox.record(results, [], self.clock()))
+        try:
+            failures, unsent = self._send_batch(claimed, accepted)
+        finally:
+            accepted.close()
+        self.outbox.record(failures, unsent, self.clock())
+        return len(claimed)
+
+    def _send_batch(self, claimed: list[ClaimedMail], accepted: AcceptanceRecorder):
         # A slow relay must not outlast the lease, or another instance could send the same rows:
         # past half the lease, the rest of the batch goes back unsent.
         started, budget = time.monotonic(), self.policy.claim_lease_seconds / 2
-        results, unsent = [], []
-        for mail in claimed:
+        failures: list[SendResult] = []
+        for index, mail in enumerate(claimed):
             if time.monotonic() - started > budget:
-                unsent.append(mail.id)
-            else:
-                results.append(self._send(mail))
-        self.outbox.record(results, unsent, self.clock())
-        return len(claimed)
+                return failures, [m.id for m in claimed[index:]]
+            result = self._send(mail)
+            if result.ok:
+                accepted.add(result)
+                continue
+            failures.append(result)
+            if self.relay_down is not None:  # unreachable: the rest would fail the same way, so they wait with it
+                failures += [SendResult(m.id, ok=False, detail=f"not tried: {result.detail}")
+                             for m in claimed[index + 1:]]
+                break
+        return failures, []
 
     def drain(self) -> int:
         """Send everything due now (used at shutdown and by tests); returns rows handled."""

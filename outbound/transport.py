@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import smtplib
@@ -13,9 +14,12 @@ log = logging.getLogger("helpdesk.outbound")
 
 
 class SendError(Exception):
-    def __init__(self, detail: str, code: int | None = None, permanent: bool = False):
+    """A mail was not handed on. `permanent`: refused for good (5xx). `unavailable`: the relay (or
+    the folder) could not be reached at all, so every other mail would fail the same way now."""
+
+    def __init__(self, detail: str, code: int | None = None, permanent: bool = False, unavailable: bool = False):
         super().__init__(detail)
-        self.code, self.permanent = code, permanent
+        self.code, self.permanent, self.unavailable = code, permanent, unavailable
 
 
 class Transport(Protocol):
@@ -62,18 +66,23 @@ class SmtpRelay:
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             raise self._error(code, text) from None
+        except (smtplib.SMTPConnectError, smtplib.SMTPHeloError) as exc:
+            # A greeting or EHLO refusal (even a 554) says nothing about the message: try again later.
+            self.close()
+            raise SendError(f"relay {self.host}:{self.port}: {exc.smtp_code} {_text(exc.smtp_error)}",
+                            code=exc.smtp_code, unavailable=True) from None
         except smtplib.SMTPResponseException as exc:
-            if exc.smtp_code == 421:
+            if exc.smtp_code == 421:  # the relay is closing the connection: it is unavailable, not the mail bad
                 self.close()
+                raise SendError(f"{exc.smtp_code} {_text(exc.smtp_error)}", code=421, unavailable=True) from None
             raise self._error(exc.smtp_code, exc.smtp_error) from None
         except (OSError, smtplib.SMTPException) as exc:
             self.close()
-            raise SendError(f"relay {self.host}:{self.port}: {exc}") from None
+            raise SendError(f"relay {self.host}:{self.port}: {exc}", unavailable=True) from None
         return f"relay {self.host}:{self.port}"
 
     def _error(self, code: int, text) -> SendError:
-        if isinstance(text, bytes):
-            text = text.decode("utf-8", "replace")
+        text = _text(text)
         if code < 500:  # keep the connection usable for the next message unless it closed
             try:
                 self._smtp.rset()
@@ -90,14 +99,21 @@ class SmtpRelay:
             self._smtp = None
 
 
+def _text(text) -> str:
+    return text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+
+
 class FolderTransport:
-    """Out-of-the-box default: each message becomes an .eml file a new user can open."""
+    """Out-of-the-box default: each message becomes an .eml file a new user can open.
+
+    A file is never overwritten: a new database writing into a folder of an older one (its
+    numbers start again at 1), or a mail written twice, gets `<name>-1.eml`, `<name>-2.eml`, ...
+    """
 
     def __init__(self, directory: Path):
         self.directory = Path(directory)
 
     def send(self, mail_from: str, rcpt_to: tuple[str, ...], raw: bytes, name: str) -> str:
-        final = self.directory / f"{name}.eml"
         tmp = self.directory / f".{name}.{os.getpid()}.tmp"
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -105,14 +121,30 @@ class FolderTransport:
                 fh.write(raw)
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.replace(tmp, final)  # readers never see half a file
+            try:
+                final = _link_under_a_free_name(tmp, self.directory, name)
+            finally:
+                tmp.unlink(missing_ok=True)
         except OSError as exc:
-            raise SendError(f"cannot write {final}: {exc.strerror}") from None
+            raise SendError(f"cannot write to {self.directory}: {exc.strerror}", unavailable=True) from None
         log.info("wrote outbound mail to %s", final.resolve())
         return str(final)
 
     def close(self) -> None:
         pass
+
+
+def _link_under_a_free_name(tmp: Path, directory: Path, name: str) -> Path:
+    """Give the written file its name: link() fails instead of replacing an existing file, and
+    readers never see half a file."""
+    for suffix in range(10_000):
+        final = directory / (f"{name}.eml" if suffix == 0 else f"{name}-{suffix}.eml")
+        try:
+            os.link(tmp, final)
+            return final
+        except FileExistsError:
+            continue
+    raise OSError(errno.EEXIST, f"no free name for {name}.eml")
 
 
 def make_transport(relay: tuple[str, int] | None, outbox_dir: Path) -> Transport:

@@ -149,10 +149,30 @@ class Outbox(SQLModel, table=True):
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     status: str = Field(default=OutboxStatus.QUEUED, max_length=16)
     attempts: int = 0
+    # Start of the current delivery window (created_at, or the last `outbox retry`): the mail is
+    # given up send_queue_lifetime_hours after it.
+    queued_at: datetime = Field(default_factory=utcnow)
     next_attempt_at: datetime = Field(default_factory=utcnow)
     claimed_until: datetime | None = None
+    # The instance whose dispatcher holds the claim; no foreign key, because a dead instance's
+    # row is deleted and its claims must then read as abandoned.
+    claimed_by: int | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     sent_at: datetime | None = None
+
+
+class Instance(SQLModel, table=True):
+    """A running gateway: claims on outbox rows hold only while its heartbeat is fresh."""
+
+    # AUTOINCREMENT on SQLite: the id of a dead instance is never handed to a new one, which
+    # would inherit its claims.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    host: str = Field(max_length=255)
+    pid: int
+    started_at: datetime = Field(default_factory=utcnow)
+    heartbeat_at: datetime = Field(default_factory=utcnow)
 
 
 class DeliveryAttempt(SQLModel, table=True):

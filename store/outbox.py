@@ -1,54 +1,71 @@
 """The outbox table's one home: enqueue in the caller's transaction, claim due rows, record results.
 
 Claiming uses FOR UPDATE SKIP LOCKED on PostgreSQL so concurrent dispatchers never take the
-same row; on SQLite the BEGIN IMMEDIATE write lock gives the same exclusivity. A claim is a
-lease: a dispatcher that dies mid-send leaves the row to be taken again after claimed_until
-(at-least-once delivery; the receiving side deduplicates on Message-ID).
+same row; on SQLite the BEGIN IMMEDIATE write lock gives the same exclusivity. A claim names
+the instance that took it (store/instances.py) and is a lease: it is taken over when the lease
+runs out or, much sooner, when that instance stops writing its heartbeat (it was killed). The
+relay's acceptances are committed while the batch is still being sent (outbound/acceptances.py),
+so a takeover resends only mail whose 250 had not been recorded yet (at-least-once delivery;
+the Message-ID is part of the bytes stored once, so receivers can deduplicate).
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, false, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from helpdesk.gateway.ground.clock import utcnow
+from helpdesk.gateway.ground.clock import as_utc, utcnow
 from helpdesk.gateway.ground.errors import UserError
 from helpdesk.gateway.ground.outgoing import ClaimedMail, ComposedMail, DeliveryPolicy, SendResult
 from helpdesk.gateway.ground.statuses import OutboxStatus
 from helpdesk.store.db import new_session
-from helpdesk.store.models import DeliveryAttempt, Outbox, ThreadRef
+from helpdesk.store.models import DeliveryAttempt, Instance, Outbox, ThreadRef
 
+log = logging.getLogger("helpdesk.outbound")
 INSERT_OUTBOX = insert(Outbox.__table__).returning(Outbox.__table__.c.id)
 INSERT_THREAD_REF = insert(ThreadRef.__table__)
 
 
-def enqueue(session: Session, composed: ComposedMail, kind: str, ticket_id: int | None) -> int:
-    """Write a finished mail to the outbox in the caller's transaction; returns the row id."""
+def enqueue(session: Session, composed: ComposedMail, kind: str, ticket_id: int | None,
+            thread_ref: bool = True) -> int:
+    """Write a finished mail to the outbox in the caller's transaction; returns the row id.
+    `thread_ref` False for the further copies of one mail (one Message-ID, one per recipient)."""
     now, conn = utcnow(), session.connection()
     row_id = conn.execute(INSERT_OUTBOX, {
         "ticket_id": ticket_id, "kind": kind, "mail_from": composed.mail_from,
         "rcpt_to": ",".join(composed.rcpt_to), "message_id": composed.message_id, "raw": composed.raw,
-        "status": OutboxStatus.QUEUED, "attempts": 0, "created_at": now, "next_attempt_at": now,
+        "status": OutboxStatus.QUEUED, "attempts": 0, "created_at": now, "queued_at": now, "next_attempt_at": now,
     }).scalar_one()
-    if ticket_id is not None:  # replies to this mail thread back to the ticket
+    if ticket_id is not None and thread_ref:  # replies to this mail thread back to the ticket
         conn.execute(INSERT_THREAD_REF, {"message_id": composed.message_id, "ticket_id": ticket_id})
     return row_id
 
 
-def claim_due(session: Session, now: datetime, limit: int, lease: timedelta) -> list[ClaimedMail]:
-    """Lease up to `limit` due rows to the caller; commit happens in the caller."""
-    due = or_(
-        and_(Outbox.status == OutboxStatus.QUEUED, Outbox.next_attempt_at <= now),
-        and_(Outbox.status == OutboxStatus.SENDING, Outbox.claimed_until < now),
-    )
+def _abandoned_claim(now: datetime, stale_after: timedelta, instance_id: int | None):
+    """A claim nobody is working on: its lease ran out, its instance is silent or gone, or it is
+    this instance's own leftover (a dispatcher holds no claims when it claims; a batch whose
+    results could not be recorded, say the database was down, is picked up again at once)."""
+    live = select(Instance.id).where(Instance.heartbeat_at >= now - stale_after)
+    # Rows claimed before instances existed (claimed_by NULL) keep the plain lease.
+    dead_instance = and_(Outbox.claimed_by.is_not(None), Outbox.claimed_by.not_in(live))
+    mine = Outbox.claimed_by == instance_id if instance_id is not None else false()
+    return and_(Outbox.status == OutboxStatus.SENDING, or_(Outbox.claimed_until < now, dead_instance, mine))
+
+
+def claim_due(session: Session, now: datetime, limit: int, lease: timedelta, *,
+              instance_id: int | None = None, stale_after: timedelta = timedelta(seconds=10)) -> list[ClaimedMail]:
+    """Lease up to `limit` due rows to the caller's instance; commit happens in the caller."""
+    due = or_(and_(Outbox.status == OutboxStatus.QUEUED, Outbox.next_attempt_at <= now),
+              _abandoned_claim(now, stale_after, instance_id))
     rows = session.execute(
         select(Outbox).where(due).order_by(Outbox.id).limit(limit).with_for_update(skip_locked=True)
     ).scalars().all()
     for row in rows:
-        row.status, row.claimed_until = OutboxStatus.SENDING, now + lease
+        row.status, row.claimed_until, row.claimed_by = OutboxStatus.SENDING, now + lease, instance_id
     return [ClaimedMail(r.id, r.mail_from, tuple(r.rcpt_to.split(",")), r.raw, r.attempts) for r in rows]
 
 
@@ -57,32 +74,54 @@ def backoff(attempts: int, base: float, cap: float) -> timedelta:
 
 
 _outbox = Outbox.__table__
+# Results are written only while the claim is still ours: a row another instance took over
+# (this one was taken for dead) is that instance's to record.
+_STILL_OURS = _outbox.c.claimed_by.is_not_distinct_from(bindparam("me"))
 # A bounce can be processed before the dispatcher records the send (a fast local relay): keep it.
 _BOUNCED = _outbox.c.status == OutboxStatus.BOUNCED
-MARK_SENT = update(_outbox).where(_outbox.c.id == bindparam("row_id")).values(
+MARK_SENT = update(_outbox).where(_outbox.c.id == bindparam("row_id"), _STILL_OURS).values(
     status=case((_BOUNCED, OutboxStatus.BOUNCED), else_=OutboxStatus.SENT), attempts=_outbox.c.attempts + 1,
-    sent_at=bindparam("now"), claimed_until=None, last_error=case((_BOUNCED, _outbox.c.last_error), else_=None))
+    sent_at=bindparam("now"), claimed_until=None, claimed_by=None,
+    last_error=case((_BOUNCED, _outbox.c.last_error), else_=None))
+MARK_NOT_SENT = update(_outbox).where(_outbox.c.id == bindparam("row_id"), _STILL_OURS).values(
+    status=bindparam("new_status"), attempts=_outbox.c.attempts + 1, next_attempt_at=bindparam("next"),
+    claimed_until=None, claimed_by=None, last_error=bindparam("error"))
 INSERT_ATTEMPT = insert(DeliveryAttempt.__table__)
 
 
-def record_results(session: Session, results: list[SendResult], now: datetime, *,
-                   max_attempts: int, retry_base: float, retry_max: float) -> None:
-    """Write what the relay answered: successes in bulk, failures with their backoff one by one."""
+def record_results(session: Session, results: list[SendResult], now: datetime, *, me: int | None,
+                   policy: DeliveryPolicy) -> list[tuple[int, str]]:
+    """Write what the relay answered: two statements for successes, three for failures, whatever
+    the count. Returns the (id, error) of the mails given up because their queue lifetime ran out."""
+    if not results:
+        return []
     conn = session.connection()
     conn.execute(INSERT_ATTEMPT, [{"outbox_id": r.outbox_id, "at": now, "ok": r.ok, "code": r.code,
                                    "detail": r.detail[:2000]} for r in results])
-    sent = [{"row_id": r.outbox_id, "now": now} for r in results if r.ok]
+    sent = [{"row_id": r.outbox_id, "now": now, "me": me} for r in results if r.ok]
     if sent:
         conn.execute(MARK_SENT, sent)
-    for result in (r for r in results if not r.ok):
-        row = session.get(Outbox, result.outbox_id)
-        row.attempts += 1
-        row.claimed_until, row.last_error = None, result.detail
-        if result.permanent or row.attempts >= max_attempts:
-            row.status = OutboxStatus.FAILED
-        else:
-            row.status = OutboxStatus.QUEUED
-            row.next_attempt_at = now + backoff(row.attempts, retry_base, retry_max)
+    failed = {r.outbox_id: r for r in results if not r.ok}
+    if not failed:
+        return []
+    rows = conn.execute(select(_outbox.c.id, _outbox.c.attempts, _outbox.c.queued_at)
+                        .where(_outbox.c.id.in_(list(failed)), _STILL_OURS), {"me": me}).all()
+    expired_before = now - timedelta(seconds=policy.queue_lifetime_seconds)
+    updates, expired = [], []
+    for row_id, attempts, queued_at in rows:
+        result = failed[row_id]
+        # Give up only on a permanent refusal or age, never on a count: a relay outage of any
+        # length shorter than the queue lifetime loses nothing.
+        gone_stale = as_utc(queued_at) <= expired_before
+        if gone_stale and not result.permanent:
+            expired.append((row_id, result.detail))
+        give_up = result.permanent or gone_stale
+        updates.append({"row_id": row_id, "me": me, "error": result.detail,
+                        "new_status": OutboxStatus.FAILED if give_up else OutboxStatus.QUEUED,
+                        "next": now + backoff(attempts + 1, policy.retry_base_seconds, policy.retry_max_seconds)})
+    if updates:
+        conn.execute(MARK_NOT_SENT, updates)
+    return expired
 
 
 RECENT_TO = select(func.count()).select_from(_outbox).where(
@@ -94,40 +133,59 @@ def recent_mail_to(session: Session, address: str, since: datetime) -> int:
     return session.connection().execute(RECENT_TO, {"address": address, "since": since}).scalar()
 
 
-def release_claims(session: Session, outbox_ids: list[int]) -> None:
+def release_claims(session: Session, outbox_ids: list[int], me: int | None = None) -> None:
     """Give claimed but unsent rows back at once, without counting an attempt."""
     if outbox_ids:
-        session.execute(update(_outbox).where(_outbox.c.id.in_(outbox_ids), _outbox.c.status == OutboxStatus.SENDING)
-                        .values(status=OutboxStatus.QUEUED, claimed_until=None))
+        session.execute(update(_outbox).where(_outbox.c.id.in_(outbox_ids), _outbox.c.status == OutboxStatus.SENDING,
+                                              _outbox.c.claimed_by.is_not_distinct_from(me))
+                        .values(status=OutboxStatus.QUEUED, claimed_until=None, claimed_by=None))
+
+
+_FRESH_START = {"status": OutboxStatus.QUEUED, "attempts": 0, "claimed_until": None, "claimed_by": None}
 
 
 def requeue(session: Session, outbox_id: int, now: datetime) -> Outbox:
-    """`helpdesk outbox retry`: send a failed or waiting message as soon as possible, with a fresh
-    attempt budget. A sent message, or one a dispatcher is sending right now, is left alone."""
+    """`helpdesk outbox retry ID`: send a failed or waiting message as soon as possible, with a fresh
+    queue lifetime. A sent message, or one a dispatcher is sending right now, is left alone."""
     row = session.get(Outbox, outbox_id)
     if row is None:
         raise UserError(f"no outbox message {outbox_id}")
     if row.status == OutboxStatus.SENT:
         raise UserError(f"outbox message {outbox_id} was already sent at {row.sent_at:%Y-%m-%d %H:%M:%S}")
-    if row.status == OutboxStatus.SENDING and row.claimed_until and row.claimed_until > now:
+    if row.status == OutboxStatus.SENDING and row.claimed_until and as_utc(row.claimed_until) > now:
         raise UserError(f"outbox message {outbox_id} is being sent right now")
-    row.status, row.next_attempt_at, row.claimed_until, row.attempts = OutboxStatus.QUEUED, now, None, 0
+    for name, value in {**_FRESH_START, "next_attempt_at": now, "queued_at": now}.items():
+        setattr(row, name, value)
     return row
 
 
-class OutboxRows:
-    """The OutboxQueue port over an engine: a dispatcher claims and records without SQL of its own."""
+def requeue_failed(session: Session, now: datetime, since: datetime | None = None) -> int:
+    """`helpdesk outbox retry --status failed [--since T]`: every failed mail (queued at or after
+    `since`) goes again now, with a fresh queue lifetime; returns how many."""
+    query = update(_outbox).where(_outbox.c.status == OutboxStatus.FAILED)
+    if since is not None:
+        query = query.where(_outbox.c.created_at >= since)
+    return session.execute(query.values(**_FRESH_START, next_attempt_at=now, queued_at=now)).rowcount
 
-    def __init__(self, engine: Engine, policy: DeliveryPolicy):
-        self.engine, self.policy = engine, policy
+
+class OutboxRows:
+    """The OutboxQueue port over an engine: a dispatcher claims and records without SQL of its own.
+
+    `instance_id` is the live instance (store/instances.py) the claims are made for; None (tools,
+    tests) gives plain leases."""
+
+    def __init__(self, engine: Engine, policy: DeliveryPolicy, instance_id: int | None = None):
+        self.engine, self.policy, self.instance_id = engine, policy, instance_id
 
     def claim(self, now: datetime, limit: int, lease: timedelta) -> list[ClaimedMail]:
         with new_session(self.engine) as session, session.begin():
-            return claim_due(session, now, limit, lease)
+            return claim_due(session, now, limit, lease, instance_id=self.instance_id,
+                             stale_after=timedelta(seconds=self.policy.instance_stale_seconds))
 
     def record(self, results: list[SendResult], unsent: list[int], now: datetime) -> None:
-        p = self.policy
         with new_session(self.engine) as session, session.begin():
-            record_results(session, results, now, max_attempts=p.max_attempts,
-                           retry_base=p.retry_base_seconds, retry_max=p.retry_max_seconds)
-            release_claims(session, unsent)
+            expired = record_results(session, results, now, me=self.instance_id, policy=self.policy)
+            release_claims(session, unsent, self.instance_id)
+        hours = self.policy.queue_lifetime_seconds / 3600
+        for row_id, error in expired:
+            log.warning("outbox %d failed: not delivered within %g hours (last error: %s)", row_id, hours, error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import timedelta
 
@@ -22,20 +23,26 @@ from tests.mail import client_mail, send, wait_until
 from tests.smtp_sink import SmtpSink
 
 
-def test_relay_down_then_up_delivers_everything_and_records_attempts(make_settings, start_gateway, db):
+def test_relay_down_then_up_delivers_everything_and_records_attempts(make_settings, start_gateway, db, caplog):
+    caplog.set_level(logging.INFO, logger="helpdesk.outbound")
     relay_port = free_port()  # nothing listens here yet: the relay is down
     gw = start_gateway(make_settings(relay=f"127.0.0.1:{relay_port}"))
     for i in range(3):
         send(gw.port, client_mail(sender=f"c{i}@client.example"))
-    wait_until(lambda: len(rows := db.outbox()) == 3 and all(r["attempts"] >= 2 for r in rows), timeout=15)
+    wait_until(lambda: len(rows := db.outbox()) == 3 and all(r["attempts"] >= 3 for r in rows), timeout=15)
     assert all(r["status"] == "queued" and "Connection refused" in r["last_error"] for r in db.outbox())
 
     with SmtpSink(port=relay_port) as late_sink:
         assert len(late_sink.wait_for(3, timeout=15)) == 3
-    wait_until(lambda: all(r["status"] == "sent" for r in db.outbox()))
+        wait_until(lambda: all(r["status"] == "sent" for r in db.outbox()))
     with new_session(db.engine) as s:
         attempts = s.execute(select(DeliveryAttempt).order_by(DeliveryAttempt.id)).scalars().all()
-    assert [a.ok for a in attempts].count(True) == 3 and [a.ok for a in attempts].count(False) >= 6
+    assert [a.ok for a in attempts].count(True) == 3 and [a.ok for a in attempts].count(False) >= 9
+    # One line when the outage starts and one when it ends, not one per mail and attempt.
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "helpdesk.outbound"]
+    (down,) = [text for level, text in lines if level == "WARNING"]
+    assert down.startswith("relay unreachable") and "Connection refused" in down
+    assert [text for level, text in lines if level == "INFO"] == ["relay reachable again, sending the waiting mail"]
 
 
 def test_temporary_refusal_is_retried_and_permanent_refusal_fails(gateway, sink, db):
@@ -50,12 +57,30 @@ def test_temporary_refusal_is_retried_and_permanent_refusal_fails(gateway, sink,
     assert by_status["failed"]["attempts"] == 1 and by_status["failed"]["last_error"].startswith("550")
 
 
-def test_attempts_stop_at_the_configured_maximum(make_settings, start_gateway, db):
-    gw = start_gateway(make_settings(relay=f"127.0.0.1:{free_port()}", send_max_attempts=3,
-                                     send_retry_base_seconds=0.05))
-    send(gw.port, client_mail())
-    (row,) = wait_until(lambda: (rows := db.outbox()) and rows[0]["status"] == "failed" and rows, timeout=15)
-    assert row["attempts"] == 3
+def test_a_mail_is_given_up_by_its_age_not_by_a_count_of_attempts(db_url, db, caplog):
+    """An MTA's maximal queue lifetime: an outage of any length shorter than it loses nothing."""
+    _fill_outbox(db_url, 1)
+    settings = Settings(database_url=db_url, relay=f"127.0.0.1:{free_port()}", send_queue_lifetime_hours=120,
+                        secret_key="test-secret-key-0123456789")
+    engine, start = make_engine(db_url), utcnow()
+    now = [start]
+    dispatcher = make_dispatcher(engine, SmtpRelay("127.0.0.1", free_port(), "test"), settings,
+                                 clock=lambda: now[0])
+    for hours in range(0, 120, 10):  # refused every time for 5 days: 12 attempts, more than the old limit of 10
+        now[0] = start + timedelta(hours=hours)
+        assert dispatcher.run_once() == 1
+    now[0] = start + timedelta(hours=119, minutes=59)
+    assert dispatcher.run_once() == 1
+    (row,) = db.outbox()
+    assert row["status"] == "queued" and row["attempts"] == 13
+
+    now[0] = start + timedelta(hours=121)  # the next attempt after the lifetime ran out is the last
+    assert dispatcher.run_once() == 1
+    (row,) = db.outbox()
+    assert row["status"] == "failed" and row["attempts"] == 14 and "Connection refused" in row["last_error"]
+    assert any("not delivered within 120 hours" in r.getMessage() for r in caplog.records)
+    assert dispatcher.run_once() == 0  # failed is final until `helpdesk outbox retry`
+    engine.dispose()
 
 
 def test_backoff_doubles_up_to_the_cap():
@@ -67,6 +92,21 @@ def test_without_relay_mail_is_written_to_a_folder(make_settings, start_gateway,
     send(gw.port, client_mail(message_id="<folder@client.example>"))
     (path,) = wait_until(lambda: list((tmp_path / "out").glob("*.eml")))
     assert b"In-Reply-To: <folder@client.example>" in path.read_bytes()
+    wait_until(lambda: db.outbox()[0]["status"] == "sent")
+
+
+def test_a_new_database_never_overwrites_the_files_of_an_old_one(make_settings, start_gateway, tmp_path, db):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "00000001.eml").write_bytes(b"Subject: written for an older database\r\n\r\nkeep me\r\n")
+    (folder / "00000001-1.eml").write_bytes(b"Subject: and another\r\n\r\nkeep me too\r\n")
+    gw = start_gateway(make_settings(relay=None, outbox_dir=folder))
+    send(gw.port, client_mail(message_id="<again@client.example>"))
+    new = wait_until(lambda: (folder / "00000001-2.eml").exists() and folder / "00000001-2.eml")
+    assert b"In-Reply-To: <again@client.example>" in new.read_bytes()
+    assert (folder / "00000001.eml").read_bytes().endswith(b"keep me\r\n")
+    assert (folder / "00000001-1.eml").read_bytes().endswith(b"keep me too\r\n")
+    assert sorted(p.name for p in folder.iterdir()) == ["00000001-1.eml", "00000001-2.eml", "00000001.eml"]
     wait_until(lambda: db.outbox()[0]["status"] == "sent")
 
 
@@ -91,7 +131,7 @@ def _fill_outbox(url: str, count: int) -> set[str]:
 
 def test_two_dispatchers_on_one_database_send_each_row_once(db_url, sink):
     expected = _fill_outbox(db_url, 300)
-    settings = Settings(database_url=db_url, relay=f"127.0.0.1:{sink.port}")
+    settings = Settings(database_url=db_url, relay=f"127.0.0.1:{sink.port}", secret_key="test-secret-key-0123456789")
     start = threading.Barrier(2)
 
     def run_dispatcher():
@@ -113,7 +153,7 @@ def test_two_dispatchers_on_one_database_send_each_row_once(db_url, sink):
 
 def test_a_dead_dispatchers_lease_expires_and_the_row_is_sent(db_url, sink):
     _fill_outbox(db_url, 1)
-    settings = Settings(database_url=db_url, relay=f"127.0.0.1:{sink.port}")
+    settings = Settings(database_url=db_url, relay=f"127.0.0.1:{sink.port}", secret_key="test-secret-key-0123456789")
     engine = make_engine(db_url)
     now = utcnow()
     crashed = make_dispatcher(engine, SmtpRelay("127.0.0.1", sink.port, "test"), settings, clock=lambda: now)

@@ -63,9 +63,12 @@ class SendResult:
 
 @dataclass(frozen=True)
 class DeliveryPolicy:
-    """The part of the settings the dispatcher needs: retries, leases and the envelope sender."""
+    """The part of the settings the dispatcher needs: retries, give-up, leases and instance liveness."""
 
-    max_attempts: int
     retry_base_seconds: float
     retry_max_seconds: float
     claim_lease_seconds: float
+    # A mail not delivered this long after it was queued is given up (an MTA's maximal queue lifetime).
+    queue_lifetime_seconds: float
+    # A claim whose instance has not written a heartbeat for this long is taken over.
+    instance_stale_seconds: float

@@ -76,9 +76,8 @@ class Settings(BaseSettings):
     ticket_tag: str = "HD"
     templates_dir: Path | None = None
     default_locale: str = "en"
-    # Outbound delivery: attempts before a message is marked failed, and the first retry
-    # delay in seconds (doubled after every failure, capped at send_retry_max_seconds).
-    send_max_attempts: int = 10
+    # Outbound delivery: the first retry delay in seconds (doubled after every failure,
+    # capped at send_retry_max_seconds).
     send_retry_base_seconds: float = 60.0
     send_retry_max_seconds: float = 3600.0
     # A dispatcher that dies mid-send leaves its rows to others after this lease.
@@ -188,12 +187,12 @@ class Settings(BaseSettings):
         key = self.secret_key.get_secret_value() if self.secret_key else None
         return load_secret(key, self.secret_key_file, Path("helpdesk.secret"))
 
-    def verifying_secrets(self, today: date) -> tuple[bytes, ...]:
-        """The current key, then the previous ones while their transition period lasts."""
-        previous = self.previous_secret_keys.get_secret_value() if self.previous_secret_keys else ""
+    def previous_secrets(self, today: date) -> tuple[bytes, ...]:
+        """Keys from before a rotation, while their transition period lasts (they verify, never sign)."""
         if self.previous_secret_keys_until is not None and today > self.previous_secret_keys_until:
-            previous = ""
-        return (self.signing_secret(),) + tuple(k.strip().encode() for k in previous.split(",") if k.strip())
+            return ()
+        previous = self.previous_secret_keys.get_secret_value() if self.previous_secret_keys else ""
+        return tuple(k.strip().encode() for k in previous.split(",") if k.strip())
 
     @property
     def smtp_host_port(self) -> tuple[str, int]:

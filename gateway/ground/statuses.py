@@ -29,9 +29,9 @@ class InboundStatus(StrEnum):
 
 class OutboxStatus(StrEnum):
     QUEUED = "queued"
-    SENDING = "sending"        # claimed by a dispatcher until claimed_until
-    SENT = "sent"
-    FAILED = "failed"          # gave up after send_max_attempts, or refused permanently
+    SENDING = "sending"        # claimed by a dispatcher (claimed_by) until claimed_until or its instance dies
+    SENT = "sent"              # the relay accepted it (recorded right after its 250)
+    FAILED = "failed"          # refused permanently, or not delivered within send_queue_lifetime_hours
     BOUNCED = "bounced"        # accepted by the relay, then reported undeliverable (a DSN came back)
 
 
@@ -47,3 +47,4 @@ class Disposition(StrEnum):
     STAFF_REPLY = "staff-reply"          # a technician's answer, mailed to the client
     STAFF_NOTE = "staff-note"            # staff mail kept internal
     COMMANDS_REFUSED = "commands-refused"
+    STAFF_UNVERIFIED = "staff-unverified"  # mail naming a staff From without proof: kept internal, did nothing
