@@ -23,7 +23,9 @@ SAMPLE_CONTEXT = {
     "requester_email": "jan@client.example", "author_name": "Anna Technician", "actor_name": "Dana Dispatcher",
     "text": "The printer works again.", "confirm_days": 7, "queue": "general", "priority": "normal",
     "assigned_to_you": False, "strategy": "broadcast", "event": "follow-up", "rating": 5,
-    "errors": ["#tkae: unknown command"],
+    "errors": ["#tkae: unknown command"], "writer_name": "Eva Colleague", "writer_email": "eva@client.example",
+    "sender_proven": False, "sender_proof": "no signed reply address", "cc_not_added": ["petr@client.example"],
+    "staff_email": "anna@provider.example", "proof": "no signed reply address",
 }
 
 

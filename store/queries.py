@@ -55,6 +55,7 @@ def ticket_detail(session: Session, number: int) -> dict | None:
         "number": ticket.number, "subject": ticket.subject, "status": ticket.status,
         "priority": ticket.priority, "queue": ticket.queue, "rule": ticket.rule,
         "requester": requester.email, "requester_name": requester.display_name,
+        "participants": sorted(TicketStore(session).participants(number)),
         "assignee": TicketStore(session).get_contact(ticket.assignee_id).email if ticket.assignee_id else None,
         "category": ticket.category, "tags": [t for t in ticket.tags.split(",") if t],
         "alert_level": ticket.alert_level, "assignment": ticket.assignment, "created_at": _iso(ticket.created_at),

@@ -58,6 +58,8 @@ ORG_BY_DOMAIN = select(OrgDomain.__table__.c.organization_id, _org.c.default_loc
 _participant = TicketParticipant.__table__
 PARTICIPANTS = select(_participant.c.address).where(_participant.c.ticket_id == bindparam("number"))
 INSERT_PARTICIPANT = insert(_participant)
+DELETE_PARTICIPANT = _participant.delete().where(_participant.c.ticket_id == bindparam("number"),
+                                                 _participant.c.address == bindparam("address"))
 # Mail from an address shows it works again: automatic mail may go there again.
 UNBLOCK = update(_email).where(_email.c.address == bindparam("b_address"), _email.c.blocked_until.is_not(None)).values(
     blocked_until=None, block_reason=None)
@@ -184,3 +186,6 @@ class TicketStore:
         missing = set(addresses) - (set() if new_ticket else self.participants(number))
         if missing:
             self.conn.execute(INSERT_PARTICIPANT, [{"ticket_id": number, "address": a} for a in sorted(missing)])
+
+    def remove_participant(self, number: int, address: str) -> bool:
+        return self.conn.execute(DELETE_PARTICIPANT, {"number": number, "address": address}).rowcount > 0

@@ -12,7 +12,7 @@ from helpdesk.gateway.ground.clock import as_utc
 from helpdesk.gateway.ground.records import TicketState
 from helpdesk.gateway.ground.roles import STAFF_ROLES
 from helpdesk.store.account_tables import Organization, QueueMember, User, UserEmail, UserRole
-from helpdesk.store.models import Article, SatisfactionRating, Ticket, TimeEntry
+from helpdesk.store.models import Article, Outbox, SatisfactionRating, Ticket, TimeEntry
 
 _user, _email, _role, _member = User.__table__, UserEmail.__table__, UserRole.__table__, QueueMember.__table__
 _ticket, _article, _org = Ticket.__table__, Article.__table__, Organization.__table__
@@ -64,9 +64,18 @@ CLOSE_IF_STILL_RESOLVED = update(_ticket).where(
 LATEST_CLIENT_TEXT = (select(func.coalesce(_article.c.new_text, _article.c.text)).where(
     _article.c.ticket_id == bindparam("number"), _article.c.direction == "in", _article.c.author_id.is_(None),
     _article.c.visibility == "public").order_by(_article.c.id.desc()).limit(1))
+# Who an address belongs to, with the generation their reply tokens are signed with.
+REPLY_IDENTITIES = (select(_email.c.address, _user.c.id, _user.c.reply_generation)
+                    .join(_user, _user.c.id == _email.c.user_id)
+                    .where(_email.c.address.in_(bindparam("addresses", expanding=True))))
+REVOKE_REPLIES = update(_user).where(_user.c.id == bindparam("user_id")).values(
+    reply_generation=_user.c.reply_generation + 1)
+_outbox = Outbox.__table__
+RECENT_KIND_TO = select(func.count()).select_from(_outbox).where(
+    _outbox.c.kind == bindparam("kind"), _outbox.c.rcpt_to == bindparam("address"),
+    _outbox.c.created_at >= bindparam("since"))
 RESOLVED_BEFORE = select(_ticket.c.id).where(_ticket.c.status == "resolved",
                                              _ticket.c.resolved_at < bindparam("before")).order_by(_ticket.c.id)
-
 
 
 
@@ -133,3 +142,19 @@ def latest_client_text(conn: Connection, number: int) -> str:
 def close_if_still_resolved(conn: Connection, number: int, before: datetime, now: datetime) -> bool:
     return conn.execute(CLOSE_IF_STILL_RESOLVED, {"number": number, "before": before, "now": now}).rowcount == 1
 
+
+def reply_identities(conn: Connection, addresses) -> dict[str, tuple[int, int]]:
+    """address -> (user id, reply generation) for those of `addresses` that belong to a user."""
+    wanted = sorted({a.lower() for a in addresses})
+    if not wanted:
+        return {}
+    return {row[0]: (row[1], row[2]) for row in conn.execute(REPLY_IDENTITIES, {"addresses": wanted})}
+
+
+def revoke_reply_addresses(conn: Connection, user_id: int) -> None:
+    """Every reply address issued to the user stops verifying; new mail carries new ones."""
+    conn.execute(REVOKE_REPLIES, {"user_id": user_id})
+
+
+def recent_mail_of_kind(conn: Connection, kind: str, address: str, since: datetime) -> int:
+    return conn.execute(RECENT_KIND_TO, {"kind": kind, "address": address, "since": since}).scalar()

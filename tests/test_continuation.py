@@ -37,12 +37,24 @@ def test_a_stranger_using_the_number_gets_a_new_ticket_and_learns_nothing(gatewa
     assert "Please send me" not in ack.message.get_content() and f"HD#{number}]" not in ack.message["Subject"]
 
 
-def test_a_cc_participant_may_continue(gateway, sink, db):
-    number = _first(gateway, sink, db, Cc="Eva <eva@partner.example>")
+PASS = "mx.helpdesk.test; dkim=pass header.d={0}; dmarc=pass header.from={0}"
+
+
+def test_a_cc_participant_of_proven_mail_may_continue(make_settings, start_gateway, sink, db):
+    gateway = start_gateway(make_settings(trusted_authserv_ids="mx.helpdesk.test"))
+    number = _first(gateway, sink, db, Cc="Eva <eva@partner.example>",
+                    Authentication_Results=PASS.format("acme.example"))
     send(gateway.port, client_mail(sender="eva@partner.example", subject=f"Re: [HD#{number}] printer"))
     rows = db.processed(2)
     assert len(db.tickets()) == 1 and rows[1].ticket_id == number
     assert "participant" in db.ticket(number)["events"][-1]["detail"]
+
+
+def test_the_cc_of_unproven_mail_does_not_become_a_participant(gateway, sink, db):
+    number = _first(gateway, sink, db, Cc="Eva <eva@partner.example>")
+    send(gateway.port, client_mail(sender="eva@partner.example", subject=f"Re: [HD#{number}] printer"))
+    db.processed(2)
+    assert len(db.tickets()) == 2 and len(db.ticket(number)["articles"]) == 1
 
 
 def test_colleagues_follow_the_organization_setting(gateway, sink, db):
@@ -59,11 +71,13 @@ def test_colleagues_follow_the_organization_setting(gateway, sink, db):
     assert len(db.tickets()) == 2 and len(db.ticket(number)["articles"]) == 2
 
 
-def test_staff_may_continue_any_ticket(gateway, sink, db):
+def test_proven_staff_may_continue_any_ticket(make_settings, start_gateway, sink, db):
+    gateway = start_gateway(make_settings(trusted_authserv_ids="mx.helpdesk.test"))
     number = _first(gateway, sink, db)
     with new_session(db.engine) as session, session.begin():
         add_user(session, "Petr", ["petr@provider.example"], roles=("technician",))
-    send(gateway.port, client_mail(sender="petr@provider.example", subject=f"Re: [HD#{number}] printer"))
+    send(gateway.port, client_mail(sender="petr@provider.example", subject=f"Re: [HD#{number}] printer",
+                                   Authentication_Results=PASS.format("provider.example")))
     db.processed(2)
     # staff mail on a ticket is their answer to the client (tests/test_technician_workflow.py goes further)
     assert len(db.tickets()) == 1 and db.ticket(number)["events"][-1]["kind"] == "staff-reply"

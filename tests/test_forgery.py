@@ -14,6 +14,7 @@ from tests.test_bounces import deliver_report, dsn
 from tests.workflow import ANNA, DANA, JAN, Inbox, add_team, body, open_ticket, reply_to
 
 WORKFLOW_RULES = REPO / "tests" / "rules" / "workflow.yaml"
+PASS = "mx.helpdesk.test; dkim=pass header.d=provider.example; dmarc=pass header.from=provider.example"
 DMARC_FAIL = "mx.helpdesk.test; dmarc=fail header.from=client.example; spf=fail smtp.mailfrom=client.example"
 
 
@@ -36,18 +37,20 @@ def test_a_forged_follow_up_cannot_add_itself_to_the_conversation(make_settings,
     assert list(answer) == [JAN]  # not the forged Cc
 
 
-def test_staff_mail_can_be_required_to_pass_the_checks(make_settings, start_gateway, sink, db):
-    gw = _start(make_settings, start_gateway, db, staff_mail_requires_pass=True)
+def test_fresh_staff_mail_acts_only_with_a_trusted_pass(make_settings, start_gateway, sink, db):
+    gw = _start(make_settings, start_gateway, db)
     inbox = Inbox(sink)
     number, first = open_ticket(gw, inbox, db)
-    reply_to(gw.port, first[ANNA], ANNA, "#close\nClick http://evil.example to fix it.")  # no results: unproven
-    wait_until(lambda: len(db.ticket(number)["articles"]) == 2)  # kept like a client's mail, nothing done
+    send(gw.port, client_mail(subject=f"[HD#{number}] x", sender=ANNA,
+                              body="#close\nClick http://evil.example to fix it."))  # no results: unproven
+    assert list(inbox.next()) == [ANNA]  # the notice, and nothing for the client
     detail = db.ticket(number)
-    assert detail["status"] == "new" and "commands-ignored" in [e["kind"] for e in detail["events"]]
+    assert detail["status"] == "new" and "staff-unverified" in [e["kind"] for e in detail["events"]]
     passed = "mx.helpdesk.test; dkim=pass header.d=provider.example; dmarc=pass header.from=provider.example"
-    reply_to(gw.port, first[ANNA], ANNA, "#take\nOn it.", Authentication_Results=passed)
+    send(gw.port, client_mail(subject=f"[HD#{number}] x", sender=ANNA, body="#take\nOn it.",
+                              Authentication_Results=passed))
     wait_until(lambda: db.ticket(number)["assignee"] == ANNA)
-    assert JAN in inbox.next(2)  # Petr hears of the unproven mail; the client gets only the real answer
+    assert list(inbox.next()) == [JAN]
 
 
 def test_a_note_written_carelessly_is_never_mailed_to_the_client(make_settings, start_gateway, sink, db):
@@ -68,7 +71,8 @@ def test_an_attachment_alone_goes_to_the_client_without_our_notification(make_se
     inbox = Inbox(sink)
     number, first = open_ticket(gw, inbox, db)
     msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = ANNA, "support@helpdesk.test", "Re: " + first[ANNA].message["Subject"]
+    msg["From"], msg["To"] = ANNA, first[ANNA].message["Reply-To"]
+    msg["Subject"] = "Re: " + first[ANNA].message["Subject"]
     msg["Message-ID"], msg["In-Reply-To"] = make_msgid(domain="provider.example"), first[ANNA].message["Message-ID"]
     msg.set_content("\n".join("> " + line for line in body(first[ANNA]).splitlines()))
     msg.add_attachment(b"%PDF-1.4 manual", maintype="application", subtype="pdf", filename="manual.pdf")
@@ -94,7 +98,7 @@ def test_the_notes_address_in_to_alone_keeps_the_mail_internal(make_settings, st
     number, _ = open_ticket(gw, inbox, db)
     # delivered to support@ (an alias at the MX, or an IMAP mailbox), with notes@ only in To
     send(gw.port, client_mail(subject=f"[HD#{number}] x", sender=ANNA, to="notes@helpdesk.test",
-                              body="Out of warranty."), rcpt=["support@helpdesk.test"])
+                              body="Out of warranty.", Authentication_Results=PASS), rcpt=["support@helpdesk.test"])
     wait_until(lambda: len(db.ticket(number)["articles"]) == 2)
     assert db.ticket(number)["articles"][-1]["visibility"] == "internal"
     inbox.nothing_more()

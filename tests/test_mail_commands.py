@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from helpdesk.gateway.conversation.confirmation import find_rating, read_answer
-from helpdesk.gateway.staff_mailbox.mail_commands import Command, parse_commands, parse_duration
+from helpdesk.gateway.staff_mailbox.mail_commands import Command, parse_cc, parse_commands, parse_duration
 
 
 def test_commands_at_the_top_then_text():
@@ -77,3 +77,12 @@ def test_anything_else_reopens(text):
 ])
 def test_ratings(text, rating):
     assert find_rating(text) == rating
+
+
+def test_cc_takes_add_or_remove_and_one_address():
+    assert parse_cc("add <Eva@Client.example>") == ("add", "eva@client.example")
+    assert parse_cc("REMOVE eva@client.example") == ("remove", "eva@client.example")
+    for bad in ("eva@client.example", "add", "add eva", "add a@b.example, c@d.example", "drop eva@client.example"):
+        assert parse_cc(bad) is None, bad
+    parsed = parse_commands("#cc add eva\nText")
+    assert parsed.errors and "#cc" in parsed.errors[0]

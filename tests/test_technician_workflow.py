@@ -17,11 +17,13 @@ from tests.mail import client_mail, send, wait_until
 from tests.workflow import ANNA, JAN, PETR, Inbox, add_team, body, open_ticket, reply_to
 
 WORKFLOW_RULES = REPO / "tests" / "rules" / "workflow.yaml"
+# What a trusted MX writes for mail it verified: makes a fresh staff mail (not a reply) act.
+PASS = "mx.helpdesk.test; dkim=pass header.d=provider.example; dmarc=pass header.from=provider.example"
 
 
 @pytest.fixture
 def team_gateway(make_settings, start_gateway, db):
-    gw = start_gateway(make_settings(rules=WORKFLOW_RULES))
+    gw = start_gateway(make_settings(rules=WORKFLOW_RULES, trusted_authserv_ids="mx.helpdesk.test"))
     add_team(db.engine)
     return gw
 
@@ -33,7 +35,7 @@ def test_a_ticket_from_first_mail_to_closed_and_reopened(team_gateway, sink, db)
     assert "Otrzymaliśmy" in mail[JAN].message["Subject"]
     note_to_anna = mail[ANNA]
     assert tag in note_to_anna.message["Subject"] and "Drukarka na 2. piętrze" in body(note_to_anna)
-    assert "#take" in body(note_to_anna) and note_to_anna.message["Reply-To"] == "support@helpdesk.test"
+    assert "#take" in body(note_to_anna) and note_to_anna.message["Reply-To"].startswith("support+r-1-")
 
     # Anna takes it and asks something: the client gets her answer, threaded, without the command
     reply_to(gw.port, note_to_anna, ANNA, "#take\n\nDzień dobry, jaki to model drukarki?")
@@ -138,7 +140,8 @@ def test_dispatcher_assigns_and_the_technician_is_told(team_gateway, sink, db):
     gw, inbox = team_gateway, Inbox(sink)
     number, mail = open_ticket(gw, inbox, db)
     assert DANA not in mail  # broadcast reaches technicians, not the dispatcher
-    first_client = client_mail(subject=f"[HD#{number}] dispatch", sender=DANA, body=f"#assign {PETR}\n#priority high")
+    first_client = client_mail(subject=f"[HD#{number}] dispatch", sender=DANA, body=f"#assign {PETR}\n#priority high",
+                               Authentication_Results=PASS)
     send(gw.port, first_client)
     told = inbox.next()[PETR]
     assert "Dana Dispatcher" in body(told)
@@ -167,22 +170,23 @@ def test_commands_from_a_spoofed_staff_address_are_refused(make_settings, start_
                                                 "dkim=none; dmarc=fail header.from=provider.example")
     send(gw.port, forged)
     db.processed(2)
-    assert db.ticket(number)["status"] == "new"  # untouched
-    other = [t for t in db.tickets() if t["number"] != number][0]
-    events = db.ticket(other["number"])["events"]
-    assert any("not verified" in e["detail"] for e in events)
-    # the other technician hears of the new ticket; no acknowledgement goes to the forged sender
-    assert list(inbox.next()) == [PETR]
+    detail = db.ticket(number)  # untouched, the text kept as an unverified internal note
+    assert detail["status"] == "new" and detail["articles"][-1]["visibility"] == "internal"
+    assert any("failed at a trusted host" in e["detail"] for e in detail["events"])
+    # only the real Anna hears of it; nothing goes to the client
+    assert list(inbox.next()) == [ANNA]
     inbox.nothing_more()
 
 
 def test_notes_address_keeps_staff_mail_internal(make_settings, start_gateway, sink, db):
-    gw = start_gateway(make_settings(rules=WORKFLOW_RULES, notes_address="notes@helpdesk.test"))
+    gw = start_gateway(make_settings(rules=WORKFLOW_RULES, notes_address="notes@helpdesk.test",
+                                     trusted_authserv_ids="mx.helpdesk.test"))
     add_team(db.engine)
     inbox = Inbox(sink)
     number, _ = open_ticket(gw, inbox, db)
     send(gw.port, client_mail(subject=f"[HD#{number}] internal", sender=ANNA, to="notes@helpdesk.test",
-                              body="Client's printer is out of warranty."), rcpt=["notes@helpdesk.test"])
+                              body="Client's printer is out of warranty.", Authentication_Results=PASS),
+         rcpt=["notes@helpdesk.test"])
     wait_until(lambda: len(db.ticket(number)["articles"]) == 2)
     assert db.ticket(number)["articles"][-1]["visibility"] == "internal"
     inbox.nothing_more()

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from helpdesk.app.commands import list_paging as paging
+from helpdesk.app.commands import participant_commands
 from helpdesk.app.commands.console import ID, fail, print_json, print_table, session_scope
 from helpdesk.gateway.accounts.directory import find_org, find_user
 from helpdesk.gateway.ground.clock import utcnow
@@ -18,6 +19,7 @@ from helpdesk.store.models import Ticket, TicketEvent
 from helpdesk.store.queries import TicketFilter, ticket_detail, ticket_page
 
 app = typer.Typer(help="Tickets.", no_args_is_help=True)
+app.add_typer(participant_commands.app, name="cc")
 
 
 def _one_of(value: str | None, option: str, allowed) -> str | None:
@@ -78,6 +80,7 @@ def _print_detail(t: dict) -> None:
     typer.echo(f"Ticket {t['number']}: {t['subject']}")
     typer.echo(f"  status {t['status']}, priority {t['priority']}, queue {t['queue']} (rule {t['rule']})")
     typer.echo(f"  requester {t['requester_name']} <{t['requester']}>, assignee {t['assignee'] or '-'}")
+    typer.echo(f"  participants {', '.join(t['participants']) or '-'}")
     if t["time_spent_minutes"] or t["ratings"]:
         typer.echo(f"  time spent {t['time_spent_minutes']} min, ratings {t['ratings'] or '-'}")
     for e in t["events"]:

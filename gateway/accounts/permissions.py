@@ -17,8 +17,8 @@ from helpdesk.gateway.ground.roles import ALL_ROLES, CLIENT_ROLES, ORG_ROLES, ST
 
 # Mail commands each provider role may give (the technicians' mailbox issue parses them).
 _COMMANDS = {
-    "technician": {"take", "priority", "category", "pending", "resolve", "close", "reopen", "time", "note"},
-    "dispatcher": {"assign", "queue", "priority", "category", "close", "reopen", "note"},
+    "technician": {"take", "priority", "category", "pending", "resolve", "close", "reopen", "time", "note", "cc"},
+    "dispatcher": {"assign", "queue", "priority", "category", "close", "reopen", "note", "cc"},
 }
 _ORG_ROLE_ACTIONS = {
     "client-admin": {"org.manage-contacts", "contract.view"},

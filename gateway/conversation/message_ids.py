@@ -3,6 +3,7 @@
     hd<ticket>.<random>.<signature>@<domain>     signature = HMAC-SHA256(secret, "<ticket>.<random>")
 
 A reference in our format with a wrong signature is ignored, however plausible its number.
+Signatures made with a key from before a rotation still verify while `previous()` returns it.
 """
 
 from __future__ import annotations
@@ -12,16 +13,22 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 
 
 class MessageIdSigner:
-    def __init__(self, secret: bytes, domain: str):
-        self.secret, self.domain = secret, domain.lower()
+    def __init__(self, secret: bytes, domain: str, previous: Callable[[], tuple[bytes, ...]] = tuple):
+        self.secret, self.domain, self.previous = secret, domain.lower(), previous
         self._ours = re.compile(rf"^hd(\d{{1,18}})\.([0-9a-f]{{12}})\.([a-z2-7]{{16}})@{re.escape(self.domain)}$")
 
-    def _signature(self, number: int, nonce: str) -> str:
-        digest = hmac.new(self.secret, f"{number}.{nonce}".encode(), hashlib.sha256).digest()
+    def _signature(self, number: int, nonce: str, key: bytes | None = None) -> str:
+        digest = hmac.new(key or self.secret, f"{number}.{nonce}".encode(), hashlib.sha256).digest()
         return base64.b32encode(digest).decode().lower()[:16]
+
+    def _matches(self, signature: str, number: int, nonce: str, length: int = 16) -> bool:
+        """Against the current key and every previous one still valid, each compared in constant time."""
+        keys = (self.secret, *self.previous())
+        return any([hmac.compare_digest(signature, self._signature(number, nonce, key)[:length]) for key in keys])
 
     def new(self, ticket_number: int) -> str:
         nonce = secrets.token_hex(6)
@@ -42,7 +49,7 @@ class MessageIdSigner:
         if not match:
             return None
         number = int(match[1])
-        return number if hmac.compare_digest(match[2], self._signature(number, "verp")[:10]) else None
+        return number if self._matches(match[2], number, "verp", 10) else None
 
     def verified_ticket(self, message_id: str) -> int | None:
         """The ticket a genuine Message-ID of ours names; None when it is not ours or forged."""
@@ -50,4 +57,4 @@ class MessageIdSigner:
         if not match:
             return None
         number, nonce, signature = int(match[1]), match[2], match[3]
-        return number if hmac.compare_digest(signature, self._signature(number, nonce)) else None
+        return number if self._matches(signature, number, nonce) else None

@@ -55,8 +55,10 @@ def _continue(store: TicketStore, mail: InboundMail, ref: TicketRef, because: st
 def apply_mail(store: TicketStore, mail: InboundMail, classification: Classification,
                ref: TicketRef | None, decision: RouteDecision | None, tag: str, *,
                own_addresses: frozenset[str] = frozenset(), refused: Refusal | None = None,
-               follow_up: FollowUp | None = None, allowed_because: str = "", verified: bool = True) -> Outcome:
-    """`verified` False: the sender failed DMARC/DKIM/SPF, so its To/Cc list is not believed."""
+               follow_up: FollowUp | None = None, allowed_because: str = "",
+               believe_recipients: bool = False) -> Outcome:
+    """`believe_recipients`: the sender is proven (a signed reply address, a trusted DMARC pass), so
+    the people it names in To/Cc join the ticket; otherwise they do not (staff may add them)."""
     # The pipeline has already set duplicates aside (same Message-ID as a stored article).
     if ref is None:
         ticket, requester, disposition = _create(store, mail, decision, tag)
@@ -73,7 +75,7 @@ def apply_mail(store: TicketStore, mail: InboundMail, classification: Classifica
     store.add_inbound_article(ticket.number, mail)
     # Whoever wrote or was CC'd takes part in the ticket from now on (and may continue it); a forged
     # mail must not add an address of its choosing that would then receive the technicians' answers.
-    cc = {r for r in mail.recipients if base_address(r) not in own_addresses} if verified else set()
+    cc = {r for r in mail.recipients if base_address(r) not in own_addresses} if believe_recipients else set()
     store.add_participants(ticket.number, {mail.sender} | cc, new_ticket=ref is None)
     if classification.no_reply_reason:
         store.record_event(ticket.number, "reply-suppressed", classification.no_reply_reason)

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from helpdesk.gateway.accounts.permissions import Decision
 from helpdesk.gateway.conversation.closed_policy import FollowUp
 from helpdesk.gateway.conversation.message_ids import MessageIdSigner
+from helpdesk.gateway.conversation.reply_address import ReplyAddresses
 from helpdesk.gateway.conversation.thread import TicketRef
 from helpdesk.gateway.ground.clock import Clock, utcnow
 from helpdesk.gateway.ground.message import InboundMail
@@ -22,6 +23,7 @@ from helpdesk.gateway.ground.processing_log import ProcessingLog
 from helpdesk.gateway.ground.settings import Settings
 from helpdesk.gateway.hygiene.auth_results import Verification
 from helpdesk.gateway.hygiene.classify import Classification
+from helpdesk.gateway.hygiene.sender_proof import SenderProof
 from helpdesk.gateway.routing.rules import Rules
 from helpdesk.store.tickets import TicketStore
 
@@ -36,10 +38,18 @@ class PipelineContext:
     mailbox_queues: dict[str, str] = field(default_factory=dict)  # "imap:<name>" -> queue
     signer: MessageIdSigner | None = None  # signs our Message-IDs and checks the ones replies name
     clock: Clock = utcnow
+    replies: ReplyAddresses | None = None  # signs and checks the recipients' reply addresses
 
     def __post_init__(self):
+        s, secret = self.settings, self.settings.signing_secret()
+
+        def previous() -> tuple[bytes, ...]:  # asked per message: a transition period ends while we run
+            return s.previous_secrets(self.clock().date())
+
         if self.signer is None:
-            self.signer = MessageIdSigner(self.settings.signing_secret(), self.settings.message_id_domain)
+            self.signer = MessageIdSigner(secret, s.message_id_domain, previous)
+        if self.replies is None:
+            self.replies = ReplyAddresses(secret, s.support_address, s.reply_address_prefix, previous)
 
 
 @dataclass
@@ -53,6 +63,7 @@ class MessageInProcess:
     trace: ProcessingLog
     classification: Classification | None = None
     verified: Verification | None = None
+    proof: SenderProof | None = None           # whether the From is proven (reply address, DMARC pass)
     ref: TicketRef | None = None
     continue_verdict: Decision | None = None   # why the sender may (or may not) continue ref
     refused: Refusal | None = None             # ref they named but may not continue

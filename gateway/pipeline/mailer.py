@@ -1,7 +1,8 @@
 """Turn outbound intents into outbox rows: render in the recipient's locale, compose, enqueue.
 
 Runs inside the transaction of the change that caused the mail, so the mail exists exactly
-when the change does. Automatic replies to a sender are limited per address and hour.
+when the change does. Automatic replies to a sender are limited per address and hour. Every
+recipient gets a copy of their own whose Reply-To is their signed reply address.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from helpdesk.gateway.hygiene.bounce_records import blocked_reason
 from helpdesk.gateway.pipeline.context import PipelineContext
 from helpdesk.store.outbox import enqueue, recent_mail_to
 from helpdesk.store.tickets import TicketStore
+from helpdesk.store.workflow import reply_identities
 
 
 def _over_limit(session: Session, intent: OutboundIntent, limit: int, now: datetime) -> str | None:
@@ -44,9 +46,29 @@ def _suppressed(session: Session, intent: OutboundIntent, limit: int, writer: st
     return reason
 
 
+def _reply_addresses(session: Session, intent: OutboundIntent, ctx: PipelineContext) -> dict[str, str]:
+    """Each recipient's own signed reply address for this ticket; none for an address no user has."""
+    recipients = (intent.to_address,) + tuple(address for address, _ in intent.cc)
+    identities = reply_identities(session.connection(), recipients)
+    return {address: ctx.replies.address_for(user_id, generation, intent.ticket_number)
+            for address, (user_id, generation) in identities.items()}
+
+
+def _copies(intent: OutboundIntent, rendered, ctx: PipelineContext, reply_to: dict[str, str], tag: str,
+            now: datetime) -> list:
+    """One composed copy per recipient, alike but for the Reply-To (only its recipient may know
+    theirs) and the envelope; one Message-ID for all, as a mailing list does."""
+    s = ctx.settings
+    message_id = ctx.signer.new(intent.ticket_number)
+    recipients = (intent.to_address,) + tuple(address for address, _ in intent.cc)
+    return [ctx.compose(intent, rendered, tag=tag, support_name=s.support_name, support_address=s.support_address,
+                        message_id=message_id, now=now, reply_to=reply_to.get(address.lower()),
+                        rcpt_to=(address,)) for address in recipients]
+
+
 def queue_mail(session: Session, intents: list[OutboundIntent], ctx: PipelineContext,
                trace: ProcessingLog | None = None, writer: str = "") -> int:
-    """Enqueue the mail of `intents`; returns how many were queued.
+    """Enqueue the mail of `intents`; returns how many outbox rows were queued.
     `writer` is the sender of the message being handled, if any."""
     s, now = ctx.settings, ctx.clock()
     trace = trace or ProcessingLog()
@@ -60,10 +82,9 @@ def queue_mail(session: Session, intents: list[OutboundIntent], ctx: PipelineCon
             **intent.context, "tag": tag, "number": intent.ticket_number,
             "support_name": s.support_name, "support_address": s.support_address,
         })
-        composed = ctx.compose(intent, rendered, tag=tag, support_name=s.support_name,
-                                support_address=s.support_address, message_id=ctx.signer.new(intent.ticket_number),
-                                now=now)
-        row_id = enqueue(session, composed, intent.kind, intent.ticket_number)
-        trace.add("mail", f"{intent.kind} to {', '.join(composed.rcpt_to)} queued as outbox {row_id}")
-        queued += 1
+        for index, composed in enumerate(_copies(intent, rendered, ctx, _reply_addresses(session, intent, ctx),
+                                                 tag, now)):
+            row_id = enqueue(session, composed, intent.kind, intent.ticket_number, thread_ref=index == 0)
+            trace.add("mail", f"{intent.kind} to {', '.join(composed.rcpt_to)} queued as outbox {row_id}")
+            queued += 1
     return queued

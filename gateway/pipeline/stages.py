@@ -18,7 +18,7 @@ from sqlmodel import Session
 from helpdesk.gateway.conversation.closed_policy import follow_up_instead
 from helpdesk.gateway.conversation.closing import close_confirmed, thanks_after_close
 from helpdesk.gateway.conversation.confirmation import read_answer
-from helpdesk.gateway.conversation.thread import find_ticket_ref
+from helpdesk.gateway.conversation.thread import TicketRef, find_ticket_ref
 from helpdesk.gateway.ground.clock import as_utc
 from helpdesk.gateway.ground.message import InboundMail
 from helpdesk.gateway.ground.outcome import Outcome, Refusal
@@ -29,6 +29,7 @@ from helpdesk.gateway.hygiene.bounce import parse_bounce
 from helpdesk.gateway.hygiene.bounce_records import record_bounce
 from helpdesk.gateway.hygiene.classify import Classification, classify, from_mail_system
 from helpdesk.gateway.hygiene.quoting import strip_quoted
+from helpdesk.gateway.hygiene.sender_proof import prove_sender as sender_proof
 from helpdesk.gateway.pipeline.apply import apply_mail
 from helpdesk.gateway.pipeline.context import MessageInProcess, PipelineContext
 from helpdesk.gateway.pipeline.mailer import queue_mail
@@ -36,8 +37,10 @@ from helpdesk.gateway.pipeline.notify import plan_notifications
 from helpdesk.gateway.pipeline.steps import may_continue_ticket, route_new, staff_news, staff_sender, verification
 from helpdesk.gateway.staff_mailbox.mail_commands import parse_commands
 from helpdesk.gateway.staff_mailbox.staff_mail import StaffMail, handle_staff_mail
+from helpdesk.gateway.staff_mailbox.unverified import keep_unverified
 from helpdesk.store import workflow as q
 from helpdesk.store.tickets import TicketStore
+from helpdesk.store.workflow import reply_identities
 
 log = logging.getLogger("helpdesk.pipeline")
 Stage = Callable[[MessageInProcess], Outcome | None]
@@ -69,7 +72,8 @@ def skip_duplicate(m: MessageInProcess) -> Outcome | None:
 
 def record_delivery_report(m: MessageInProcess) -> Outcome | None:
     if m.mail.bounce is not None and (outcome := record_bounce(m.store, m.mail, m.ctx, m.ctx.clock())):
-        m.trace.add("bounce", "recorded against the outbound mail it reports; no ticket, no reply")
+        m.trace.add("bounce", outcome.no_reply_reason or "recorded against the outbound mail it reports; "
+                    "no ticket, no reply")
         return outcome
     return None
 
@@ -88,24 +92,42 @@ def classify_sender(m: MessageInProcess) -> None:
                 if classification.no_reply_reason else "a person's mail")
 
 
+def prove_sender(m: MessageInProcess) -> None:
+    """A signed reply address issued to the sender, or a trusted pass for the From domain."""
+    conn = m.store.conn
+    m.proof = sender_proof(m.mail, m.verified, m.ctx.replies,
+                           lambda address: reply_identities(conn, [address]).get(address.lower()))
+    m.trace.add("proof", f"{'sender proven' if m.proof.proven else 'sender not proven'}: {m.proof.how}")
+
+
 def find_thread(m: MessageInProcess) -> None:
-    m.ref = find_ticket_ref(m.mail, m.store, m.ctx.settings.ticket_tag, m.ctx.signer)
+    # A verified reply address names its ticket, whatever the subject says: it was issued for that one.
+    if m.proof.ticket is not None and m.store.ticket_exists(m.proof.ticket):
+        m.ref = TicketRef(m.proof.ticket, "signed reply address")
+    else:
+        m.ref = find_ticket_ref(m.mail, m.store, m.ctx.settings.ticket_tag, m.ctx.signer)
     m.trace.add("thread", f"ticket {m.ref.number} via {m.ref.via}" if m.ref else "names no ticket of ours")
     if m.ref is not None:  # two instances decide a ticket's status in turn
         m.store.lock_ticket(m.ref.number)
 
 
 def staff_on_ticket(m: MessageInProcess) -> Outcome | None:
-    """Mail from verified staff on a ticket: an answer for the client, a note or commands."""
-    s, store = m.ctx.settings, m.store
-    if m.ref is None or not (staff := staff_sender(store, m.mail, m.verified, False)):
+    """Mail from staff on a ticket: when proven, an answer for the client, a note or commands;
+    when not, an internal note marked unverified, and a notice to the real staff address."""
+    store = m.store
+    if m.ref is None or not (staff := staff_sender(store, m.mail)):
         return None
     state = q.ticket_state(store.conn, m.ref.number)
+    sm = StaffMail(m.mail, staff, state, store.get_contact(state.requester_id))
+    if not m.proof.proven:
+        m.trace.add("staff", f"{staff.email} on ticket {m.ref.number}, not proven: kept as an unverified note")
+        outcome, intents = keep_unverified(store, sm, m.proof.how, m.ctx)
+        queue_mail(m.session, intents, m.ctx, m.trace)
+        return outcome
     if store.lift_block(m.mail.sender):
         m.trace.add("unblocked", f"{m.mail.sender} wrote to us: automatic mail to it may go again")
     m.trace.add("staff", f"{staff.email} ({', '.join(sorted(staff.roles))}) on ticket {m.ref.number}")
-    outcome, intents = handle_staff_mail(store, StaffMail(m.mail, staff, state, store.get_contact(
-        state.requester_id)), m.classification, m.ctx)
+    outcome, intents = handle_staff_mail(store, sm, m.classification, m.ctx)
     queue_mail(m.session, intents, m.ctx, m.trace, writer=m.mail.sender)
     return outcome
 
@@ -114,7 +136,7 @@ def check_continuation(m: MessageInProcess) -> Outcome | None:
     """A stranger naming someone's ticket gets a ticket of their own (apply records the refusal)."""
     if m.ref is None:
         return None
-    verdict = may_continue_ticket(m.session, m.store, m.mail, m.ref, m.verified)
+    verdict = may_continue_ticket(m.session, m.store, m.mail, m.ref, m.verified, m.proof)
     m.trace.add("continue", f"{'allowed' if verdict else 'refused'}: {verdict.reason}")
     m.continue_verdict = verdict
     if not verdict:
@@ -130,6 +152,10 @@ def answer_to_finished(m: MessageInProcess) -> Outcome | None:
     if state.status not in FINISHED_STATUSES or not (answer := read_answer(m.mail.new_text)).confirms:
         return None
     rating, now = f", rating {answer.rating}" if answer.rating else "", m.ctx.clock()
+    if state.status == TicketStatus.RESOLVED and not m.proof.proven:
+        # Closing acts for the client: an unproven "yes" is kept as their text, like any other mail.
+        m.trace.add("confirmation", f"not taken as the client's agreement: {m.proof.how}")
+        return None
     if state.status == TicketStatus.RESOLVED:
         m.trace.add("confirmation", f"the client agrees the ticket may be closed{rating}")
         outcome, intents = close_confirmed(m.store, m.mail, state, answer, now)
@@ -163,7 +189,7 @@ def route_and_apply(m: MessageInProcess) -> Outcome:
     outcome = apply_mail(store, mail, m.classification, m.ref, decision, s.ticket_tag,
                          own_addresses=s.accepted_addresses, refused=m.refused, follow_up=m.follow_up,
                          allowed_because=verdict.reason if verdict else "",
-                         verified=m.verified.verified is not False)
+                         believe_recipients=m.proof.proven)
     if outcome.ticket_number and parse_commands(mail.new_text).commands:
         m.trace.add("commands", "ignored: only verified staff may give commands")
         store.record_event(outcome.ticket_number, "commands-ignored", f"{mail.sender} is not verified staff: "
@@ -172,7 +198,7 @@ def route_and_apply(m: MessageInProcess) -> Outcome:
         m.trace.add("unblocked", f"{address} wrote to us: automatic mail to it may go again")
     intents = plan_notifications(outcome)
     if not m.classification.is_automatic:
-        intents += staff_news(store, outcome)
+        intents += staff_news(store, outcome, m.proof, s.accepted_addresses)
     queue_mail(m.session, intents, m.ctx, m.trace, writer=mail.sender)
     return outcome
 
@@ -182,6 +208,7 @@ STAGES: tuple[tuple[str, Stage], ...] = (
     ("duplicate", skip_duplicate),
     ("bounce", record_delivery_report),
     ("classify", classify_sender),
+    ("prove", prove_sender),
     ("thread", find_thread),
     ("staff", staff_on_ticket),
     ("continue", check_continuation),

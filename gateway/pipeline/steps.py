@@ -8,12 +8,14 @@ from dataclasses import replace
 from helpdesk.gateway.accounts.permissions import Decision
 from helpdesk.gateway.conversation.continuation import may_continue
 from helpdesk.gateway.conversation.thread import TicketRef
+from helpdesk.gateway.ground.addresses import base_address
 from helpdesk.gateway.ground.clock import utc_today
 from helpdesk.gateway.ground.errors import Quarantine
 from helpdesk.gateway.ground.message import InboundMail
 from helpdesk.gateway.ground.outcome import Outcome
 from helpdesk.gateway.ground.statuses import FINISHED_STATUSES, Disposition
 from helpdesk.gateway.hygiene.auth_results import Verification, evaluate
+from helpdesk.gateway.hygiene.sender_proof import SenderProof
 from helpdesk.gateway.pipeline.context import PipelineContext
 from helpdesk.gateway.routing.route import RouteDecision, route
 from helpdesk.gateway.routing.routing_facts import RequesterInfo, RoutingFacts
@@ -39,11 +41,9 @@ def verification(mail: InboundMail, trusted: frozenset[str]) -> Verification:
     return evaluate(mail.auth_results, trusted, mail.sender.rpartition("@")[2])
 
 
-def staff_sender(store: TicketStore, mail: InboundMail, verified: Verification, require_pass: bool) -> q.Person | None:
-    """The active staff member who sent this, when the mail may act for them: never after a failed
-    check, and with HELPDESK_STAFF_MAIL_REQUIRES_PASS only after a pass from a trusted host."""
-    if verified.verified is False or (require_pass and verified.verified is not True):
-        return None
+def staff_sender(store: TicketStore, mail: InboundMail) -> q.Person | None:
+    """The active staff member whose address the From names (whether the mail may act for them is
+    the proof's question, not this one's)."""
     person = q.person_by_address(store.conn, mail.sender)
     if person is None or not person.is_staff or not person.active:
         return None
@@ -63,8 +63,11 @@ def route_new(store: TicketStore, mail: InboundMail, ctx: PipelineContext) -> Ro
 
 
 def may_continue_ticket(session, store: TicketStore, mail: InboundMail, ref: TicketRef,
-                        verified: Verification) -> Decision:
-    """Unverified mail may still add to its sender's own open ticket, never to anyone else's."""
+                        verified: Verification, proof: SenderProof) -> Decision:
+    """A reply address issued to the sender for this ticket lets them continue it; otherwise the
+    permissions decide, and mail that failed a trusted check may only add to its sender's own open ticket."""
+    if proof.by_reply_address and proof.ticket == ref.number:
+        return Decision(True, proof.how)
     verdict = may_continue(session, store, mail.sender, ref.number)
     if verdict and verified.verified is False:
         ticket = store.get_ticket(ref.number)
@@ -73,8 +76,9 @@ def may_continue_ticket(session, store: TicketStore, mail: InboundMail, ref: Tic
     return verdict
 
 
-def staff_news(store: TicketStore, outcome: Outcome) -> list:
-    """Staff hear of new tickets and of clients' follow-ups (gateway/staff_notify.py decides whom)."""
+def staff_news(store: TicketStore, outcome: Outcome, proof: SenderProof, own: frozenset[str]) -> list:
+    """Staff hear of new tickets and of clients' follow-ups (gateway/staff_notify.py decides whom),
+    with who really wrote, whether that is proven, and whom unproven mail named but did not add."""
     event = {Disposition.CREATED: "new", Disposition.APPENDED: "follow-up",
              Disposition.REOPENED: "reopened"}.get(outcome.disposition)
     if event is None:
@@ -82,7 +86,11 @@ def staff_news(store: TicketStore, outcome: Outcome) -> list:
     state = outcome.state or q.ticket_state(store.conn, outcome.ticket_number)
     requester = outcome.requester or store.get_contact(state.requester_id)
     mail = outcome.mail
+    named = {r for r in mail.recipients if base_address(r) not in own} - {mail.sender}
+    writer = staff_notify.Writer(mail.sender, mail.sender_name, proof.proven, proof.how,
+                                 () if proof.proven else tuple(sorted(named - store.participants(state.number))))
     if event == "new":
         return staff_notify.new_ticket(store.conn, state, requester, mail.new_text or mail.text, mail.attachments,
-                                       exclude=mail.sender)
-    return staff_notify.update(store.conn, state, requester, event, mail.new_text or mail.text, mail=mail)
+                                       exclude=mail.sender, writer=writer)
+    return staff_notify.update(store.conn, state, requester, event, mail.new_text or mail.text, mail=mail,
+                               writer=writer)

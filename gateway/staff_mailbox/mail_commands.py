@@ -14,7 +14,7 @@ from dataclasses import dataclass
 # name -> whether it takes an argument
 COMMANDS = {
     "take": False, "assign": True, "queue": True, "priority": True, "category": True, "pending": False,
-    "resolve": False, "close": False, "reopen": False, "time": True, "note": False,
+    "resolve": False, "close": False, "reopen": False, "time": True, "note": False, "cc": True,
 }
 _COMMAND_LINE = re.compile(r"#([A-Za-z][\w-]*):?(?:[ \t]+(.*))?")
 _DURATION = re.compile(r"(?:(\d+(?:[.,]\d+)?)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?", re.IGNORECASE)
@@ -37,6 +37,15 @@ class ParsedCommands:
     @property
     def names(self) -> set[str]:
         return {c.name for c in self.commands}
+
+
+_CC = re.compile(r"(add|remove)\s+<?([^\s<>@,;\"]+@[^\s<>@,;\"]+\.[^\s<>@,;\"]+)>?", re.IGNORECASE)
+
+
+def parse_cc(value: str) -> tuple[str, str] | None:
+    """('add', 'jan@client.example') from 'add jan@client.example'; None when unreadable."""
+    match = _CC.fullmatch(value.strip())
+    return (match[1].lower(), match[2].lower()) if match else None
 
 
 def parse_duration(value: str) -> int | None:
@@ -62,12 +71,15 @@ def _check(name: str, argument: str) -> str | None:
         return f"#{name}: needs a value, e.g. {_EXAMPLES[name]}"
     if not COMMANDS[name] and argument and name != "note":
         return f"#{name}: takes no value, but got {argument!r}"
+    if name == "cc" and parse_cc(argument) is None:
+        return f"#cc: expected 'add <address>' or 'remove <address>', got {argument!r}"
     if name == "time" and parse_duration(argument) is None:
         return f"#time: cannot read {argument!r} as time spent (e.g. #time 1h30m, at most 24h)"
     return None
 
 
-_EXAMPLES = {"assign": "#assign anna@example.com", "queue": "#queue network", "priority": "#priority high",
+_EXAMPLES = {"cc": "#cc add jan@client.example",
+             "assign": "#assign anna@example.com", "queue": "#queue network", "priority": "#priority high",
              "category": "#category hardware", "time": "#time 1h30m"}
 
 

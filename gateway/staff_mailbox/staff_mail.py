@@ -59,7 +59,10 @@ def _client_recipients(store: TicketStore, sm: StaffMail, own: frozenset[str]) -
     return tuple(cc)
 
 
-def _to_client(store: TicketStore, sm: StaffMail, text: str, resolved: bool, ctx: PipelineContext) -> OutboundIntent:
+def _to_client(store: TicketStore, sm: StaffMail, text: str, resolved: bool, public: bool,
+               ctx: PipelineContext) -> OutboundIntent:
+    """The answer (or the confirmation request of #resolve). Attachments go along only with a
+    public answer: those of an internal note (#resolve + #note) never leave."""
     thread = q.client_message_ids(store.conn, sm.state.number)
     references = tuple(thread[:1] + thread[-3:]) if len(thread) > 4 else tuple(thread)
     return OutboundIntent(
@@ -71,7 +74,8 @@ def _to_client(store: TicketStore, sm: StaffMail, text: str, resolved: bool, ctx
                  "confirm_days": ctx.settings.confirm_close_days},
         cc=_client_recipients(store, sm, ctx.settings.accepted_addresses),
         from_name=f"{sm.staff.name} ({ctx.settings.support_name})" if sm.staff.name else None,
-        attachments=sm.mail.attachments, auto_submitted="auto-generated" if resolved and not text else None)
+        attachments=sm.mail.attachments if public else (),
+        auto_submitted="auto-generated" if resolved and not text else None)
 
 
 def _refuse(store: TicketStore, sm: StaffMail, errors: list[str]) -> tuple[Outcome, list[OutboundIntent]]:
@@ -132,7 +136,7 @@ def _follow_on_mail(store: TicketStore, sm: StaffMail, applied: Applied, text: s
                     ctx) -> list[OutboundIntent]:
     intents = []
     if public or applied.resolved:
-        intents.append(_to_client(store, sm, text, applied.resolved, ctx))
+        intents.append(_to_client(store, sm, text, applied.resolved, public, ctx))
     state = q.ticket_state(store.conn, sm.state.number)
     if applied.assigned_to is not None:
         intents += update(store.conn, state, sm.requester, "assigned", sm.mail.new_text, actor_name=sm.staff.name,

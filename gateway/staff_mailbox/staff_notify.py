@@ -8,12 +8,29 @@ to the same people as a new ticket while nobody has it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.engine import Connection
 
 from helpdesk.gateway.ground.message import InboundMail
 from helpdesk.gateway.ground.outgoing import OutboundIntent
 from helpdesk.gateway.ground.records import ContactRow
 from helpdesk.store import workflow as q
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Who really wrote the mail staff hear of (not always the requester), and whether it is proven."""
+
+    email: str
+    name: str = ""
+    proven: bool = True
+    proof: str = ""
+    not_added: tuple[str, ...] = ()   # addresses unproven mail named in To/Cc, not made participants
+
+    def context(self) -> dict:
+        return {"writer_email": self.email, "writer_name": self.name or self.email, "sender_proven": self.proven,
+                "sender_proof": self.proof, "cc_not_added": list(self.not_added)}
 
 
 def recipients(conn: Connection, state: q.TicketState, exclude: str = "") -> list[q.Person]:
@@ -26,10 +43,12 @@ def recipients(conn: Connection, state: q.TicketState, exclude: str = "") -> lis
     return [p for p in people if p.email and p.email != exclude]
 
 
-def _context(state: q.TicketState, requester: ContactRow, text: str, **extra) -> dict:
+def _context(state: q.TicketState, requester: ContactRow, text: str, writer: Writer | None = None,
+             **extra) -> dict:
+    writer = writer or Writer(requester.email, requester.display_name)
     return {"subject": state.subject, "requester_name": requester.display_name or requester.email,
             "requester_email": requester.email, "queue": state.queue, "priority": state.priority,
-            "text": text, **extra}
+            "text": text, **writer.context(), **extra}
 
 
 def _to(person: q.Person, kind: str, state: q.TicketState, context: dict, attachments=()) -> OutboundIntent:
@@ -39,18 +58,18 @@ def _to(person: q.Person, kind: str, state: q.TicketState, context: dict, attach
 
 
 def new_ticket(conn: Connection, state: q.TicketState, requester: ContactRow, text: str, attachments=(),
-               exclude: str = "") -> list[OutboundIntent]:
+               exclude: str = "", writer: Writer | None = None) -> list[OutboundIntent]:
     """`text` is the client's (new) text; `exclude` an address not to notify (whoever caused it)."""
     return [_to(p, "staff_new", state, _context(
-        state, requester, text, assigned_to_you=p.user_id == state.assignee_id,
+        state, requester, text, writer, assigned_to_you=p.user_id == state.assignee_id,
         strategy=state.assignment), attachments) for p in recipients(conn, state, exclude=exclude)]
 
 
 def update(conn: Connection, state: q.TicketState, requester: ContactRow, event: str, text: str = "", *,
            mail: InboundMail | None = None, rating: int | None = None, actor_name: str = "",
-           people: list[q.Person] | None = None) -> list[OutboundIntent]:
+           people: list[q.Person] | None = None, writer: Writer | None = None) -> list[OutboundIntent]:
     """`event`: follow-up, reopened, confirmed or assigned (the template words each)."""
     people = recipients(conn, state, exclude=mail.sender if mail else "") if people is None else people
     attachments = mail.attachments if mail else ()
-    return [_to(p, "staff_update", state, _context(state, requester, text, event=event, rating=rating,
+    return [_to(p, "staff_update", state, _context(state, requester, text, writer, event=event, rating=rating,
                                                    actor_name=actor_name), attachments) for p in people]

@@ -14,9 +14,9 @@ from sqlalchemy.engine import Connection
 from helpdesk.gateway.accounts.permissions import Actor, decide
 from helpdesk.gateway.ground.statuses import FINISHED_STATUSES, TicketStatus
 from helpdesk.gateway.routing.rule_actions import PRIORITIES
-from helpdesk.gateway.staff_mailbox.mail_commands import Command, parse_duration
+from helpdesk.gateway.staff_mailbox.mail_commands import Command, parse_cc, parse_duration
 from helpdesk.store import workflow as q
-from helpdesk.store.tickets import TicketStore
+from helpdesk.store.tickets import PARTICIPANTS, TicketStore
 
 _STATUS_COMMANDS = ("pending", "resolve", "close", "reopen")
 
@@ -54,6 +54,8 @@ def _check_one(conn: Connection, staff: q.Person, state: q.TicketState, cmd: Com
         return f"#priority: unknown level {cmd.argument!r} (one of {', '.join(PRIORITIES)})"
     if cmd.name == "category" and len(cmd.argument) > 64:
         return "#category: at most 64 characters"
+    if cmd.name == "cc":
+        return _check_cc(conn, state, cmd)
     finished = state.status in FINISHED_STATUSES
     if cmd.name in ("pending", "resolve") and finished:
         return f"#{cmd.name}: the ticket is {state.status}; #reopen it first"
@@ -61,6 +63,19 @@ def _check_one(conn: Connection, staff: q.Person, state: q.TicketState, cmd: Com
         return "#close: the ticket is already closed"
     if cmd.name == "reopen" and not finished:
         return f"#reopen: the ticket is {state.status}, not resolved or closed"
+    return None
+
+
+def _check_cc(conn: Connection, state: q.TicketState, cmd: Command) -> str | None:
+    action, address = parse_cc(cmd.argument)
+    if len(address) > 320:
+        return "#cc: an address has at most 320 characters"
+    person = q.person_by_address(conn, address)
+    if action == "add" and person is not None and person.is_staff:
+        return f"#cc: {address} is staff; staff hear of tickets through their queues"
+    participants = set(conn.execute(PARTICIPANTS, {"number": state.number}).scalars())
+    if action == "remove" and address not in participants:
+        return f"#cc: {address} is not a participant of the ticket"
     return None
 
 
@@ -116,12 +131,24 @@ def apply_commands(store: TicketStore, staff: q.Person, state: q.TicketState, co
     if fields:
         store.update_ticket(state.number, **fields)
         applied.events.append(", ".join(f"{k} set to {v}" for k, v in fields.items()) + f" by {staff.email}")
+    for cmd in (c for c in commands if c.name == "cc"):
+        _change_participant(store, staff, state, cmd, applied)
     if "time" in by_name:
         minutes = parse_duration(by_name["time"].argument)
         q.record_time(store.conn, state.number, staff.user_id, minutes, now)
         applied.events.append(f"{minutes} min recorded by {staff.email}")
     _set_status(store, staff, state, by_name, applied, now)
     return applied
+
+
+def _change_participant(store: TicketStore, staff: q.Person, state: q.TicketState, cmd: Command,
+                        applied: Applied) -> None:
+    action, address = parse_cc(cmd.argument)
+    if action == "add":
+        store.add_participants(state.number, {address})
+        applied.events.append(f"{address} added as a participant by {staff.email}")
+    elif store.remove_participant(state.number, address):
+        applied.events.append(f"{address} removed as a participant by {staff.email}")
 
 
 def _set_status(store: TicketStore, staff: q.Person, state: q.TicketState, by_name: dict, applied: Applied,

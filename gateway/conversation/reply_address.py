@@ -1,0 +1,67 @@
+"""Signed reply addresses: the Reply-To only one recipient of one ticket's mail can know.
+
+    <support local>+<prefix><ticket>-<token>@<support domain>     e.g. support+r-42-k7q2m4x9p3a5b6c7@help.example
+
+    token = base32(HMAC-SHA256(key, "reply", user id, reply generation, ticket))[:16]   (80 bits)
+
+Mail that arrives at such an address from an address of the user it was issued to is verified
+by the token, the way GitHub's and Discourse's reply-by-mail work. The ticket number is in the
+clear (it is in every subject anyway); the token binds it to the user, so a token for one ticket
+cannot act on another, and without the key nobody can make one. Raising the user's reply
+generation revokes every token issued to them; keys from before a rotation keep verifying for a
+transition period (Settings.verifying_secrets).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+TOKEN_LENGTH = 16
+
+
+@dataclass(frozen=True)
+class ReplyToken:
+    """What a reply address of ours says: the ticket, and the signature to check against a user."""
+
+    ticket: int
+    signature: str
+    address: str
+
+
+class ReplyAddresses:
+    def __init__(self, secret: bytes, support_address: str, prefix: str,
+                 previous: Callable[[], tuple[bytes, ...]] = tuple):
+        self.secret, self.previous = secret, previous
+        self.local, _, self.domain = support_address.lower().partition("@")
+        self.prefix = prefix
+        self._ours = re.compile(rf"{re.escape(self.local)}\+{re.escape(prefix)}(\d{{1,18}})"
+                                rf"-([a-z2-7]{{{TOKEN_LENGTH}}})@{re.escape(self.domain)}")
+
+    @staticmethod
+    def _sign(key: bytes, user_id: int, generation: int, ticket: int) -> str:
+        digest = hmac.new(key, f"reply\0{user_id}\0{generation}\0{ticket}".encode(), hashlib.sha256).digest()
+        return base64.b32encode(digest).decode().lower()[:TOKEN_LENGTH]
+
+    def address_for(self, user_id: int, generation: int, ticket: int) -> str:
+        """The Reply-To for mail about `ticket` to this user (always signed with the current key)."""
+        signature = self._sign(self.secret, user_id, generation, ticket)
+        return f"{self.local}+{self.prefix}{ticket}-{signature}@{self.domain}"
+
+    def find(self, addresses) -> ReplyToken | None:
+        """The first address of ours among `addresses` (envelope recipients, To, Cc), unverified."""
+        for address in addresses:
+            match = self._ours.fullmatch(address.strip().lower())
+            if match:
+                return ReplyToken(int(match[1]), match[2], match[0])
+        return None
+
+    def verify(self, token: ReplyToken, user_id: int, generation: int) -> bool:
+        """True when the token was issued to this user (with any key still valid), in constant time."""
+        results = [hmac.compare_digest(token.signature, self._sign(key, user_id, generation, token.ticket))
+                   for key in (self.secret, *self.previous())]
+        return any(results)
