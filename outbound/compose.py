@@ -1,7 +1,8 @@
 """Build the RFC 5322 bytes of an outbound mail from an intent and its rendered text.
 
 Written out directly rather than through email.message.EmailMessage: the header registry
-costs about 2 ms a message, more than everything else the pipeline does for it.
+costs about 2 ms a message, more than everything else the pipeline does for it. Every value
+goes through outbound/header_values.py, which refuses CR, LF and NUL and folds long values.
 """
 
 from __future__ import annotations
@@ -11,39 +12,17 @@ import binascii
 import re
 import secrets
 from datetime import datetime
-from email.header import Header
-from email.utils import encode_rfc2231, format_datetime, formataddr
+from email.utils import format_datetime
 
 from helpdesk.gateway.ground.outgoing import ComposedMail, OutboundIntent, RenderedMail
+from helpdesk.outbound.header_values import encode_subject, filename_param, format_address, refuse_breaks
 
 # Keep References bounded: long threads otherwise grow headers past what servers accept.
 MAX_REFERENCES = 20
+# A Message-ID cannot be folded: a longer one (a sender may use up to 998 characters) is left out of
+# In-Reply-To and References rather than making a line of over 998 octets.
+MAX_ID_IN_HEADER = 998 - len("In-Reply-To: <>")
 _MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
-
-
-def encode_subject(subject: str, tag: str) -> str:
-    """RFC 2047 where needed, keeping an ASCII tag readable: '[HD#1] =?utf-8?q?...?='."""
-    if subject.isascii() and len(subject) <= 900:
-        return subject
-    if subject.isascii():  # folded, or relays refuse the line (998 octets at most, RFC 5322 2.1.1)
-        return Header(subject, "us-ascii", header_name="Subject").encode(linesep="\r\n")
-    header = Header(header_name="Subject")
-    if subject.startswith(tag):
-        header.append(tag, "us-ascii")
-        subject = subject[len(tag):].lstrip()
-    header.append(subject, "utf-8")
-    return header.encode(linesep="\r\n")
-
-
-def format_address(name: str, address: str) -> str:
-    """A From/To value; an internationalized address (RFC 6532) is written as UTF-8 as it is."""
-    if address.isascii():
-        return formataddr((name, address), charset="utf-8")
-    if not name:
-        return address
-    quoted = name.replace("\\", "\\\\").replace('"', '\\"')
-    display = str(Header(name, "utf-8").encode()) if not name.isascii() else f'"{quoted}"'
-    return f"{display} <{address}>"
 
 
 def _body(text: str) -> tuple[str, bytes]:
@@ -55,12 +34,6 @@ def _body(text: str) -> tuple[str, bytes]:
     return "quoted-printable", encoded.replace(b"\n", b"\r\n")
 
 
-def _filename_param(name: str) -> str:
-    if name.isascii() and name.isprintable() and '"' not in name and "\\" not in name:
-        return f'filename="{name}"'
-    return f"filename*={encode_rfc2231(name, 'utf-8')}"  # RFC 2231: non-ASCII names survive every client
-
-
 def _safe_type(content_type: str) -> str:
     """Only "type/subtype" of what a sender declared: parameters or line breaks never reach our headers."""
     mime_type = content_type.split(";")[0].strip().lower()
@@ -70,7 +43,7 @@ def _safe_type(content_type: str) -> str:
 def _attachment_part(filename: str, content_type: str, data: bytes) -> bytes:
     encoded = base64.encodebytes(data).replace(b"\n", b"\r\n")
     head = (f"Content-Type: {_safe_type(content_type)}\r\n"
-            f"Content-Disposition: attachment; {_filename_param(filename)}\r\n"
+            f"Content-Disposition: attachment;\r\n {filename_param(filename)}\r\n"
             "Content-Transfer-Encoding: base64\r\n\r\n")
     return head.encode("ascii") + encoded
 
@@ -89,31 +62,53 @@ def _content(body_text: str, intent: OutboundIntent) -> tuple[list[tuple[str, st
     return [("Content-Type", f'multipart/mixed; boundary="{boundary}"')], payload
 
 
+def _address_headers(intent: OutboundIntent, support_name: str, support_address: str,
+                     reply_to: str | None) -> list[tuple[str, str]]:
+    headers = [
+        ("From", format_address(intent.from_name or support_name, support_address, "From")),
+        # pressing Reply always comes back to the gateway
+        ("Reply-To", refuse_breaks("Reply-To", reply_to or support_address)),
+        ("To", format_address(intent.to_name, intent.to_address, "To")),
+    ]
+    if intent.cc:  # one address a line; each but the last is followed by its comma
+        last = len(intent.cc) - 1
+        headers.append(("Cc", ",\r\n ".join(
+            format_address(name, address, "Cc", used=len("Cc: ") if i == 0 else 1, reserve=int(i < last))
+            for i, (address, name) in enumerate(intent.cc))))
+    return headers
+
+
+def _thread_headers(intent: OutboundIntent) -> list[tuple[str, str]]:
+    """In-Reply-To and References, so the client's mail program shows our mail in its thread."""
+    if not intent.in_reply_to:
+        return []
+    references = [refuse_breaks("References", r) for r in intent.references[-MAX_REFERENCES:]
+                  if len(r) <= MAX_ID_IN_HEADER]
+    headers = []
+    if len(refuse_breaks("In-Reply-To", intent.in_reply_to)) <= MAX_ID_IN_HEADER:
+        headers.append(("In-Reply-To", f"<{intent.in_reply_to}>"))
+    if references:
+        headers.append(("References", "\r\n ".join(f"<{r}>" for r in references)))
+    return headers
+
+
 def compose_mail(intent: OutboundIntent, rendered: RenderedMail, *, tag: str, support_name: str,
                  support_address: str, message_id: str, now: datetime, reply_to: str | None = None,
                  rcpt_to: tuple[str, ...] | None = None) -> ComposedMail:
     """`message_id` (without brackets) comes from gateway.message_ids, signed. `reply_to` is the
     recipient's signed reply address (else the support address); `rcpt_to` the envelope
-    recipients of this copy (else all of To and Cc): each person gets a copy with their own."""
+    recipients of this copy (else all of To and Cc): each person gets a copy with their own.
+    Raises HeaderInjection when any value would carry CR, LF or NUL into the head."""
     subject = rendered.subject if tag in rendered.subject else f"{tag} {rendered.subject}"
-    headers = [
-        ("From", format_address(intent.from_name or support_name, support_address)),
-        ("Reply-To", reply_to or support_address),  # pressing Reply always comes back to the gateway
-        ("To", format_address(intent.to_name, intent.to_address)),
-    ]
-    if intent.cc:
-        headers.append(("Cc", ",\r\n ".join(format_address(name, address) for address, name in intent.cc)))
+    headers = _address_headers(intent, support_name, support_address, reply_to)
     headers += [("Subject", encode_subject(subject, tag)), ("Date", format_datetime(now)),
-                ("Message-ID", f"<{message_id}>")]
-    if intent.in_reply_to:
-        headers.append(("In-Reply-To", f"<{intent.in_reply_to}>"))
-        headers.append(("References", "\r\n ".join(f"<{r}>" for r in intent.references[-MAX_REFERENCES:])))
+                ("Message-ID", f"<{refuse_breaks('Message-ID', message_id)}>"), *_thread_headers(intent)]
     if intent.auto_submitted:  # RFC 3834: so well-behaved autoresponders stay silent
-        headers.append(("Auto-Submitted", intent.auto_submitted))
+        headers.append(("Auto-Submitted", refuse_breaks("Auto-Submitted", intent.auto_submitted)))
     content_headers, body = _content(rendered.body, intent)
     headers += [("X-Loop", support_address), ("MIME-Version", "1.0"), *content_headers]
     if intent.locale:
-        headers.append(("Content-Language", intent.locale))
+        headers.append(("Content-Language", refuse_breaks("Content-Language", intent.locale)))
     # ASCII except for internationalized addresses (RFC 6532), which need an SMTPUTF8 relay.
     head = "".join(f"{name}: {value}\r\n" for name, value in headers).encode("utf-8")
     recipients = rcpt_to or (intent.to_address,) + tuple(address for address, _ in intent.cc)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from helpdesk.gateway.accounts.directory import actor_for, find_org, find_user
+from helpdesk.gateway.accounts.names import check_line, check_text, column_length
 from helpdesk.gateway.accounts.permissions import decide
 from helpdesk.gateway.ground.clock import utc_today
 from helpdesk.gateway.ground.errors import UserError
@@ -16,6 +17,9 @@ from helpdesk.store.account_tables import Contract, Organization, UserEmail
 
 BILLING_PERIODS = ("monthly", "quarterly", "yearly")
 MONEY_FIELDS = ("monthly_fee", "hourly_rate", "vat_rate")
+# One-line text fields and how errors name them; their widths come from the table.
+LINE_FIELDS = {"sla_profile": "SLA profile", "buyer_edi_id": "buyer EDI id"}
+NUMBER_MAX = column_length(Contract, "number")
 
 
 def parse_date(value: str, what: str) -> date:
@@ -59,6 +63,10 @@ def apply_fields(session: Session, contract: Contract, fields: dict) -> None:
             if len(value) != 3 or not value.isalpha():
                 raise UserError(f"currency must be an ISO 4217 code like EUR, got {value!r}")
             value = value.upper()
+        elif key in LINE_FIELDS:
+            value = check_line(value, LINE_FIELDS[key], column_length(Contract, key))
+        elif key == "notes":
+            value = check_text(value, "notes")
         elif key == "guarantor":
             guarantor = find_user(session, value)
             allowed = decide(actor_for(session, guarantor), "contract.guarantor")
@@ -72,13 +80,12 @@ def apply_fields(session: Session, contract: Contract, fields: dict) -> None:
 
 def add_contract(session: Session, organization: str, number: str, fields: dict) -> Contract:
     org = find_org(session, organization)
-    if not number.strip():
-        raise UserError("a contract needs a number")
+    number = check_line(number, "contract number", NUMBER_MAX, missing="a contract needs a number")
     if session.execute(select(Contract.id).where(Contract.number == number)).first():
         raise UserError(f"contract {number!r} already exists")
     if not fields.get("starts_on"):
         raise UserError("a contract needs a start date (--start)")
-    contract = Contract(organization_id=org.id, number=number.strip(), starts_on=utc_today())
+    contract = Contract(organization_id=org.id, number=number, starts_on=utc_today())
     apply_fields(session, contract, fields)
     session.add(contract)
     return contract

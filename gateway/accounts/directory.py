@@ -17,6 +17,7 @@ from helpdesk.gateway.accounts.contact_details import (
     normalize_locale,
     normalize_phone,
 )
+from helpdesk.gateway.accounts.names import check_line, column_length
 from helpdesk.gateway.accounts.permissions import Actor, check_roles
 from helpdesk.gateway.ground.errors import UserError
 from helpdesk.store.account_tables import (
@@ -29,6 +30,12 @@ from helpdesk.store.account_tables import (
 )
 
 MAX_ID = 2**63 - 1
+# Widths of the columns, checked before the database so SQLite and PostgreSQL refuse alike.
+ORG_NAME_MAX = column_length(Organization, "name")
+DOMAIN_MAX = column_length(OrgDomain, "domain")
+USER_NAME_MAX = column_length(User, "display_name")
+EMAIL_MAX = column_length(UserEmail, "address")
+PHONE_MAX = column_length(User, "phone")
 
 
 def is_id(ref: str) -> bool:
@@ -45,9 +52,23 @@ def find_org(session: Session, ref: str) -> Organization:
     return org
 
 
+def _domain(raw: str) -> str:
+    # Checked before the pattern of normalize_domain meets a long string.
+    check_line(check_line(raw, "mail domain", None).lstrip("@"), "mail domain", DOMAIN_MAX)
+    return normalize_domain(raw)
+
+
+def _email(raw: str) -> str:
+    return normalize_email(check_line(raw, "email address", EMAIL_MAX))
+
+
+def _phone(raw: str) -> str:
+    return check_line(normalize_phone(check_line(raw, "phone number", None)), "phone number", PHONE_MAX)
+
+
 def _add_domains(session: Session, org: Organization, domains: list[str]) -> None:
     for raw in domains:
-        domain = normalize_domain(raw)
+        domain = _domain(raw)
         owner = session.get(OrgDomain, domain)
         if owner is not None and owner.organization_id != org.id:
             other = session.get(Organization, owner.organization_id).name
@@ -58,9 +79,7 @@ def _add_domains(session: Session, org: Organization, domains: list[str]) -> Non
 
 def add_org(session: Session, name: str, domains: list[str], locale: str = "en", timezone: str = "UTC",
             colleagues_may_continue: bool = True) -> Organization:
-    name = name.strip()
-    if not name:
-        raise UserError("an organization needs a name")
+    name = check_line(name, "organization name", ORG_NAME_MAX, missing="an organization needs a name")
     if session.execute(select(Organization.id).where(func.lower(Organization.name) == name.lower())).first():
         raise UserError(f"organization {name!r} already exists")
     org = Organization(name=name, default_locale=normalize_locale(locale), timezone=check_timezone(timezone),
@@ -73,11 +92,13 @@ def add_org(session: Session, name: str, domains: list[str], locale: str = "en",
 
 def edit_org(session: Session, org: Organization, *, name: str | None = None, add_domains=(), remove_domains=(),
              locale: str | None = None, timezone: str | None = None, colleagues_may_continue: bool | None = None):
-    if name is not None and name.strip().lower() != org.name.lower():
-        same_name = select(Organization.id).where(func.lower(Organization.name) == name.strip().lower())
+    if name is not None:
+        name = check_line(name, "organization name", ORG_NAME_MAX, missing="an organization needs a name")
+    if name is not None and name.lower() != org.name.lower():
+        same_name = select(Organization.id).where(func.lower(Organization.name) == name.lower())
         if session.execute(same_name).first():
             raise UserError(f"organization {name!r} already exists")
-        org.name = name.strip()
+        org.name = name
     if locale is not None:
         org.default_locale = normalize_locale(locale)
     if timezone is not None:
@@ -125,7 +146,7 @@ def actor_for(session: Session, user: User) -> Actor:
 
 def _add_emails(session: Session, user: User, emails: list[str], primary: bool) -> None:
     for i, raw in enumerate(emails):
-        address = normalize_email(raw)
+        address = _email(raw)
         owner = session.get(UserEmail, address)
         if owner is not None:
             if owner.user_id == user.id:
@@ -148,13 +169,12 @@ def _set_roles(session: Session, user: User, roles: set[str]) -> None:
 
 def add_user(session: Session, name: str, emails: list[str], *, phone: str | None = None,
              locale: str | None = None, organization: str | None = None, roles=("client",)) -> User:
-    if not name.strip():
-        raise UserError("a user needs a name")
+    name = check_line(name, "user name", USER_NAME_MAX, missing="a user needs a name")
     if not emails:
         raise UserError("a user needs at least one email address")
     org = find_org(session, organization) if organization else None
-    user = User(display_name=name.strip(), organization_id=org.id if org else None,
-                phone=normalize_phone(phone) if phone else None,
+    user = User(display_name=name, organization_id=org.id if org else None,
+                phone=_phone(phone) if phone else None,
                 locale=normalize_locale(locale) if locale else None)
     session.add(user)
     session.flush()
@@ -166,9 +186,9 @@ def add_user(session: Session, name: str, emails: list[str], *, phone: str | Non
 def edit_user(session: Session, user: User, *, name=None, phone=None, locale=None, organization=None,
               add_emails=(), remove_emails=(), active: bool | None = None) -> User:
     if name is not None:
-        user.display_name = name.strip()
+        user.display_name = check_line(name, "user name", USER_NAME_MAX, missing="a user needs a name")
     if phone is not None:
-        user.phone = normalize_phone(phone) if phone else None
+        user.phone = _phone(phone) if phone else None
     if locale is not None:
         user.locale = normalize_locale(locale) if locale else None
     if organization is not None:

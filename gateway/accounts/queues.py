@@ -8,19 +8,29 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from helpdesk.gateway.accounts.directory import actor_for, find_user, user_roles
+from helpdesk.gateway.accounts.names import check_line, column_length
 from helpdesk.gateway.accounts.permissions import decide
 from helpdesk.gateway.ground.errors import UserError
 from helpdesk.store.account_tables import Queue, QueueMember, User, UserEmail
 
-_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+NAME_MAX = column_length(Queue, "name")
+TITLE_MAX = column_length(Queue, "title")
+
+
+def _checked(name: str, title: str) -> tuple[str, str]:
+    """A queue's name and title fit their columns and are one line each (the title defaults to the name)."""
+    check_line(name, "queue name", NAME_MAX, missing="a queue needs a name")
+    return name, check_line(title, f"title of queue {name}", TITLE_MAX) or name
 
 
 def add_queue(session: Session, name: str, title: str = "") -> Queue:
-    if not _NAME.match(name):
+    name, title = _checked(name, title)
+    if not _NAME.fullmatch(name):  # fullmatch: "$" would let a trailing newline through
         raise UserError(f"queue name {name!r} must be kebab-case: lower-case letters, digits and dashes")
     if session.get(Queue, name) is not None:
         raise UserError(f"queue {name!r} already exists")
-    queue = Queue(name=name, title=title or name)
+    queue = Queue(name=name, title=title)
     session.add(queue)
     return queue
 
@@ -28,6 +38,7 @@ def add_queue(session: Session, name: str, title: str = "") -> Queue:
 def ensure_queues(session: Session, queues: dict[str, str]) -> None:
     """Make every queue declared in rules.yaml exist, so members can be added to it."""
     for name, title in queues.items():
+        name, title = _checked(name, title)
         if session.get(Queue, name) is None:
             session.add(Queue(name=name, title=title))
 

@@ -13,11 +13,14 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from helpdesk.gateway.accounts.directory import add_user
+from helpdesk.gateway.accounts.directory import USER_NAME_MAX, add_user
+from helpdesk.gateway.accounts.names import line_problem
 from helpdesk.gateway.ground.errors import UserError
 
 COLUMNS = ("name", "email", "phone", "organization", "roles", "locale")
 REQUIRED = ("name", "email")
+# Widths checked cell by cell, so the report names the column; the other cells are checked as add_user reads them.
+CELL_MAX = {"name": USER_NAME_MAX}
 
 
 @dataclass(frozen=True)
@@ -53,12 +56,25 @@ def read_rows(path: Path) -> list[tuple[int, dict]]:
             raise UserError(f"{path}:{reader.line_num}: not a readable CSV file: {exc}") from None
 
 
+def _cell_problem(row: dict) -> str | None:
+    """The first cell that is not one line of text (or is too wide), named by its column."""
+    for column in COLUMNS:
+        cell = row.get(column) or ""
+        problem = line_problem(cell, None) or line_problem(cell.strip(), CELL_MAX.get(column))
+        if problem:
+            return f"column {column}: {problem}"
+    return None
+
+
 def import_users(session: Session, rows: list[tuple[int, dict]]) -> list[RowProblem]:
     """Add every row in its own savepoint; returns the problems (empty when all rows are good)."""
     problems: list[RowProblem] = []
     for line, row in rows:
-        if not (row.get("name") or "").strip():
-            problems.append(RowProblem(line, "a user needs a name"))
+        problem = _cell_problem(row)
+        if problem is None and not (row.get("name") or "").strip():
+            problem = "a user needs a name"
+        if problem:
+            problems.append(RowProblem(line, problem))
             continue
         try:
             with session.begin_nested():

@@ -4,7 +4,8 @@
     ├── TempFail     ours or transient: SMTP 451, pipe exit 75, the sender retries
     ├── Quarantine   accepted and stored, kept aside with the reason until released
     ├── LeaseLost    another instance took over the work (an IMAP mailbox): stop, let it go on
-    └── UserError    a CLI or configuration mistake: one line, non-zero exit
+    ├── UserError    a CLI or configuration mistake: one line, non-zero exit
+    └── HeaderInjection  a header value of outbound mail holds CR, LF or NUL: nothing is composed
 
 A permanent refusal (a 5xx) is an SMTP reply of the listener (inbound/smtp.py), decided before
 anything is stored, so it needs no exception.
@@ -29,3 +30,8 @@ class LeaseLost(GatewayError):
 
 class UserError(GatewayError):
     """Bad input from an operator or admin; the text is the one line printed."""
+
+
+class HeaderInjection(GatewayError):
+    """A value meant for one header of an outbound mail would start another line (CR, LF) or end it
+    (NUL); refused rather than cleaned, since it means some input escaped its validation."""
