@@ -65,3 +65,19 @@ def test_the_models_match_what_the_migrations_build(engine):
 
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
+
+
+def test_names_stored_with_control_characters_are_cleaned(tmp_path):
+    """A name that a version before 0011 accepted must not quarantine every mail naming its person."""
+    engine = make_engine(f"sqlite:///{tmp_path}/old.db")
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0010")
+        conn.execute(text("INSERT INTO user_account (display_name, active, created_at, reply_generation) "
+                          "VALUES ('Anna\r\nBcc: x@evil.example', 1, '2026-01-01', 0)"))
+        conn.execute(text("INSERT INTO organization (name, default_locale, timezone, colleagues_may_continue, "
+                          "created_at) VALUES ('Acme\u2028Ltd', 'en', 'UTC', 0, '2026-01-01')"))
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT display_name FROM user_account")).scalar() == "Anna Bcc: x@evil.example"
+        assert conn.execute(text("SELECT name FROM organization")).scalar() == "Acme Ltd"
+    engine.dispose()
