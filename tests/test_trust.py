@@ -9,12 +9,11 @@ from __future__ import annotations
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from helpdesk.gateway.accounts.directory import find_user
-from helpdesk.store import workflow as q
 from helpdesk.store.db import new_session
 from helpdesk.store.tickets import TicketStore
-from tests.conftest import REPO
+from tests.conftest import REPO, free_port
 from tests.mail import client_mail, send, wait_until
+from tests.service import run_helpdesk, service_env
 from tests.workflow import ANNA, JAN, PETR, Inbox, add_team, body, open_ticket, reply_to
 
 WORKFLOW_RULES = REPO / "tests" / "rules" / "workflow.yaml"
@@ -95,8 +94,9 @@ def test_a_revoked_reply_address_stops_acting_and_new_mail_carries_a_new_one(mak
     gw = _start(make_settings, start_gateway, db)
     inbox = Inbox(sink)
     number, first = open_ticket(gw, inbox, db)
-    with new_session(db.engine) as session, session.begin():
-        q.revoke_reply_addresses(session.connection(), find_user(session, ANNA).id)
+    result = run_helpdesk(["users", "revoke-replies", ANNA], service_env(db.engine.url.render_as_string(False),
+                                                                          free_port(), None))
+    assert result.returncode == 0, result.stderr
     reply_to(gw.port, first[ANNA], ANNA, "#take\nleaked")
     assert "Not carried out" in inbox.next()[ANNA].message["Subject"]
     assert db.ticket(number)["assignee"] is None

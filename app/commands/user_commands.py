@@ -21,6 +21,7 @@ from helpdesk.gateway.accounts.directory import (
 from helpdesk.gateway.accounts.user_import import import_users, read_rows
 from helpdesk.gateway.ground.roles import ALL_ROLES
 from helpdesk.store.account_tables import User, UserRole
+from helpdesk.store.workflow import revoke_reply_addresses
 
 app = typer.Typer(help="Users: clients' contacts and the provider's staff.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON.")
@@ -84,6 +85,16 @@ def disable(user: str = USER, yes: bool = typer.Option(False, "--yes", "-y")) ->
     with session_scope() as session:
         edit_user(session, find_user(session, user), active=False)
     typer.echo(f"user {user} disabled")
+
+
+@app.command("revoke-replies")
+def revoke_replies(user: str = USER) -> None:
+    """Revoke every reply address issued to the user (a leaked one): mail to them stops acting at
+    once; the next mail they get carries new ones."""
+    with session_scope() as session:
+        person = find_user(session, user)
+        revoke_reply_addresses(session.connection(), person.id)
+    typer.echo(f"reply addresses of {user} revoked")
 
 
 @app.command("set-password")
