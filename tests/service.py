@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -34,9 +35,23 @@ def service_env(db_url: str, smtp_port: int, relay_port: int | None, **extra: st
     return env
 
 
-def run_helpdesk(args: list[str], env: dict[str, str], stdin: bytes | None = None, cwd=None):
-    return subprocess.run(helpdesk_command() + args, env=env, input=stdin, capture_output=True, timeout=60,
-                          cwd=cwd)
+_zygote = None
+
+
+def run_helpdesk(args: list[str], env: dict[str, str], stdin: bytes | None = None, cwd=None, *,
+                 installed: bool = False):
+    """The command in a process of its own: a fork of a zygote that has imported the CLI once
+    (tests/cli_zygote.py), or with `installed` the installed entry point itself."""
+    global _zygote
+    if installed:
+        return subprocess.run(helpdesk_command() + args, env=env, input=stdin, capture_output=True, timeout=60,
+                              cwd=cwd)
+    if _zygote is None:
+        from tests.cli_zygote import ZygoteClient
+
+        _zygote = ZygoteClient()
+        atexit.register(_zygote.close)
+    return _zygote.run(args, env, stdin, cwd)
 
 
 class Service:

@@ -146,7 +146,7 @@ def test_bad_values_are_one_line(helpdesk):
 def test_the_installed_command_keeps_json_clean(db_url, tickets):
     """Through the real executable: stdout is one JSON document, the notice goes to stderr."""
     env = service_env(db_url, free_port(), None)
-    result = run_helpdesk(["tickets", "list", "--json", "--limit", "3"], env)
+    result = run_helpdesk(["tickets", "list", "--json", "--limit", "3"], env, installed=True)
     assert result.returncode == 0
     assert len(json.loads(result.stdout)) == 3
     assert result.stderr.decode().strip() == "showing 3 of 230 tickets; --offset 3 for the next page"
