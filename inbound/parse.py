@@ -128,6 +128,7 @@ def parse_mail(raw: bytes, inbound_id: int, envelope_from: str | None, envelope_
             sender_name=sender_name,
             recipients=addresses(msg.get("to"), msg.get("cc")),
             message_id=_message_id(msg, raw),
+            message_id_synthesized=not extract_message_ids(msg.get("message-id")),
             in_reply_to=extract_message_ids(msg.get("in-reply-to")),
             references=extract_message_ids(msg.get("references")),
             subject=header_text(msg.get("subject") or "")[:MAX_SUBJECT],

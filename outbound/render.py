@@ -26,6 +26,7 @@ SAMPLE_CONTEXT = {
     "errors": ["#tkae: unknown command"], "writer_name": "Eva Colleague", "writer_email": "eva@client.example",
     "sender_proven": False, "sender_proof": "no signed reply address", "cc_not_added": ["petr@client.example"],
     "staff_email": "anna@provider.example", "proof": "no signed reply address",
+    "requester_gender": "male", "requester_vocative": "Nováku", "author_signed": False,
 }
 
 

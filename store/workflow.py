@@ -158,3 +158,18 @@ def revoke_reply_addresses(conn: Connection, user_id: int) -> None:
 
 def recent_mail_of_kind(conn: Connection, kind: str, address: str, since: datetime) -> int:
     return conn.execute(RECENT_KIND_TO, {"kind": kind, "address": address, "since": since}).scalar()
+
+
+STAFF_NOTIFICATIONS = (select(_outbox.c.rcpt_to, _outbox.c.message_id).where(
+    _outbox.c.ticket_id == bindparam("number"), _outbox.c.kind.in_(("staff_new", "staff_update")))
+    .order_by(_outbox.c.id))
+
+
+def staff_notification_ids(conn: Connection, number: int) -> dict[str, list[str]]:
+    """address -> Message-IDs of the notifications that address got about the ticket, oldest first:
+    the thread each technician's next notification joins."""
+    by_address: dict[str, list[str]] = {}
+    for rcpt_to, message_id in conn.execute(STAFF_NOTIFICATIONS, {"number": number}):
+        for address in rcpt_to.split(","):  # one address a row; older rows may name several
+            by_address.setdefault(address.lower(), []).append(message_id)
+    return by_address

@@ -18,7 +18,7 @@ def test_unknown_sender_joins_the_organization_of_the_domain_and_gets_its_langua
         tom = user_view(session, find_user(session, "tom@elsewhere.example"))
     assert eva["organization"] == "Acme Manufacturing" and eva["roles"] == ["client"] and eva["name"] == "Eva Malá"
     assert tom["organization"] is None and tom["roles"] == ["client"]
-    assert "Přijali jsme váš požadavek" in by_rcpt["eva@acme.example"].message["Subject"]
+    assert "Přijali jsme Váš požadavek" in by_rcpt["eva@acme.example"].message["Subject"]
     assert "We have received your request" in by_rcpt["tom@elsewhere.example"].message["Subject"]
 
 

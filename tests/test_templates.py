@@ -43,6 +43,10 @@ VARIATIONS = {
     "confirm_days 1": {"confirm_days": 1},
     "confirm_days 3": {"confirm_days": 3},
     "confirm_days 21": {"confirm_days": 21},
+    "author signed": {"author_signed": True},
+    "female requester": {"requester_gender": "female", "requester_vocative": "Nováková"},
+    "male requester, no vocative": {"requester_gender": "male", "requester_vocative": ""},
+    "gender unknown": {"requester_gender": "", "requester_vocative": ""},
 }
 
 # The reply word that confirms a resolved ticket, as the resolved template tells the client.
@@ -114,6 +118,16 @@ def test_resolved_tells_the_client_the_yes_word_and_the_rating(renderer, locale)
     body = renderer.render("resolved", locale, SAMPLE_CONTEXT).body
     assert re.search(rf'["„«]{YES_WORD[locale]}["“”»]', body), body
     assert re.search(r"\b1\b", body) and re.search(r"\b5\b", body), body
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("kind", ["reply", "resolved"])
+def test_an_answer_the_technician_signed_is_not_signed_again(renderer, kind, locale):
+    name = SAMPLE_CONTEXT["author_name"]
+    unsigned = renderer.render(kind, locale, {**SAMPLE_CONTEXT, "author_signed": False}).body
+    signed = renderer.render(kind, locale, {**SAMPLE_CONTEXT, "author_signed": True}).body
+    assert unsigned.count(name) == 1 and name not in signed
+    assert SAMPLE_CONTEXT["text"] in signed
 
 
 @pytest.mark.parametrize(("kind", "locale"), CASES)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from helpdesk.gateway.accounts.salutation import salutation
 from helpdesk.gateway.conversation.confirmation import Answer
 from helpdesk.gateway.ground.message import InboundMail
 from helpdesk.gateway.ground.outcome import Outcome
@@ -69,7 +70,8 @@ def _auto_close_one(store: TicketStore, number: int, days: int, now: datetime) -
     return OutboundIntent(kind="auto_closed", ticket_number=number, to_address=requester.email,
                           to_name=requester.display_name, locale=requester.locale, in_reply_to=None,
                           context={"subject": state.subject, "requester_name": requester.display_name,
-                                   "confirm_days": days}, auto_submitted="auto-generated")
+                                   **salutation(requester.display_name), "confirm_days": days},
+                          auto_submitted="auto-generated")
 
 
 def close_unconfirmed(session: Session, ctx: PipelineContext, now: datetime, limit: int = 500) -> int:

@@ -62,3 +62,5 @@ class InboundMail:
     bounce: BounceReport | None = None  # set when the message is a delivery status notification
     # What parsing could not read and where it went (parts nested too deep), for the processing log.
     parse_notes: tuple[str, ...] = ()
+    # The mail came without a Message-ID and the parser made `message_id` up: no answer may refer to it.
+    message_id_synthesized: bool = False

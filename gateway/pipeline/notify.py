@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+from helpdesk.gateway.accounts.salutation import salutation
+from helpdesk.gateway.ground.message import InboundMail
 from helpdesk.gateway.ground.outcome import Outcome
 from helpdesk.gateway.ground.outgoing import OutboundIntent
 from helpdesk.gateway.ground.statuses import Disposition
 
 
+def answer_thread(mail: InboundMail) -> tuple[str | None, tuple[str, ...]]:
+    """In-Reply-To and References of an answer to `mail`. Mail that came without a Message-ID gets an
+    answer without them: referring to the id the parser made up would point at nothing the sender has."""
+    if mail.message_id_synthesized:
+        return None, ()
+    return mail.message_id, mail.references + (mail.message_id,)
+
+
 def _reply_to_sender(kind: str, outcome: Outcome) -> OutboundIntent:
     mail = outcome.mail
     is_requester = mail.sender == outcome.requester_email
+    in_reply_to, references = answer_thread(mail)
     return OutboundIntent(
         kind=kind, ticket_number=outcome.ticket_number,
         to_address=mail.sender, to_name=mail.sender_name,
         locale=outcome.locale if is_requester else None,
-        in_reply_to=mail.message_id, references=mail.references + (mail.message_id,),
-        context={"subject": outcome.ticket_subject, "requester_name": mail.sender_name},
+        in_reply_to=in_reply_to, references=references,
+        context={"subject": outcome.ticket_subject, "requester_name": mail.sender_name,
+                 **salutation(mail.sender_name)},
     )
 
 

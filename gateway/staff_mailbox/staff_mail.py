@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from helpdesk.gateway.accounts.salutation import salutation
 from helpdesk.gateway.ground.addresses import base_address
 from helpdesk.gateway.ground.message import InboundMail
 from helpdesk.gateway.ground.outcome import Outcome
@@ -19,14 +20,16 @@ from helpdesk.gateway.ground.records import ContactRow
 from helpdesk.gateway.ground.statuses import FINISHED_STATUSES, Disposition, TicketStatus
 from helpdesk.gateway.hygiene.classify import Classification
 from helpdesk.gateway.hygiene.quoting import strip_quoted
+from helpdesk.gateway.hygiene.signoff import split_signoff
 from helpdesk.gateway.pipeline.context import PipelineContext
+from helpdesk.gateway.pipeline.notify import answer_thread
 from helpdesk.gateway.staff_mailbox.mail_commands import ParsedCommands, parse_commands
 from helpdesk.gateway.staff_mailbox.staff_notify import new_ticket, update
 from helpdesk.gateway.staff_mailbox.ticket_actions import Applied, apply_commands, check_commands
 from helpdesk.store import workflow as q
 from helpdesk.store.tickets import TicketStore
 
-# A question in the last paragraph means the technician waits for the client (pending).
+# A question in the last paragraph (above any sign-off) means the technician waits for the client (pending).
 _ASKS = re.compile(r"\?\s*$")
 
 
@@ -70,7 +73,10 @@ def _to_client(store: TicketStore, sm: StaffMail, text: str, resolved: bool, pub
         to_address=sm.requester.email, to_name=sm.requester.display_name, locale=sm.requester.locale,
         in_reply_to=thread[-1] if thread else None, references=references,
         context={"subject": sm.state.subject, "requester_name": sm.requester.display_name,
+                 **salutation(sm.requester.display_name),
                  "author_name": sm.staff.name or ctx.settings.support_name, "text": text,
+                 # A technician who signed their answer is not signed a second time by the template.
+                 "author_signed": split_signoff(text, [sm.staff.name]).named,
                  "confirm_days": ctx.settings.confirm_close_days},
         cc=_client_recipients(store, sm, ctx.settings.accepted_addresses),
         from_name=f"{sm.staff.name} ({ctx.settings.support_name})" if sm.staff.name else None,
@@ -81,18 +87,19 @@ def _to_client(store: TicketStore, sm: StaffMail, text: str, resolved: bool, pub
 def _refuse(store: TicketStore, sm: StaffMail, errors: list[str]) -> tuple[Outcome, list[OutboundIntent]]:
     _store(store, sm, "internal", sm.mail.new_text)
     store.record_event(sm.state.number, "commands-refused", f"mail from {sm.staff.email}: " + "; ".join(errors))
+    in_reply_to, references = answer_thread(sm.mail)
     reply = OutboundIntent(kind="command_result", ticket_number=sm.state.number, to_address=sm.staff.email,
-                           to_name=sm.staff.name, locale=sm.staff.locale, in_reply_to=sm.mail.message_id,
-                           references=sm.mail.references + (sm.mail.message_id,),
-                           context={"subject": sm.state.subject, "errors": errors})
+                           to_name=sm.staff.name, locale=sm.staff.locale, in_reply_to=in_reply_to,
+                           references=references, context={"subject": sm.state.subject, "errors": errors})
     return _outcome(sm, Disposition.COMMANDS_REFUSED), [reply]
 
 
-def _status_after_reply(applied: Applied, text: str, explicit: bool) -> str | None:
-    """A technician's answer means the ticket is worked on; one that asks something waits for the client."""
+def _status_after_reply(applied: Applied, text: str, explicit: bool, author: str) -> str | None:
+    """A technician's answer means the ticket is worked on; one that asks something waits for the client.
+    The question is looked for above the sign-off: "…na ekranie?\n\nMarek" asks."""
     if explicit or applied.status in FINISHED_STATUSES:
         return None
-    last_paragraph = text.strip().split("\n\n")[-1]
+    last_paragraph = split_signoff(text, [author]).body.split("\n\n")[-1]
     return TicketStatus.PENDING if _ASKS.search(last_paragraph) else TicketStatus.OPEN
 
 
@@ -121,7 +128,8 @@ def handle_staff_mail(store: TicketStore, sm: StaffMail, classification: Classif
     public = bool(parsed.text or sm.mail.attachments) and not note
     _store(store, sm, "public" if public else "internal", parsed.text)
     explicit = bool(parsed.names & {"pending", "resolve", "close", "reopen"})
-    if public and (status := _status_after_reply(applied, parsed.text, explicit)) != sm.state.status and status:
+    status = public and _status_after_reply(applied, parsed.text, explicit, sm.staff.name)
+    if status and status != sm.state.status:
         store.update_ticket(sm.state.number, status=status)
         applied.events.append(f"status {sm.state.status} -> {status} by {sm.staff.email}'s answer")
     for event in applied.events:

@@ -4,6 +4,10 @@ New tickets follow the assignment strategy: the assignee; else, for broadcast qu
 available technician of the queue; else the queue's dispatchers (the technicians when the
 queue has none, so a ticket is never announced to nobody). Follow-ups go to the assignee, or
 to the same people as a new ticket while nobody has it.
+
+Everything one technician hears about one ticket is one thread in their mail client: one subject (the
+ticket's), and each notification refers to the ones before it (In-Reply-To the latest, References from
+the first), so the first notification is the thread's root.
 """
 
 from __future__ import annotations
@@ -51,18 +55,29 @@ def _context(state: q.TicketState, requester: ContactRow, text: str, writer: Wri
             "text": text, **writer.context(), **extra}
 
 
-def _to(person: q.Person, kind: str, state: q.TicketState, context: dict, attachments=()) -> OutboundIntent:
+# The References of a long thread: its root and the latest few. Trimming from the middle and keeping the root
+# is how clients shorten the field (RFC 5537 3.4.4): still enough to thread, and the header stays short.
+_THREAD_TAIL = 9
+
+
+def _to(person: q.Person, kind: str, state: q.TicketState, context: dict, earlier: dict[str, list[str]],
+        attachments=()) -> OutboundIntent:
+    """`earlier`: the Message-IDs of the notifications each address got about this ticket, oldest first."""
+    thread = earlier.get(person.email.lower(), [])
+    references = tuple(thread[:1] + thread[1:][-_THREAD_TAIL:])
     return OutboundIntent(kind=kind, ticket_number=state.number, to_address=person.email, to_name=person.name,
-                          locale=person.locale, in_reply_to=None, context=context, attachments=tuple(attachments),
-                          auto_submitted="auto-generated")
+                          locale=person.locale, in_reply_to=thread[-1] if thread else None, references=references,
+                          context=context, attachments=tuple(attachments), auto_submitted="auto-generated")
 
 
 def new_ticket(conn: Connection, state: q.TicketState, requester: ContactRow, text: str, attachments=(),
                exclude: str = "", writer: Writer | None = None) -> list[OutboundIntent]:
     """`text` is the client's (new) text; `exclude` an address not to notify (whoever caused it)."""
+    people = recipients(conn, state, exclude=exclude)
+    earlier = q.staff_notification_ids(conn, state.number) if people else {}
     return [_to(p, "staff_new", state, _context(
         state, requester, text, writer, assigned_to_you=p.user_id == state.assignee_id,
-        strategy=state.assignment), attachments) for p in recipients(conn, state, exclude=exclude)]
+        strategy=state.assignment), earlier, attachments) for p in people]
 
 
 def update(conn: Connection, state: q.TicketState, requester: ContactRow, event: str, text: str = "", *,
@@ -71,5 +86,6 @@ def update(conn: Connection, state: q.TicketState, requester: ContactRow, event:
     """`event`: follow-up, reopened, confirmed or assigned (the template words each)."""
     people = recipients(conn, state, exclude=mail.sender if mail else "") if people is None else people
     attachments = mail.attachments if mail else ()
+    earlier = q.staff_notification_ids(conn, state.number) if people else {}
     return [_to(p, "staff_update", state, _context(state, requester, text, writer, event=event, rating=rating,
-                                                   actor_name=actor_name), attachments) for p in people]
+                                                   actor_name=actor_name), earlier, attachments) for p in people]
