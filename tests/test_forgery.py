@@ -63,7 +63,7 @@ def test_a_note_written_carelessly_is_never_mailed_to_the_client(make_settings, 
     assert "not a command" in body(refused)
     wait_until(lambda: len(db.ticket(number)["articles"]) == 3)
     assert [a["visibility"] for a in db.ticket(number)["articles"][1:]] == ["internal", "internal"]
-    inbox.nothing_more()
+    inbox.nothing_more(db)
 
 
 def test_an_attachment_alone_goes_to_the_client_without_our_notification(make_settings, start_gateway, sink, db):
@@ -89,7 +89,7 @@ def test_mail_to_our_bounce_address_is_never_answered(gateway, sink, db):
     db.processed(1)
     assert any("bounce address" in e["detail"] for e in db.ticket(db.tickets()[0]["number"])["events"])
     inbox = Inbox(sink)
-    inbox.nothing_more()
+    inbox.nothing_more(db)
 
 
 def test_the_notes_address_in_to_alone_keeps_the_mail_internal(make_settings, start_gateway, sink, db):
@@ -101,7 +101,7 @@ def test_the_notes_address_in_to_alone_keeps_the_mail_internal(make_settings, st
                               body="Out of warranty.", Authentication_Results=PASS), rcpt=["support@helpdesk.test"])
     wait_until(lambda: len(db.ticket(number)["articles"]) == 2)
     assert db.ticket(number)["articles"][-1]["visibility"] == "internal"
-    inbox.nothing_more()
+    inbox.nothing_more(db)
 
 
 def test_a_report_cannot_block_an_address_the_mail_was_not_sent_to_nor_staff(make_settings, start_gateway,

@@ -62,7 +62,7 @@ def test_a_ticket_from_first_mail_to_closed_and_reopened(team_gateway, sink, db)
     # an internal note reaches nobody outside
     reply_to(gw.port, news, ANNA, "#note toner is empty, ordering a new one")
     wait_until(lambda: db.ticket(number)["articles"][-1]["text"].startswith("#note"))
-    inbox.nothing_more()
+    inbox.nothing_more(db)
 
     # resolve with an answer and time spent: the client is asked to confirm, in Polish
     reply_to(gw.port, news, ANNA, "#resolve\n#time 1h30m\nWymieniłam toner, drukarka działa.")
@@ -131,7 +131,7 @@ def test_mistyped_command_changes_nothing_and_explains(team_gateway, sink, db):
     assert "#tkae: unknown command" in text and "#priority: unknown level 'urgentissimo'" in text
     detail = db.ticket(number)
     assert detail["status"] == "new" and detail["assignee"] is None and detail["priority"] == "normal"
-    inbox.nothing_more()  # and the client got nothing
+    inbox.nothing_more(db)  # and the client got nothing
 
 
 def test_dispatcher_assigns_and_the_technician_is_told(team_gateway, sink, db):
@@ -147,7 +147,7 @@ def test_dispatcher_assigns_and_the_technician_is_told(team_gateway, sink, db):
     assert "Dana Dispatcher" in body(told)
     detail = db.ticket(number)
     assert detail["assignee"] == PETR and detail["priority"] == "high" and detail["status"] == "open"
-    inbox.nothing_more()
+    inbox.nothing_more(db)
 
 
 def test_commands_from_a_client_are_not_carried_out(team_gateway, sink, db):
@@ -175,7 +175,7 @@ def test_commands_from_a_spoofed_staff_address_are_refused(make_settings, start_
     assert any("failed at a trusted host" in e["detail"] for e in detail["events"])
     # only the real Anna hears of it; nothing goes to the client
     assert list(inbox.next()) == [ANNA]
-    inbox.nothing_more()
+    inbox.nothing_more(db)
 
 
 def test_notes_address_keeps_staff_mail_internal(make_settings, start_gateway, sink, db):
@@ -189,7 +189,7 @@ def test_notes_address_keeps_staff_mail_internal(make_settings, start_gateway, s
          rcpt=["notes@helpdesk.test"])
     wait_until(lambda: len(db.ticket(number)["articles"]) == 2)
     assert db.ticket(number)["articles"][-1]["visibility"] == "internal"
-    inbox.nothing_more()
+    inbox.nothing_more(db)
 
 
 def test_out_of_office_reply_from_a_technician_never_reaches_the_client(team_gateway, sink, db):
@@ -198,7 +198,7 @@ def test_out_of_office_reply_from_a_technician_never_reaches_the_client(team_gat
     reply_to(gw.port, mail[ANNA], ANNA, "I am out of office until Monday.", Auto_Submitted="auto-replied")
     wait_until(lambda: len(db.ticket(number)["articles"]) == 2)
     assert db.ticket(number)["articles"][-1]["visibility"] == "internal"
-    inbox.nothing_more()
+    inbox.nothing_more(db)
 
 
 def test_an_autoresponder_answering_the_confirmation_request_neither_closes_nor_reopens(team_gateway, sink, db):
@@ -209,4 +209,4 @@ def test_an_autoresponder_answering_the_confirmation_request_neither_closes_nor_
     reply_to(gw.port, confirm, JAN, "Jestem na urlopie do poniedziałku.", Auto_Submitted="auto-replied")
     wait_until(lambda: len(db.ticket(number)["articles"]) == 3)
     assert db.ticket(number)["status"] == "resolved"
-    inbox.nothing_more()
+    inbox.nothing_more(db)

@@ -51,7 +51,7 @@ def test_a_forged_technician_from_acts_for_nobody_and_the_technician_hears_of_it
     send(gw.port, client_mail(subject=f"Re: [HD#{number}] again", sender=ANNA, body="#take\nAgain."))
     wait_until(lambda: len(db.ticket(number)["articles"]) == 3)
     assert db.ticket(number)["assignee"] is None
-    inbox.nothing_more()  # at most one notice an hour
+    inbox.nothing_more(db)  # at most one notice an hour
 
 
 def _two_tickets(make_settings, start_gateway, sink, db):

@@ -8,7 +8,7 @@ from email.utils import make_msgid
 from helpdesk.gateway.accounts.directory import add_org, add_user
 from helpdesk.gateway.accounts.queues import find_queue, set_membership
 from helpdesk.store.db import new_session
-from tests.mail import client_mail, send
+from tests.mail import client_mail, send, wait_until
 from tests.smtp_sink import Caught, SmtpSink
 
 ANNA, PETR, DANA = "anna@provider.example", "petr@provider.example", "dana@provider.example"
@@ -38,12 +38,20 @@ class Inbox:
         assert len(new) == count, [(m.rcpt_tos, m.message["Subject"]) for m in new]
         return {rcpt: m for m in new for rcpt in m.rcpt_tos}
 
-    def nothing_more(self, wait: float = 1.5) -> None:
-        try:
-            extra = self.sink.wait_for(self.seen + 1, wait)[self.seen:]
-        except TimeoutError:
-            return
-        raise AssertionError(f"unexpected mail: {[(m.rcpt_tos, m.message['Subject']) for m in extra]}")
+    def nothing_more(self, db=None, wait: float = 1.5) -> None:
+        """No further mail: with `db`, once every stored message is processed and every outbox row
+        handed over (no fixed wait); without, nothing arrives within `wait` seconds (for mail a
+        scheduled job might still send)."""
+        if db is not None:
+            wait_until(lambda: all(r.status != "pending" for r in db.inbound())
+                       and all(o["status"] not in ("queued", "sending") for o in db.outbox()))
+            extra = self.sink.messages[self.seen:]
+        else:
+            try:
+                extra = self.sink.wait_for(self.seen + 1, wait)[self.seen:]
+            except TimeoutError:
+                return
+        assert not extra, f"unexpected mail: {[(m.rcpt_tos, m.message['Subject']) for m in extra]}"
 
 
 def open_ticket(gw, inbox: Inbox, db) -> tuple[int, dict[str, Caught]]:
