@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version as package_version
+
 import typer
 
 from helpdesk.app.commands import contract_commands as contracts
@@ -17,6 +19,20 @@ from helpdesk.app.commands.console import run_cli
 
 app = typer.Typer(help="Helpdesk gateway: email and SMS in, tickets out.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"helpdesk {package_version('helpdesk-gateway')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                       help="Print the version and exit.")) -> None:
+    """Helpdesk gateway: email and SMS in, tickets out."""
+
+
 app.command("serve")(service.serve)
 app.add_typer(service.db_app, name="db")
 app.add_typer(inbound.app, name="inbound")

@@ -10,3 +10,6 @@ def setup_logging(level: str = "INFO") -> None:
     # aiosmtpd logs every connection at INFO; our disposition log already says what matters.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # apscheduler writes three INFO lines per job run ("Running job", "executed successfully");
+    # its warnings and errors (a missed or failed run) still show.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -40,6 +40,11 @@ class Housekeeping:
     async def _close_job(self) -> None:
         try:
             closed = await asyncio.to_thread(self.close_once)
+        except asyncio.CancelledError:
+            # The service stopped while a run was under way (apscheduler would log it as a crash
+            # with a traceback); its transaction commits or rolls back whole, the next start runs again.
+            log.debug("closing unconfirmed tickets interrupted by shutdown")
+            return
         except Exception:  # logged, and tried again at the next interval
             log.exception("closing unconfirmed tickets failed; will try again")
             return

@@ -94,7 +94,7 @@ def test_port_in_use_is_one_line(db_url):
 
 def test_unreadable_or_invalid_rules_file_is_one_line(db_url, tmp_path):
     env = service_env(db_url, free_port(), None, HELPDESK_RULES=str(tmp_path / "missing.yaml"))
-    assert_one_line_error(cli(env, "serve"), "cannot read rules file")
+    assert_one_line_error(cli(env, "serve"), f"no rules file at {tmp_path / 'missing.yaml'}")
     bad = tmp_path / "rules.yaml"
     bad.write_text((REPO / "rules.yaml").read_text().replace("queue: general", "queue: nowhere"))
     env["HELPDESK_RULES"] = str(bad)

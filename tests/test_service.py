@@ -86,7 +86,7 @@ def test_sighup_reloads_rules_and_keeps_the_old_ones_when_the_new_are_broken(db_
 
 
 def test_pipe_takes_every_recipient_postfix_passes(db_url, db):
-    env = service_env(db_url, free_port(), None)
+    env = service_env(db_url, free_port(), None, HELPDESK_NOTES_ADDRESS="notes@helpdesk.test")
     result = run_helpdesk(["inbound", "pipe", "-f", "jan@client.example", "-r", "support@helpdesk.test",
                            "notes@helpdesk.test"], env, stdin=client_mail().as_bytes())
     assert result.returncode == 0, result.stderr

@@ -10,10 +10,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
+from helpdesk.app.commands.help_text import polish, usage_error_line
 from helpdesk.gateway.ground.errors import UserError
 from helpdesk.gateway.ground.settings import Settings, load_settings
-from helpdesk.store.db import make_engine, new_session
+from helpdesk.store.db import make_engine, new_session, read_session
 
 # Ids and numbers as the database can hold them (64-bit keys): larger input is a clear error.
 ID = {"min": 1, "max": 2**63 - 1}
@@ -28,12 +30,13 @@ class DiscardChanges(Exception):
 
 
 @contextmanager
-def session_scope(s: Settings | None = None):
-    """A session in one transaction, committed on success; the engine is disposed after."""
+def session_scope(s: Settings | None = None, *, read_only: bool = False):
+    """A session in one transaction, committed on success; the engine is disposed after.
+    read_only: for commands that only look, so they do not take SQLite's write lock from the intake."""
     s = s or settings()
     engine = make_engine(s.database_url, s.db_busy_timeout_ms)
     try:
-        with new_session(engine) as session, session.begin():
+        with (read_session if read_only else new_session)(engine) as session, session.begin():
             yield session
     except DiscardChanges:
         pass
@@ -45,12 +48,25 @@ def print_json(data) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
+def cell_text(value) -> str:
+    """A value as a person reads it in a table: lists comma-separated, yes/no, nothing for None."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple | set):
+        return ", ".join(cell_text(v) for v in value)
+    if isinstance(value, dict):
+        return " ".join(f"{k}={cell_text(v)}" for k, v in value.items())
+    return str(value)
+
+
 def print_table(rows: list[dict], columns: list[str], title: str | None = None) -> None:
     table = Table(title=title)
     for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+        table.add_row(*(cell_text(row.get(c)) for c in columns))
     # Piped output is not cut to 80 columns: a wrapped id is useless to grep.
     Console(width=None if sys.stdout.isatty() else 200).print(table)
 
@@ -76,9 +92,7 @@ def show(data, as_json: bool, columns: list[str] | None = None, title: str | Non
     else:
         width = max(len(k) for k in data)
         for key, value in data.items():
-            if isinstance(value, list):
-                value = ", ".join(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in value)
-            typer.echo(f"{key.replace('_', ' '):<{width}}  {'' if value is None else value}")
+            typer.echo(f"{key.replace('_', ' '):<{width}}  {cell_text(value)}")
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -93,7 +107,18 @@ def database_error_line(exc: SQLAlchemyError) -> str:
 def run_cli(app: typer.Typer) -> None:
     """Run the app; mistakes a user can make end as one line on stderr, never a traceback."""
     try:
-        app()
+        code = polish(typer.main.get_command(app)).main(prog_name="helpdesk", standalone_mode=False)
+    except NoArgsIsHelpError as exc:  # the help is printed already (rich prints it as it is made)
+        sys.exit(exc.exit_code)
+    except UsageError as exc:  # click's own framed block would be several lines
+        typer.echo(usage_error_line(exc), err=True)
+        sys.exit(exc.exit_code)
+    except ClickException as exc:
+        typer.echo(f"helpdesk: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("helpdesk: cancelled, nothing changed", err=True)
+        sys.exit(1)
     except UserError as exc:
         typer.echo(f"helpdesk: {exc}", err=True)
         sys.exit(1)
@@ -103,3 +128,4 @@ def run_cli(app: typer.Typer) -> None:
             line += " (the schema is missing or old: run `helpdesk db upgrade`)"
         typer.echo(f"helpdesk: database error: {line}", err=True)
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

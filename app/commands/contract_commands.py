@@ -17,6 +17,7 @@ from helpdesk.gateway.ground.clock import utc_today
 
 app = typer.Typer(help="Service contracts.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON.")
+NUMBER = typer.Argument(..., metavar="NUMBER", help="The contract number, e.g. ACME-2026-01.")
 
 
 def _fields(start, end, period, sla, guarantor, currency, monthly_fee, hourly_rate, included_minutes, vat_rate,
@@ -28,25 +29,27 @@ def _fields(start, end, period, sla, guarantor, currency, monthly_fee, hourly_ra
 
 
 # The same options for add and edit; None means "not given" (edit leaves the field alone).
-START = typer.Option(None, "--start", help="First day, YYYY-MM-DD.")
-END = typer.Option(None, "--end", help="Last day, YYYY-MM-DD.")
-PERIOD = typer.Option(None, "--period", help=f"Billing period: {', '.join(BILLING_PERIODS)}.")
-SLA = typer.Option(None, "--sla", help="SLA profile name.")
-GUARANTOR = typer.Option(None, "--guarantor", help="Technician responsible (email or id).")
-CURRENCY = typer.Option(None, help="ISO 4217 code, e.g. EUR.")
-FEE = typer.Option(None, "--monthly-fee", help="Fixed fee per month.")
-RATE = typer.Option(None, "--hourly-rate", help="Price of an hour of work beyond the included time.")
-INCLUDED = typer.Option(None, "--included-minutes", min=0, max=10**9,
-                        help="Minutes of work included per billing period.")
-VAT = typer.Option(None, "--vat-rate", help="VAT in percent.")
-TERMS = typer.Option(None, "--payment-terms-days", min=0, max=3650)
-EDI = typer.Option(None, "--buyer-edi-id", help="Buyer's id in EDIFACT invoices (e.g. GLN).")
-NOTES = typer.Option(None, "--notes")
+START = typer.Option(None, "--start", metavar="DATE", help="First day, YYYY-MM-DD.")
+START_REQUIRED = typer.Option(..., "--start", metavar="DATE", help="First day, YYYY-MM-DD.")
+END = typer.Option(None, "--end", metavar="DATE", help="Last day, YYYY-MM-DD.")
+PERIOD = typer.Option(None, "--period", metavar="PERIOD", help=f"Billing period: {', '.join(BILLING_PERIODS)}.")
+SLA = typer.Option(None, "--sla", metavar="PROFILE", help="SLA profile name.")
+GUARANTOR = typer.Option(None, "--guarantor", metavar="USER", help="Technician responsible (email or id).")
+CURRENCY = typer.Option(None, metavar="CODE", help="ISO 4217 code, e.g. EUR.")
+FEE = typer.Option(None, "--monthly-fee", metavar="AMOUNT", help="Fixed fee per month.")
+RATE = typer.Option(None, "--hourly-rate", metavar="AMOUNT", help="Price of an hour of work beyond the included time.")
+INCLUDED = typer.Option(None, "--included-minutes", min=0, max=10**9, metavar="MINUTES",
+                        help="Minutes of work included per billing period (0 to 1000000000).")
+VAT = typer.Option(None, "--vat-rate", metavar="PERCENT", help="VAT in percent.")
+TERMS = typer.Option(None, "--payment-terms-days", min=0, max=3650, metavar="DAYS",
+                     help="Days the client has to pay an invoice (0 to 3650).")
+EDI = typer.Option(None, "--buyer-edi-id", metavar="ID", help="Buyer's id in EDIFACT invoices (e.g. GLN).")
+NOTES = typer.Option(None, "--notes", metavar="TEXT", help="Free text for people reading the contract.")
 
 
 @app.command("add")
-def add(number: str, org: str = typer.Option(..., "--org", help="Organization (name or id)."),
-        start: str = START, end: str = END, period: str = PERIOD, sla: str = SLA, guarantor: str = GUARANTOR,
+def add(number: str = NUMBER, org: str = typer.Option(..., "--org", metavar="ORG", help="Organization (name or id)."),
+        start: str = START_REQUIRED, end: str = END, period: str = PERIOD, sla: str = SLA, guarantor: str = GUARANTOR,
         currency: str = CURRENCY, monthly_fee: str = FEE, hourly_rate: str = RATE, included_minutes: int = INCLUDED,
         vat_rate: str = VAT, payment_terms_days: int = TERMS, buyer_edi_id: str = EDI, notes: str = NOTES) -> None:
     """Add a contract."""
@@ -58,24 +61,25 @@ def add(number: str, org: str = typer.Option(..., "--org", help="Organization (n
 
 
 @app.command("list")
-def list_cmd(org: str = typer.Option(None, "--org"), as_json: bool = JSON) -> None:
+def list_cmd(org: str = typer.Option(None, "--org", metavar="ORG", help="Only this organization's contracts."),
+             as_json: bool = JSON) -> None:
     """Contracts, optionally of one organization."""
-    with session_scope() as session:
+    with session_scope(read_only=True) as session:
         rows = list_contracts(session, org)
     show(rows, as_json, ["number", "organization", "starts_on", "ends_on", "billing_period", "sla_profile",
                          "guarantor"], "Contracts")
 
 
 @app.command("show")
-def show_cmd(number: str, as_json: bool = JSON) -> None:
+def show_cmd(number: str = NUMBER, as_json: bool = JSON) -> None:
     """One contract with its billing fields."""
-    with session_scope() as session:
+    with session_scope(read_only=True) as session:
         data = contract_view(session, find_contract(session, number))
     show(data, as_json)
 
 
 @app.command("edit")
-def edit(number: str, start: str = START, end: str = END, period: str = PERIOD, sla: str = SLA,
+def edit(number: str = NUMBER, start: str = START, end: str = END, period: str = PERIOD, sla: str = SLA,
          guarantor: str = GUARANTOR, currency: str = CURRENCY, monthly_fee: str = FEE, hourly_rate: str = RATE,
          included_minutes: int = INCLUDED, vat_rate: str = VAT, payment_terms_days: int = TERMS,
          buyer_edi_id: str = EDI, notes: str = NOTES) -> None:
@@ -88,7 +92,8 @@ def edit(number: str, start: str = START, end: str = END, period: str = PERIOD, 
 
 
 @app.command("end")
-def end(number: str, on: str = typer.Option(None, "--on", help="Last day (default today), YYYY-MM-DD."),
+def end(number: str = NUMBER,
+        on: str = typer.Option(None, "--on", metavar="DATE", help="Last day (default today), YYYY-MM-DD."),
         yes: bool = typer.Option(False, "--yes", "-y")) -> None:
     """End a contract on a given day."""
     last_day = on or utc_today().isoformat()

@@ -30,9 +30,12 @@ app = typer.Typer(help="Mail intake: pipe delivery and stored messages.", no_arg
 
 
 @app.command("pipe")
-def pipe(sender: str = typer.Option(None, "--sender", "-f", help="Envelope sender (Postfix ${sender})."),
-         recipient: list[str] = typer.Option([], "--recipient", "-r", help="Envelope recipient(s)."),
-         more: list[str] = typer.Argument(None, metavar="[RECIPIENT]...",
+def pipe(sender: str = typer.Option(None, "--sender", "-f", metavar="ADDRESS",
+                                    help="Envelope sender (Postfix ${sender})."),
+         recipient: list[str] = typer.Option([], "--recipient", "-r", metavar="ADDRESS",
+                                             help="Envelope recipient (repeatable); one SMTP would refuse is "
+                                                  "refused (exit 67)."),
+         more: list[str] = typer.Argument(None, metavar="RECIPIENT",
                                           help="Further recipients (Postfix expands ${recipient} to several).")
          ) -> None:
     """Store one RFC 5322 message from stdin; exit 0 once committed, 75 to make the MTA retry."""
@@ -45,7 +48,7 @@ def pipe(sender: str = typer.Option(None, "--sender", "-f", help="Envelope sende
         return RawMessageCommitter(engines[0], s.db_busy_timeout_ms)
 
     result = deliver_from_pipe(sys.stdin.buffer, sender, [*recipient, *(more or [])], s.max_message_bytes,
-                               open_store)
+                               open_store, s.accepted_addresses)
     for engine in engines:
         engine.dispose()
     if result.exit_code:
@@ -58,7 +61,7 @@ def _print_inbound(status: str | None, since: str | None, until: str | None, lim
     page, window = paging.read_page(limit, offset), paging.read_window(since, until)
     if status is not None and status not in tuple(InboundStatus):
         paging.bad_value("--status", f"unknown status {status!r} (one of {', '.join(InboundStatus)})")
-    with session_scope() as session:
+    with session_scope(read_only=True) as session:
         rows, total = inbound_page(session, status, window.since, window.until, page.limit, page.offset)
     print_json(rows) if as_json else print_table(rows, ["id", "received_at", "source", "from", "status",
                                                        "ticket", "reason"], "Inbound messages")
@@ -66,7 +69,8 @@ def _print_inbound(status: str | None, since: str | None, until: str | None, lim
 
 
 @app.command("list")
-def list_inbound(status: str = typer.Option(None, help="pending, processed, duplicate, quarantined or dropped."),
+def list_inbound(status: str = typer.Option(None, metavar="STATUS",
+                                            help="Only pending, processed, duplicate, quarantined or dropped."),
                  since: str = paging.SINCE, until: str = paging.UNTIL, limit: str = paging.LIMIT,
                  offset: str = paging.OFFSET, as_json: bool = typer.Option(False, "--json")) -> None:
     """Stored inbound messages, newest first, a page at a time (stderr says when there are more)."""
@@ -96,7 +100,7 @@ def show(message_id: int = typer.Argument(..., metavar="ID", **ID),
          raw: bool = typer.Option(False, "--raw", help="Print the message exactly as received."),
          as_json: bool = typer.Option(False, "--json")) -> None:
     """One stored message: how it came, what became of it and why."""
-    with session_scope() as session:
+    with session_scope(read_only=True) as session:
         row = session.get(InboundMessage, message_id)
         if row is None:
             fail(f"no inbound message {message_id}")

@@ -14,10 +14,11 @@ JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
 @app.command("add")
-def add(name: str,
-        domain: list[str] = typer.Option([], "--domain", "-d", help="Mail domain of its people (repeatable)."),
-        locale: str = typer.Option("en", help="Default language of mail to its people."),
-        timezone: str = typer.Option("UTC", help="Time zone, e.g. Europe/Prague."),
+def add(name: str = typer.Argument(..., metavar="NAME", help="The organization's name, e.g. \"Acme Manufacturing\"."),
+        domain: list[str] = typer.Option([], "--domain", "-d", metavar="DOMAIN",
+                                         help="Mail domain of its people (repeatable)."),
+        locale: str = typer.Option("en", metavar="LOCALE", help="Default language of mail to its people."),
+        timezone: str = typer.Option("UTC", metavar="ZONE", help="Time zone, e.g. Europe/Prague."),
         colleagues: bool = typer.Option(True, "--colleagues/--no-colleagues",
                                         help="May colleagues continue each other's tickets?")) -> None:
     """Add an organization."""
@@ -29,7 +30,7 @@ def add(name: str,
 @app.command("list")
 def list_cmd(as_json: bool = JSON) -> None:
     """All organizations."""
-    with session_scope() as session:
+    with session_scope(read_only=True) as session:
         orgs = session.execute(select(Organization).order_by(Organization.name)).scalars()
         rows = [org_view(session, o) for o in orgs]
     show(rows, as_json, ["id", "name", "domains", "default_locale", "timezone", "users"], "Organizations")
@@ -38,7 +39,7 @@ def list_cmd(as_json: bool = JSON) -> None:
 @app.command("show")
 def show_cmd(org: str = typer.Argument(..., metavar="ORG", help="Name or id."), as_json: bool = JSON) -> None:
     """One organization."""
-    with session_scope() as session:
+    with session_scope(read_only=True) as session:
         data = org_view(session, find_org(session, org))
     show(data, as_json)
 
@@ -46,10 +47,14 @@ def show_cmd(org: str = typer.Argument(..., metavar="ORG", help="Name or id."), 
 @app.command("edit")
 def edit(org: str = typer.Argument(..., metavar="ORG", help="Name or id."),
          name: str = typer.Option(None, help="New name."),
-         add_domain: list[str] = typer.Option([], "--add-domain"),
-         remove_domain: list[str] = typer.Option([], "--remove-domain"),
-         locale: str = typer.Option(None), timezone: str = typer.Option(None),
-         colleagues: bool = typer.Option(None, "--colleagues/--no-colleagues"),
+         add_domain: list[str] = typer.Option([], "--add-domain", metavar="DOMAIN",
+                                              help="Another mail domain of its people (repeatable)."),
+         remove_domain: list[str] = typer.Option([], "--remove-domain", metavar="DOMAIN",
+                                                 help="A domain that is no longer theirs (repeatable)."),
+         locale: str = typer.Option(None, metavar="LOCALE", help="Default language of mail to its people."),
+         timezone: str = typer.Option(None, metavar="ZONE", help="Time zone, e.g. Europe/Prague."),
+         colleagues: bool = typer.Option(None, "--colleagues/--no-colleagues",
+                                         help="May colleagues continue each other's tickets?"),
          yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before removing domains.")) -> None:
     """Change an organization."""
     if remove_domain:

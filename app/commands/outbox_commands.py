@@ -9,6 +9,7 @@ import typer
 from helpdesk.app.commands.console import ID, fail, print_json, print_table, session_scope
 from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.gateway.ground.statuses import OutboxStatus
+from helpdesk.store.models import Outbox
 from helpdesk.store.outbox import requeue, requeue_failed
 from helpdesk.store.outbox_listing import outbox_page
 from helpdesk.store.queries import delivery_attempts
@@ -37,7 +38,7 @@ def _utc_time(value: str, option: str) -> datetime:
 
 
 @app.command("list")
-def list_cmd(status: str = typer.Option(None, help="queued, sending, sent, failed or bounced."),
+def list_cmd(status: str = typer.Option(None, metavar="STATUS", help="Only queued, sending, sent, failed or bounced."),
              limit: str = typer.Option("50", metavar="N", help="Show at most N messages."),
              offset: str = typer.Option("0", metavar="N", help="Skip the N newest first."),
              as_json: bool = typer.Option(False, "--json")) -> None:
@@ -45,7 +46,7 @@ def list_cmd(status: str = typer.Option(None, help="queued, sending, sent, faile
     if status and status not in tuple(OutboxStatus):
         fail(f"unknown status {status!r} (one of {', '.join(OutboxStatus)})", 2)
     limit_n, offset_n = _whole_number(limit, "--limit", 1), _whole_number(offset, "--offset", 0)
-    with session_scope() as session:
+    with session_scope(read_only=True) as session:
         rows, total = outbox_page(session, status, limit_n, offset_n)
     if as_json:
         print_json(rows)
@@ -58,15 +59,25 @@ def list_cmd(status: str = typer.Option(None, help="queued, sending, sent, faile
 @app.command("show")
 def show(outbox_id: int = typer.Argument(..., metavar="ID", **ID),
          as_json: bool = typer.Option(False, "--json")) -> None:
-    """Every delivery attempt of one outbound message."""
-    with session_scope() as session:
+    """One outbound message: its state, when it is tried next, and every delivery attempt."""
+    with session_scope(read_only=True) as session:
+        row = session.get(Outbox, outbox_id)
+        if row is None:
+            fail(f"no outbox message {outbox_id}")
         attempts = delivery_attempts(session, outbox_id)
-    print_json(attempts) if as_json else print_table(attempts, ["at", "ok", "code", "detail"], f"Outbox {outbox_id}")
+    if as_json:
+        print_json(attempts)
+        return
+    typer.echo(f"outbox {row.id}: {row.kind} to {row.rcpt_to}, {row.status}, {row.attempts} attempt(s)")
+    if row.status == OutboxStatus.QUEUED:  # waiting: the dispatcher sends it at this time
+        due = row.next_attempt_at if row.next_attempt_at.tzinfo else row.next_attempt_at.replace(tzinfo=UTC)
+        typer.echo(f"next attempt {due.astimezone(UTC).isoformat(timespec='seconds')}")
+    print_table(attempts, ["at", "ok", "code", "detail"], f"Outbox {outbox_id}")
 
 
 @app.command("retry")
-def retry(outbox_id: int = typer.Argument(None, metavar="[ID]", show_default=False, **ID),
-          status: str = typer.Option(None, help="failed: re-queue every failed message."),
+def retry(outbox_id: int = typer.Argument(None, metavar="ID", show_default=False, help="The outbox message.", **ID),
+          status: str = typer.Option(None, metavar="STATUS", help="failed: re-queue every failed message."),
           since: str = typer.Option(None, metavar="TIME",
                                     help="With --status failed: only mail queued at or after this UTC "
                                          "date or time (ISO 8601).")) -> None:

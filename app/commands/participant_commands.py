@@ -32,7 +32,7 @@ def _ticket(session, number: int) -> TicketStore:
 @app.command("list")
 def list_cmd(number: int = typer.Argument(..., **ID), as_json: bool = typer.Option(False, "--json")) -> None:
     """The ticket's participants (the requester among them)."""
-    with session_scope() as session:
+    with session_scope(read_only=True) as session:
         participants = sorted(_ticket(session, number).participants(number))
     print_json(participants) if as_json else typer.echo("\n".join(participants) or "(none)")
 

@@ -6,7 +6,7 @@ import asyncio
 
 import typer
 
-from helpdesk.app.commands.console import settings
+from helpdesk.app.commands.console import fail, settings
 
 db_app = typer.Typer(help="Create or migrate the database schema.", no_args_is_help=True)
 
@@ -19,8 +19,23 @@ def serve() -> None:
     from helpdesk.app.service import Gateway
 
     s = settings()
+    check_before_start(s)
     setup_logging(s.log_level)
     asyncio.run(Gateway(s).run())
+
+
+def check_before_start(s) -> None:
+    """What serve needs that a person configures, checked before anything is created (the SQLite
+    file, the outbox folder, the secret): a first `helpdesk serve` in the wrong folder leaves no litter."""
+    from helpdesk.gateway.routing.rules import load_rules
+    from helpdesk.outbound.render import Renderer
+
+    rules = s.rules.absolute()
+    if not rules.is_file():
+        fail(f"no rules file at {rules} (create it, see the README's Routing rules, or set HELPDESK_RULES)")
+    renderer = Renderer(s.templates_dir, s.default_locale)
+    renderer.check()
+    load_rules(rules, renderer.kinds())
 
 
 @db_app.command("upgrade")

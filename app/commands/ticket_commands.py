@@ -61,7 +61,7 @@ def list_cmd(queue: str = typer.Option(None, "--queue", metavar="QUEUE", help="O
     page, window = paging.read_page(limit, offset), paging.read_window(since, until)
     _one_of(status, "--status", TicketStatus)
     _one_of(priority, "--priority", PRIORITIES)
-    with session_scope() as session:
+    with session_scope(read_only=True) as session:
         wanted = TicketFilter(
             queue=_known_queue(session, queue), assignee_id=_found("--assignee", find_user, session, assignee),
             requester_id=_found("--requester", find_user, session, requester),
@@ -97,7 +97,7 @@ def _print_detail(t: dict) -> None:
 @app.command("show")
 def show(number: int = typer.Argument(..., **ID), as_json: bool = typer.Option(False, "--json")) -> None:
     """One ticket with its conversation, events and outbound mail."""
-    with session_scope() as session:
+    with session_scope(read_only=True) as session:
         detail = ticket_detail(session, number)
     if detail is None:
         fail(f"no ticket {number}")

@@ -9,6 +9,7 @@ import typer
 from sqlalchemy import select
 
 from helpdesk.app.commands.console import DiscardChanges, confirm, fail, session_scope, show
+from helpdesk.gateway.accounts.contact_details import LOCALES
 from helpdesk.gateway.accounts.directory import (
     add_user,
     change_role,
@@ -27,27 +28,36 @@ app = typer.Typer(help="Users: clients' contacts and the provider's staff.", no_
 JSON = typer.Option(False, "--json", help="Print JSON.")
 USER = typer.Argument(..., metavar="USER", help="An email address of the user, or the id.")
 ROLES_HELP = f"One of: {', '.join(ALL_ROLES)}."
+LOCALE_HELP = f"Language of mail to this user ({', '.join(LOCALES)})."
+PHONE = typer.Option(None, metavar="PHONE", help="Phone number: +420 601 123 456, or national with the "
+                                                 "organization's country (or --country).")
+COUNTRY = typer.Option(None, "--country", metavar="CODE",
+                       help="Country a national phone number is from (ISO 3166, e.g. PL); default: the "
+                            "organization's.")
 
 
 @app.command("add")
-def add(name: str,
-        email: list[str] = typer.Option(..., "--email", "-e", help="Address (repeatable; the first is primary)."),
-        phone: str = typer.Option(None, help="Phone number, international form (+420...)."),
-        locale: str = typer.Option(None, help="Language of mail to this user."),
-        org: str = typer.Option(None, "--org", help="Organization (none for the provider's staff)."),
-        role: list[str] = typer.Option([], "--role", "-r", help=f"Role (repeatable). {ROLES_HELP}")) -> None:
+def add(name: str = typer.Argument(..., metavar="NAME", help="Full name, e.g. \"Jana Nováková\"."),
+        email: list[str] = typer.Option(..., "--email", "-e", metavar="EMAIL",
+                                        help="Address (repeatable; the first is primary)."),
+        phone: str = PHONE, country: str = COUNTRY,
+        locale: str = typer.Option(None, metavar="LOCALE", help=LOCALE_HELP),
+        org: str = typer.Option(None, "--org", metavar="ORG", help="Organization (none for the provider's staff)."),
+        role: list[str] = typer.Option([], "--role", "-r", metavar="ROLE", help=f"Role (repeatable). {ROLES_HELP}")
+        ) -> None:
     """Add a user."""
     with session_scope() as session:
         user = add_user(session, name, email, phone=phone, locale=locale, organization=org,
-                        roles=tuple(role) or ("client",))
+                        roles=tuple(role) or ("client",), country=country)
         typer.echo(f"user {user.id} {user.display_name} added")
 
 
 @app.command("list")
-def list_cmd(org: str = typer.Option(None, "--org"), role: str = typer.Option(None, help=ROLES_HELP),
+def list_cmd(org: str = typer.Option(None, "--org", metavar="ORG", help="Only this organization's people."),
+             role: str = typer.Option(None, metavar="ROLE", help=f"Only users with this role. {ROLES_HELP}"),
              as_json: bool = JSON) -> None:
     """Users, optionally of one organization or with one role."""
-    with session_scope() as session:
+    with session_scope(read_only=True) as session:
         query = select(User).order_by(User.id)
         if org:
             query = query.where(User.organization_id == find_org(session, org).id)
@@ -60,28 +70,35 @@ def list_cmd(org: str = typer.Option(None, "--org"), role: str = typer.Option(No
 @app.command("show")
 def show_cmd(user: str = USER, as_json: bool = JSON) -> None:
     """One user (the password is never shown, only whether one is set)."""
-    with session_scope() as session:
+    with session_scope(read_only=True) as session:
         data = user_view(session, find_user(session, user))
     show(data, as_json)
 
 
 @app.command("edit")
-def edit(user: str = USER, name: str = typer.Option(None), phone: str = typer.Option(None, help="'' clears it."),
-         locale: str = typer.Option(None), org: str = typer.Option(None, "--org", help="'' for none."),
-         add_email: list[str] = typer.Option([], "--add-email"),
-         remove_email: list[str] = typer.Option([], "--remove-email"),
-         active: bool = typer.Option(None, "--active/--inactive")) -> None:
+def edit(user: str = USER, name: str = typer.Option(None, metavar="NAME", help="New full name."),
+         phone: str = typer.Option(None, metavar="PHONE", help="New phone number ('' clears it)."),
+         country: str = COUNTRY,
+         locale: str = typer.Option(None, metavar="LOCALE", help=LOCALE_HELP + " '' clears it."),
+         org: str = typer.Option(None, "--org", metavar="ORG", help="New organization ('' for none)."),
+         add_email: list[str] = typer.Option([], "--add-email", metavar="EMAIL", help="Another address (repeatable)."),
+         remove_email: list[str] = typer.Option([], "--remove-email", metavar="EMAIL",
+                                                help="An address to take away (repeatable)."),
+         active: bool = typer.Option(None, "--active/--inactive", help="Enable or disable the user.")) -> None:
     """Change a user."""
     with session_scope() as session:
         changed = edit_user(session, find_user(session, user), name=name, phone=phone, locale=locale,
-                            organization=org, add_emails=add_email, remove_emails=remove_email, active=active)
+                            organization=org, add_emails=add_email, remove_emails=remove_email, active=active,
+                            country=country)
         typer.echo(f"user {changed.id} updated")
 
 
 @app.command("disable")
 def disable(user: str = USER, yes: bool = typer.Option(False, "--yes", "-y")) -> None:
     """Disable a user: no longer assigned tickets, refused by permission checks; tickets are kept."""
-    confirm(f"Disable {user}?", yes)
+    with session_scope(read_only=True) as session:  # an unknown user is said before anything is asked
+        person = find_user(session, user)
+    confirm(f"Disable {person.display_name} ({user})?", yes)
     with session_scope() as session:
         edit_user(session, find_user(session, user), active=False)
     typer.echo(f"user {user} disabled")
@@ -111,7 +128,7 @@ def password(user: str = USER, password_stdin: bool = typer.Option(False, "--pas
 
 
 @app.command("add-role")
-def add_role(user: str = USER, role: str = typer.Argument(..., help=ROLES_HELP)) -> None:
+def add_role(user: str = USER, role: str = typer.Argument(..., metavar="ROLE", help=ROLES_HELP)) -> None:
     """Give a user a role."""
     with session_scope() as session:
         change_role(session, find_user(session, user), role, add=True)
@@ -119,8 +136,11 @@ def add_role(user: str = USER, role: str = typer.Argument(..., help=ROLES_HELP))
 
 
 @app.command("remove-role")
-def remove_role(user: str = USER, role: str = typer.Argument(...), yes: bool = typer.Option(False, "--yes", "-y")):
+def remove_role(user: str = USER, role: str = typer.Argument(..., metavar="ROLE", help=ROLES_HELP),
+                yes: bool = typer.Option(False, "--yes", "-y")):
     """Take a role away from a user."""
+    with session_scope(read_only=True) as session:
+        find_user(session, user)
     confirm(f"Remove role {role} from {user}?", yes)
     with session_scope() as session:
         change_role(session, find_user(session, user), role, add=False)
@@ -128,7 +148,8 @@ def remove_role(user: str = USER, role: str = typer.Argument(...), yes: bool = t
 
 
 @app.command("import")
-def import_cmd(file: Path, dry_run: bool = typer.Option(False, "--dry-run", help="Check every row, import nothing.")):
+def import_cmd(file: Path = typer.Argument(..., metavar="FILE", help="A UTF-8 CSV file with a header line."),
+               dry_run: bool = typer.Option(False, "--dry-run", help="Check every row, import nothing.")):
     """Import users from CSV (name,email,phone,organization,roles,locale): all rows or none."""
     rows = read_rows(file)
     with session_scope() as session:
@@ -138,5 +159,10 @@ def import_cmd(file: Path, dry_run: bool = typer.Option(False, "--dry-run", help
         if problems or dry_run:
             raise DiscardChanges
     if problems:
-        fail(f"{len(problems)} of {len(rows)} rows have errors; nothing imported")
-    typer.echo(f"{len(rows)} rows are valid" + ("; nothing imported (dry run)" if dry_run else "; imported"))
+        bad = len({p.line for p in problems})
+        fail(f"{bad} of {_rows(len(rows))} {'has' if bad == 1 else 'have'} errors; nothing imported")
+    typer.echo(f"{_rows(len(rows))} valid" + ("; nothing imported (dry run)" if dry_run else "; imported"))
+
+
+def _rows(count: int) -> str:
+    return f"{count} row{'' if count == 1 else 's'}"

@@ -9,7 +9,11 @@ import phonenumbers
 
 from helpdesk.gateway.ground.errors import UserError
 
-LOCALES = ("en", "pl", "cs", "ru", "hr", "de", "sk", "sl", "sr", "uk", "hu")
+# The languages there are mail templates for (templates/*/<locale>.txt.j2): a locale without them
+# would silently get English, so it is refused where it is typed.
+LOCALES = ("en", "pl", "cs", "ru", "hr")
+# Where a locale is spoken as a country: a national phone number is read as from there.
+COUNTRY_OF_LOCALE = {"pl": "PL", "cs": "CZ", "hr": "HR", "ru": "RU"}
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _EMAIL = re.compile(rf"^[^@\s<>(),;:\"\[\]]+@{_LABEL}(?:\.{_LABEL})+$")
 _DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -23,14 +27,30 @@ def normalize_email(value: str) -> str:
 
 
 def normalize_phone(value: str, default_region: str | None = None) -> str:
-    """Any common notation -> E.164 ('+420601123456'); a national number needs a region."""
+    """Any common notation -> E.164 ('+420601123456'); a national number ('601 234 567') is read
+    as from default_region (an ISO 3166 country code such as 'PL')."""
     try:
         number = phonenumbers.parse(value, default_region)
     except phonenumbers.NumberParseException:
-        raise UserError(f"malformed phone number {value!r} (use international form, e.g. +420601123456)") from None
+        hint = "" if default_region else ", or give its country: --country PL"
+        raise UserError(f"malformed phone number {value!r} (use international form, e.g. +420601123456{hint})"
+                        ) from None
     if not phonenumbers.is_valid_number(number):
-        raise UserError(f"invalid phone number {value!r}")
+        where = f" in {default_region}" if default_region and not value.strip().startswith("+") else ""
+        raise UserError(f"invalid phone number {value!r}{where}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_country(value: str) -> str:
+    """An ISO 3166 alpha-2 country code, as phone numbers are read with: 'pl' -> 'PL'."""
+    country = value.strip().upper()
+    if country not in phonenumbers.SUPPORTED_REGIONS:
+        raise UserError(f"unknown country {value!r} (an ISO 3166 code such as PL, CZ, HR)")
+    return country
+
+
+def country_of_locale(locale: str | None) -> str | None:
+    return COUNTRY_OF_LOCALE.get(locale or "")
 
 
 def normalize_domain(value: str) -> str:

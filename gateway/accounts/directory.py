@@ -12,6 +12,8 @@ from sqlmodel import Session
 
 from helpdesk.gateway.accounts.contact_details import (
     check_timezone,
+    country_of_locale,
+    normalize_country,
     normalize_domain,
     normalize_email,
     normalize_locale,
@@ -62,8 +64,16 @@ def _email(raw: str) -> str:
     return normalize_email(check_line(raw, "email address", EMAIL_MAX))
 
 
-def _phone(raw: str) -> str:
-    return check_line(normalize_phone(check_line(raw, "phone number", None)), "phone number", PHONE_MAX)
+def _phone(raw: str, region: str | None) -> str:
+    return check_line(normalize_phone(check_line(raw, "phone number", None), region), "phone number", PHONE_MAX)
+
+
+def phone_region(country: str | None, org: Organization | None) -> str | None:
+    """The country a national phone number is read as from: the one given, else the organization's
+    (from its language: a Polish organization's people have Polish numbers)."""
+    if country:
+        return normalize_country(country)
+    return country_of_locale(org.default_locale) if org else None
 
 
 def _add_domains(session: Session, org: Organization, domains: list[str]) -> None:
@@ -168,13 +178,14 @@ def _set_roles(session: Session, user: User, roles: set[str]) -> None:
 
 
 def add_user(session: Session, name: str, emails: list[str], *, phone: str | None = None,
-             locale: str | None = None, organization: str | None = None, roles=("client",)) -> User:
+             locale: str | None = None, organization: str | None = None, roles=("client",),
+             country: str | None = None) -> User:
     name = check_line(name, "user name", USER_NAME_MAX, missing="a user needs a name")
     if not emails:
         raise UserError("a user needs at least one email address")
     org = find_org(session, organization) if organization else None
     user = User(display_name=name, organization_id=org.id if org else None,
-                phone=_phone(phone) if phone else None,
+                phone=_phone(phone, phone_region(country, org)) if phone else None,
                 locale=normalize_locale(locale) if locale else None)
     session.add(user)
     session.flush()
@@ -184,16 +195,17 @@ def add_user(session: Session, name: str, emails: list[str], *, phone: str | Non
 
 
 def edit_user(session: Session, user: User, *, name=None, phone=None, locale=None, organization=None,
-              add_emails=(), remove_emails=(), active: bool | None = None) -> User:
+              add_emails=(), remove_emails=(), active: bool | None = None, country: str | None = None) -> User:
     if name is not None:
         user.display_name = check_line(name, "user name", USER_NAME_MAX, missing="a user needs a name")
-    if phone is not None:
-        user.phone = _phone(phone) if phone else None
     if locale is not None:
         user.locale = normalize_locale(locale) if locale else None
     if organization is not None:
         user.organization_id = find_org(session, organization).id if organization else None
         _set_roles(session, user, user_roles(session, user.id))  # roles must still fit
+    if phone is not None:  # after the organization: a national number is read as from its country
+        org = session.get(Organization, user.organization_id) if user.organization_id else None
+        user.phone = _phone(phone, phone_region(country, org)) if phone else None
     if active is not None:
         user.active = active
     _add_emails(session, user, list(add_emails), primary=False)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from helpdesk.gateway.accounts.contact_details import normalize_email
 from helpdesk.gateway.accounts.directory import USER_NAME_MAX, add_user
 from helpdesk.gateway.accounts.names import line_problem
 from helpdesk.gateway.ground.errors import UserError
@@ -39,7 +40,7 @@ def read_rows(path: Path) -> list[tuple[int, dict]]:
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror}") from None
     with handle:
-        reader = csv.DictReader(handle)
+        reader = csv.DictReader(handle, strict=True)
         try:
             header = [h.strip().lower() for h in (reader.fieldnames or [])]
         except (csv.Error, UnicodeDecodeError) as exc:
@@ -50,10 +51,25 @@ def read_rows(path: Path) -> list[tuple[int, dict]]:
             problem = f"unknown column {unknown[0]!r}" if unknown else f"missing column {missing[0]!r}"
             raise UserError(f"{path}:1: {problem} (columns: {', '.join(COLUMNS)})")
         reader.fieldnames = header
+        return _numbered_rows(path, reader)
+
+
+def _numbered_rows(path: Path, reader: csv.DictReader) -> list[tuple[int, dict]]:
+    """Each row with the line it starts on (a quoted cell may span lines)."""
+    rows = []
+    while True:
+        first_line = reader.line_num + 1
         try:
-            return [(reader.line_num, row) for row in reader]
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise UserError(f"{path}:{reader.line_num}: not a readable CSV file: {exc}") from None
+            row = next(reader)
+        except StopIteration:
+            return rows
+        except csv.Error as exc:
+            if "end of data" in str(exc):  # strict: a quote left open would swallow the rest of the file
+                raise UserError(f"{path}:{first_line}: a quote opened on this line is never closed") from None
+            raise UserError(f"{path}:{first_line}: not a readable CSV file: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise UserError(f"{path}:{first_line}: not UTF-8 text: {exc.reason}") from None
+        rows.append((first_line, row))
 
 
 def _cell_problem(row: dict) -> str | None:
@@ -66,13 +82,44 @@ def _cell_problem(row: dict) -> str | None:
     return None
 
 
+def _shape_problem(row: dict) -> str | None:
+    """More cells than the header names: a shifted row would put a name's half in `organization`."""
+    extra = row.get(None)
+    if not extra:
+        return None
+    named = len(row) - 1
+    return (f"{named + len(extra)} fields where the header has {named} "
+            "(a value with a comma needs double quotes)")
+
+
+def _duplicate_problem(row: dict, line: int, first_seen: dict[str, int]) -> str | None:
+    """An address given twice in the file; said before the database would blame a user of this import."""
+    for raw in _split(row.get("email")):
+        try:
+            address = normalize_email(raw)
+        except UserError:
+            continue  # add_user says what is wrong with it
+        if address in first_seen:
+            return f"address {address} is also on line {first_seen[address]}"
+        first_seen[address] = line
+    return None
+
+
+def _row_problem(row: dict, line: int, first_seen: dict[str, int]) -> str | None:
+    problem = _shape_problem(row) or _cell_problem(row)
+    if problem is None and not (row.get("name") or "").strip():
+        problem = "a user needs a name"
+    if problem is None and not _split(row.get("email")):
+        problem = "a user needs at least one email address (column email)"
+    return problem or _duplicate_problem(row, line, first_seen)
+
+
 def import_users(session: Session, rows: list[tuple[int, dict]]) -> list[RowProblem]:
     """Add every row in its own savepoint; returns the problems (empty when all rows are good)."""
     problems: list[RowProblem] = []
+    first_seen: dict[str, int] = {}
     for line, row in rows:
-        problem = _cell_problem(row)
-        if problem is None and not (row.get("name") or "").strip():
-            problem = "a user needs a name"
+        problem = _row_problem(row, line, first_seen)
         if problem:
             problems.append(RowProblem(line, problem))
             continue

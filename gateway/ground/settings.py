@@ -8,6 +8,7 @@ An env file (systemd `EnvironmentFile` syntax) is read from HELPDESK_ENV_FILE, d
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from datetime import date
@@ -15,11 +16,13 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from helpdesk.gateway.ground.errors import UserError
 from helpdesk.gateway.ground.mailbox_settings import MailboxConfig
 from helpdesk.gateway.ground.secret_key import load_secret
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def parse_host_port(value: str, name: str) -> tuple[str, int]:
@@ -128,6 +131,14 @@ class Settings(BaseSettings):
             parse_host_port(value, "HELPDESK_" + info.field_name.upper())
         return value or None
 
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"HELPDESK_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {value!r}")
+        return level
+
     @field_validator("imap_mailboxes")
     @classmethod
     def _unique_mailboxes(cls, value: list[MailboxConfig]) -> list[MailboxConfig]:
@@ -203,11 +214,38 @@ class Settings(BaseSettings):
         return parse_host_port(self.relay, "HELPDESK_RELAY") if self.relay else None
 
 
+def _where(loc: tuple) -> str:
+    """('imap_mailboxes', 0, 'host') -> 'HELPDESK_IMAP_MAILBOXES: mailbox 1, key host'."""
+    if not loc:
+        return "settings"
+    where = "HELPDESK_" + str(loc[0]).upper()
+    inner = [f"mailbox {part + 1}" if isinstance(part, int) else f"key {part}" for part in loc[1:]]
+    return ", ".join([where, *inner])
+
+
+def settings_error_line(exc: ValidationError) -> str:
+    """The first problem as one line: which variable (and key inside it), what is wrong, what was given."""
+    error = exc.errors()[0]
+    where = _where(tuple(error["loc"]))
+    message = error["msg"].removeprefix("Value error, ")  # pydantic's wrapping of our own ValueErrors
+    if error["type"] == "missing":
+        return f"bad setting {where}: required, not given"
+    if message.startswith(where.split(",")[0]):  # our validators name the variable already
+        return message
+    given = error.get("input")
+    shown = f" (got {given!r})" if isinstance(given, str | int | float) and repr(given) not in message else ""
+    return f"bad setting {where}: {message[:1].lower()}{message[1:]}{shown}"
+
+
 def load_settings(**overrides) -> Settings:
     """Read the settings, turning a validation error into one line naming the variable."""
     try:
         return Settings(_env_file=os.environ.get("HELPDESK_ENV_FILE", "helpdesk.env"), **overrides)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = "HELPDESK_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
-        raise UserError(f"bad setting {field}: {first['msg']}") from None
+        raise UserError(settings_error_line(exc)) from None
+    except SettingsError as exc:  # a JSON setting (HELPDESK_IMAP_MAILBOXES) that is not JSON
+        field = re.search(r'field "(\w+)"', str(exc))
+        cause = exc.__cause__
+        detail = f"not valid JSON ({cause.msg} at column {cause.colno})" if isinstance(
+            cause, json.JSONDecodeError) else str(exc)
+        raise UserError(f"bad setting {_where((field.group(1),) if field else ())}: {detail}") from None
