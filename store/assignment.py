@@ -1,9 +1,11 @@
 """Queries behind assignment strategies and routing facts: available technicians, their load,
-the guarantor of the requester's contract, and the requester's organization and contracts.
+the guarantors of the requester's contracts (with what decides whether they can take a ticket),
+and the requester's organization and contracts.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
@@ -40,9 +42,16 @@ SET_ROUND_ROBIN = update(Queue.__table__).where(Queue.__table__.c.name == bindpa
     rr_last_user_id=bindparam("user_id"))
 _ACTIVE = and_(_contract.c.starts_on <= bindparam("today"),
                or_(_contract.c.ends_on.is_(None), _contract.c.ends_on >= bindparam("today")))
-GUARANTORS = (select(_contract.c.guarantor_id).where(_contract.c.organization_id == bindparam("org_id"), _ACTIVE,
-                                                     _contract.c.guarantor_id.is_not(None))
-              .order_by(_contract.c.starts_on.desc()))
+_PRIMARY_EMAIL = (select(_email.c.address).where(_email.c.user_id == _user.c.id)
+                  .order_by(_email.c.is_primary.desc(), _email.c.address).limit(1).scalar_subquery())
+_IS_TECHNICIAN = (select(_role.c.user_id).where(_role.c.user_id == _user.c.id, _role.c.role == "technician")
+                  .exists())
+# The newest contract first: when several name a guarantor, the latest agreement speaks first.
+GUARANTORS = (select(_contract.c.number, _user.c.id, _PRIMARY_EMAIL, _user.c.active, _IS_TECHNICIAN)
+              .join(_user, _user.c.id == _contract.c.guarantor_id)
+              .where(_contract.c.organization_id == bindparam("org_id"), _ACTIVE)
+              .order_by(_contract.c.starts_on.desc(), _contract.c.number))
+MEMBERSHIPS = select(_member.c.queue, _member.c.available).where(_member.c.user_id == bindparam("user_id"))
 REQUESTER = (select(_user.c.organization_id, _org.c.name)
              .select_from(_email.join(_user, _user.c.id == _email.c.user_id)
                           .outerjoin(_org, _org.c.id == _user.c.organization_id))
@@ -78,8 +87,25 @@ def requester_organization(conn: Connection, email: str) -> tuple[int | None, st
     return (row[0], row[1]) if row else (None, None)
 
 
-def contract_guarantors(conn: Connection, org_id: int, today: date) -> list[int]:
-    return list(conn.execute(GUARANTORS, {"org_id": org_id, "today": today}).scalars())
+@dataclass(frozen=True)
+class Guarantor:
+    """The guarantor of one active contract, and what decides whether they can take its client's ticket."""
+
+    user_id: int
+    email: str
+    contract: str
+    active: bool
+    technician: bool
+    memberships: dict[str, bool]  # queue -> marked available in it
+
+
+def contract_guarantors(conn: Connection, org_id: int, today: date) -> list[Guarantor]:
+    found = []
+    for number, user_id, email, active, technician in conn.execute(GUARANTORS, {"org_id": org_id, "today": today}):
+        memberships = dict(conn.execute(MEMBERSHIPS, {"user_id": user_id}).all())
+        found.append(Guarantor(user_id, email or f"user {user_id}", number, bool(active), bool(technician),
+                               memberships))
+    return found
 
 
 def active_contracts(conn: Connection, org_id: int, today: date) -> list[tuple[str, str]]:

@@ -167,6 +167,42 @@ def test_guarantor_gets_the_ticket(routed, db):
     assert ticket["assignee"] == "marek@provider.example"
 
 
+def test_the_guarantor_gets_the_ticket_even_outside_the_queue_and_hears_of_it(routed, db, sink):
+    setup_acme(db)
+    staff(db, "marek")
+    with new_session(db.engine) as session, session.begin():
+        add_user(session, "Petr", ["petr@provider.example"], roles=("technician",))  # in no queue at all
+        add_contract(session, "Acme", "ACME-2", {"starts_on": "2021-01-01", "guarantor": "petr@provider.example"})
+    ticket = routed(rule("{sender_domain: acme.example}", "{queue: operations, assign: guarantor}"),
+                    client_mail(sender="eva@acme.example"))
+    assert ticket["assignee"] == "petr@provider.example"
+    assert any("guarantor petr@provider.example of contract ACME-2, not a member of operations" in e["detail"]
+               for e in ticket["events"])
+    assert {r for m in sink.wait_for(2) for r in m.rcpt_tos} == {"eva@acme.example", "petr@provider.example"}
+
+
+@pytest.mark.parametrize("away, why", [
+    ("disabled", "petr@provider.example (contract ACME-2) is disabled"),
+    ("unavailable", "petr@provider.example (contract ACME-2) is marked unavailable in operations"),
+])
+def test_an_unavailable_guarantor_is_not_assigned_and_the_ticket_says_why(routed, db, sink, away, why):
+    from helpdesk.gateway.accounts.directory import edit_user, find_user
+
+    setup_acme(db)
+    staff(db, "petr", "marek", available=("petr",) if away == "unavailable" else ())
+    with new_session(db.engine) as session, session.begin():
+        add_contract(session, "Acme", "ACME-2", {"starts_on": "2021-01-01", "guarantor": "petr@provider.example"})
+        if away == "disabled":
+            edit_user(session, find_user(session, "petr@provider.example"), active=False)
+    ticket = routed(rule("{sender_domain: acme.example}", "{queue: operations, assign: guarantor}"),
+                    client_mail(sender="eva@acme.example"))
+    assert ticket["assignee"] is None
+    assert any(f"guarantor not assigned: {why}; left to the queue's dispatchers" in e["detail"]
+               for e in ticket["events"])
+    # the queue still hears of it (marek, its one available member)
+    assert {r for m in sink.wait_for(2) for r in m.rcpt_tos} == {"eva@acme.example", "marek@provider.example"}
+
+
 def test_round_robin_takes_turns_among_available_technicians(make_settings, start_gateway, sink, db, tmp_path):
     staff(db, "anna", "bert", "cyril", available=("bert",))
     with new_session(db.engine) as session, session.begin():

@@ -20,11 +20,12 @@ def _load(file: Path | None) -> Rules:
 
 
 @app.command("check")
-def check(file: Path = typer.Argument(None, help="Rules file (default: HELPDESK_RULES).")) -> None:
-    """Validate a rules file; every error names its line and column."""
+def check(file: Path = typer.Argument(None, metavar="FILE", help="Rules file (default: HELPDESK_RULES).")) -> None:
+    """Validate a rules file; every error names its line and column. Its queues are the ones there are."""
     rules = _load(file)
-    typer.echo(f"{rules.source}: OK ({len(rules.queues)} queues, {len(rules.categories)} categories, "
-               f"{len(rules.rules)} rules)")
+    # The queue names, so what routing and #queue accept can be read off (`queues list` shows the same).
+    typer.echo(f"{rules.source}: OK ({len(rules.queues)} queues: {', '.join(rules.queues)}; "
+               f"{len(rules.categories)} categories, {len(rules.rules)} rules)")
 
 
 def _when(at: str | None) -> datetime:

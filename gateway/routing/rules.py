@@ -2,6 +2,9 @@
 
 The file declares queues, categories, optional business hours, an ordered list of rules and a
 default. It is compiled once per load: routing a message only runs the compiled conditions.
+Its `queues:` section is the one list of queues: rules route only to them, `#queue` moves
+tickets only between them, and the database's queue rows (which hold the members) are made
+from it (gateway/accounts/queues.py), so every queue name is checked here as it is stored.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from helpdesk.gateway.accounts.queues import check_queue
 from helpdesk.gateway.ground.errors import UserError
 from helpdesk.gateway.routing.rule_actions import PRIORITIES, Actions, Vocabulary, parse_actions
 from helpdesk.gateway.routing.rule_conditions import (
@@ -60,6 +64,25 @@ def _business_hours(n: Nodes, node: yaml.Node | None) -> tuple[TimeWindow | None
     return parse_window(n, node), zone
 
 
+def _checked_queue(n: Nodes, at: yaml.Node, name: str, title: str = "") -> tuple[str, str]:
+    try:
+        return check_queue(name, title)
+    except UserError as exc:
+        raise n.fail(at, str(exc)) from None
+
+
+def _queues(n: Nodes, node: yaml.Node) -> dict[str, str]:
+    """name -> title; a name the database cannot hold fails here, in `rules check`, not at the next start."""
+    n.mapping(node, "queues")  # the shape, and no name twice
+    queues = {}
+    for key, value in node.value:
+        name, _ = _checked_queue(n, key, str(key.value))
+        queues[name] = _checked_queue(n, value, name, n.scalar(value, f"title of queue {name!r}"))[1]
+    if not queues:
+        raise n.fail(node, "'queues' declares no queue")
+    return queues
+
+
 def _rule(n: Nodes, node: yaml.Node, compiler: ConditionCompiler, vocab: Vocabulary, seen: set[str]) -> Rule:
     spec = n.mapping(node, "a rule", RULE_FIELDS)
     if "name" not in spec:
@@ -86,8 +109,7 @@ def parse_rules(text: str, source: str = "rules.yaml", templates: tuple[str, ...
     top = n.mapping(root, "the file", SECTIONS)
     if "queues" not in top:
         raise n.fail(root, "missing 'queues'")
-    queues = {name: n.scalar(title, f"title of queue {name!r}")
-              for name, title in n.mapping(top["queues"], "queues").items()}
+    queues = _queues(n, top["queues"])
     categories = n.texts(top["categories"], "categories") if "categories" in top else ()
     window, zone = _business_hours(n, top.get("business_hours"))
     vocab = Vocabulary(tuple(queues), categories, templates)

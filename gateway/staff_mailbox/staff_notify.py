@@ -1,9 +1,11 @@
 """Whom on the staff a ticket's news goes to, and the notification mail they get.
 
 New tickets follow the assignment strategy: the assignee; else, for broadcast queues, every
-available technician of the queue; else the queue's dispatchers (the technicians when the
-queue has none, so a ticket is never announced to nobody). Follow-ups go to the assignee, or
-to the same people as a new ticket while nobody has it.
+available technician of the queue (its dispatchers when it has none); else the queue's
+dispatchers (its technicians when it has none). A queue nobody watches (no available, active
+member) would announce a ticket to nobody: the active admins hear of it instead, the log
+warns naming the queue, and the ticket records it. Follow-ups go to the assignee, or to the
+same people as a new ticket while nobody has it.
 
 Everything one technician hears about one ticket is one thread in their mail client: one subject (the
 ticket's), and each notification refers to the ones before it (In-Reply-To the latest, References from
@@ -12,14 +14,20 @@ the first), so the first notification is the thread's root.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
+from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.gateway.ground.message import InboundMail
 from helpdesk.gateway.ground.outgoing import OutboundIntent
 from helpdesk.gateway.ground.records import ContactRow
 from helpdesk.store import workflow as q
+from helpdesk.store.queue_watchers import active_admins
+from helpdesk.store.tickets import INSERT_EVENT
+
+log = logging.getLogger("helpdesk.staff_notify")
 
 
 @dataclass(frozen=True)
@@ -37,13 +45,33 @@ class Writer:
                 "sender_proof": self.proof, "cc_not_added": list(self.not_added)}
 
 
-def recipients(conn: Connection, state: q.TicketState, exclude: str = "") -> list[q.Person]:
+def _queue_watchers(conn: Connection, state: q.TicketState) -> list[q.Person]:
+    members = q.queue_staff(conn, state.queue)
+    dispatchers, technicians = members["dispatcher"], members["technician"]
+    return (technicians or dispatchers) if state.assignment == "broadcast" else (dispatchers or technicians)
+
+
+def _audience(conn: Connection, state: q.TicketState) -> tuple[list[q.Person], bool]:
+    """Who hears of the ticket, and whether that is the admins because nobody watches its queue."""
     if state.assignee_id is not None:
-        people = [p for p in [q.person(conn, state.assignee_id)] if p is not None and p.active]
-    else:
-        members = q.queue_staff(conn, state.queue)
-        dispatchers, technicians = members["dispatcher"], members["technician"]
-        people = technicians if state.assignment == "broadcast" else dispatchers or technicians
+        return [p for p in [q.person(conn, state.assignee_id)] if p is not None and p.active], False
+    watchers = _queue_watchers(conn, state)
+    if watchers:
+        return watchers, False
+    admins = active_admins(conn)
+    log.warning("ticket %s is in queue %s, which nobody watches (no available dispatcher or technician): %s",
+                state.number, state.queue, _told(admins))
+    return admins, True
+
+
+def _told(admins: list[q.Person]) -> str:
+    if not admins:
+        return "nobody hears of it, there is no active admin either"
+    return "told the admins " + ", ".join(a.email for a in admins)
+
+
+def recipients(conn: Connection, state: q.TicketState, exclude: str = "") -> list[q.Person]:
+    people, _ = _audience(conn, state)
     return [p for p in people if p.email and p.email != exclude]
 
 
@@ -73,7 +101,11 @@ def _to(person: q.Person, kind: str, state: q.TicketState, context: dict, earlie
 def new_ticket(conn: Connection, state: q.TicketState, requester: ContactRow, text: str, attachments=(),
                exclude: str = "", writer: Writer | None = None) -> list[OutboundIntent]:
     """`text` is the client's (new) text; `exclude` an address not to notify (whoever caused it)."""
-    people = recipients(conn, state, exclude=exclude)
+    audience, unwatched = _audience(conn, state)
+    people = [p for p in audience if p.email and p.email != exclude]
+    if unwatched:  # `tickets show` says why the admins, not the queue, were told
+        conn.execute(INSERT_EVENT, {"ticket_id": state.number, "kind": "unwatched-queue", "at": utcnow(),
+                                    "detail": f"nobody watches queue {state.queue}: {_told(audience)}"})
     earlier = q.staff_notification_ids(conn, state.number) if people else {}
     return [_to(p, "staff_new", state, _context(
         state, requester, text, writer, assigned_to_you=p.user_id == state.assignee_id,

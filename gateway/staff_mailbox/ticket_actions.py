@@ -49,7 +49,9 @@ def _check_one(conn: Connection, staff: q.Person, state: q.TicketState, cmd: Com
         if target is None or "technician" not in target.roles or not target.active:
             return f"#assign: {cmd.argument!r} is not an active technician"
     if cmd.name == "queue" and cmd.argument not in queues:
-        return f"#queue: unknown queue {cmd.argument!r} (one of {', '.join(sorted(queues))})"
+        # The running rules' queues, the same list routing uses and `queues list` shows.
+        return (f"#queue: unknown queue {cmd.argument!r} (one of {', '.join(sorted(queues))}; "
+                "queues are declared in rules.yaml)")
     if cmd.name == "priority" and cmd.argument.lower() not in PRIORITIES:
         return f"#priority: unknown level {cmd.argument!r} (one of {', '.join(PRIORITIES)})"
     if cmd.name == "category" and len(cmd.argument) > 64:
