@@ -141,7 +141,7 @@ def test_a_csv_import_with_one_bad_row_imports_nothing_and_names_row_and_column(
     result = helpdesk(db_url, "users", "import", str(users))
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        f"{users}:4: column name: contains CR (U+000D) at character 4; "
+        f"{users}:3: column name: contains CR (U+000D) at character 4; "
         "it must be one line of text without control characters",
         f"{users}:6: column name: is 201 characters long; at most 200 fit",
         "helpdesk: 2 of 4 rows have errors; nothing imported"]
