@@ -123,3 +123,12 @@ def _wait_for_reload(gw, rule_name: str, timeout: float = 10) -> None:
     raise TimeoutError("rules were not reloaded")
 
 
+
+
+def test_a_folder_of_messages_is_tested_in_the_order_a_person_reads_its_names(tmp_path):
+    from helpdesk.gateway.routing.rule_testing import messages_in
+
+    for name in ("13.eml", "3.eml", "mail-10.eml", "mail-2.eml", "Mail-2b.eml", "notes.txt"):
+        (tmp_path / name).write_text("x")
+    assert [p.name for p in messages_in(tmp_path)] == ["3.eml", "13.eml", "mail-2.eml", "Mail-2b.eml",
+                                                       "mail-10.eml"]

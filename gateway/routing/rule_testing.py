@@ -6,6 +6,7 @@ organization and contracts, who an assignment strategy would pick right now).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,9 +38,15 @@ class Tested:
     problem: str = ""  # why the message could not be routed (unreadable)
 
 
+def natural_key(path: Path) -> list:
+    """'mail-3.eml' before 'mail-13.eml': numbers in a name compare as numbers, as a person reads them."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part.lower())
+            for part in re.split(r"(\d+)", path.name) if part]
+
+
 def messages_in(path: Path) -> list[Path]:
     if path.is_dir():
-        found = sorted(p for p in path.iterdir() if p.suffix.lower() == ".eml" and p.is_file())
+        found = sorted((p for p in path.iterdir() if p.suffix.lower() == ".eml" and p.is_file()), key=natural_key)
         if not found:
             raise UserError(f"no .eml files in {path}")
         return found
