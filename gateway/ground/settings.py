@@ -96,6 +96,27 @@ class Settings(BaseSettings):
     # Inbound messages committed together at most (answers still go one by one, after commit).
     intake_batch: int = 64
     log_level: str = "INFO"
+    # "text" (human) or "json" (one object per line with stable keys, for Loki/ELK).
+    log_format: Literal["text", "json"] = "text"
+    # INFO lines of third-party libraries (APScheduler runs, uvicorn access log): off by default.
+    log_third_party: bool = False
+    # HTTP listener (health, readiness, metrics; later webhooks and the web view).
+    http_listen: str = "127.0.0.1:8080"
+    # The public base URL the HTTP side is reached at (behind a reverse proxy), e.g.
+    # https://help.example.com; unset = derived from http_listen.
+    public_url: str | None = None
+    # Proxies whose X-Forwarded-For/-Proto are believed (comma-separated IPs); none by default.
+    trusted_proxies: str = ""
+    # /readyz fails when the oldest pending inbound message, or the oldest due outbox row, is older.
+    ready_max_pending_seconds: float = 300.0
+    ready_max_due_seconds: float = 900.0
+    # An idle connection to the relay is closed after this (before the relay drops it).
+    relay_idle_seconds: float = 30.0
+    # Name the SMTP client gives in EHLO to the relay; unset = the host's FQDN.
+    ehlo_name: str | None = None
+    # Raw copies of messages of tickets closed this many days ago are purged (the ticket's text
+    # and attachments stay); 0 = keep them forever.
+    raw_retention_days: int = 0
     # Mail continuing a resolved or closed ticket: "reopen" it (the providers' procedure),
     # "reopen-within" reopen_within_days of closing and otherwise open a new linked ticket,
     # or always a "new-ticket" linked to the old one.
@@ -124,7 +145,7 @@ class Settings(BaseSettings):
     # IMAP mailboxes to read (JSON list; see inbound/imap_config.py and the README).
     imap_mailboxes: list[MailboxConfig] = []
 
-    @field_validator("smtp_listen", "relay")
+    @field_validator("smtp_listen", "relay", "http_listen")
     @classmethod
     def _check_host_port(cls, value: str | None, info) -> str | None:
         if value:
@@ -166,7 +187,8 @@ class Settings(BaseSettings):
 
     @field_validator("confirm_close_days", "auto_close_check_minutes", "smtp_max_connections",
                      "smtp_max_connections_per_ip", "smtp_max_recipients", "send_queue_lifetime_hours",
-                     "instance_heartbeat_seconds", "instance_stale_seconds")
+                     "instance_heartbeat_seconds", "instance_stale_seconds", "ready_max_pending_seconds",
+                     "ready_max_due_seconds", "relay_idle_seconds")
     @classmethod
     def _positive(cls, value, info):
         if value <= 0:
