@@ -6,6 +6,7 @@ from importlib.metadata import version as package_version
 
 import typer
 
+from helpdesk.app.commands import backup_commands as backup
 from helpdesk.app.commands import contract_commands as contracts
 from helpdesk.app.commands import inbound_commands as inbound
 from helpdesk.app.commands import org_commands as orgs
@@ -43,6 +44,7 @@ app.add_typer(users.app, name="users")
 app.add_typer(queues.app, name="queues")
 app.add_typer(contracts.app, name="contracts")
 app.add_typer(rules.app, name="rules")
+app.add_typer(backup.app, name="backup")
 
 
 def main() -> None:

@@ -10,18 +10,20 @@ from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from helpdesk.app.http.server import HttpService
 from helpdesk.app.instance_heartbeat import InstanceHeartbeat
 from helpdesk.app.scheduled_jobs import Housekeeping
-from helpdesk.app.wiring import make_dispatcher, make_pipeline_context, make_readers, make_writer
+from helpdesk.app.systemd_notify import SystemdNotifier
+from helpdesk.app.wiring import make_dispatcher, make_pipeline_context, make_readers, make_relay_transport, make_writer
 from helpdesk.gateway.accounts.queues import ensure_queues
 from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.gateway.ground.errors import UserError
+from helpdesk.gateway.ground.metrics import Metrics
 from helpdesk.gateway.ground.settings import Settings
 from helpdesk.gateway.pipeline.processor import Processor
 from helpdesk.gateway.routing.rules import Rules, load_rules
 from helpdesk.inbound.smtp import IntakeHandler, start_listener
 from helpdesk.outbound.render import Renderer
-from helpdesk.outbound.transport import make_transport
 from helpdesk.store.db import make_engine, new_session
 from helpdesk.store.migrate import upgrade
 
@@ -107,6 +109,7 @@ class Gateway:
         self.stopping = asyncio.Event()
         self.rules: Rules | None = None
         self.engine = self.renderer = None
+        self.metrics = Metrics()  # this gateway's own registry: served at /metrics, read by tests
 
     def reload_rules(self) -> None:
         try:
@@ -132,20 +135,24 @@ class Gateway:
         self.rules = load_rules(s.rules, renderer.kinds())
         sync_queues(engine, self.rules)
         ctx = make_pipeline_context(s, lambda: self.rules, renderer, self.clock)
-        processor = Processor(engine, ctx)
-        transport = make_transport(s.relay_host_port, s.outbox_dir)
+        processor = Processor(engine, ctx, metrics=self.metrics)
+        transport = make_relay_transport(s)
         heartbeat = InstanceHeartbeat(engine, s)  # registered before the first claim, which names it
-        dispatcher = make_dispatcher(engine, transport, s, signer=ctx.signer, instance_id=heartbeat.register())
+        dispatcher = make_dispatcher(engine, transport, s, signer=ctx.signer, instance_id=heartbeat.register(),
+                                     metrics=self.metrics)
         sender = Worker("dispatcher", dispatcher.run_once)
         worker = Worker("processor", processor.run_once, after_work=sender.wake.set)
         writer = make_writer(engine, s, on_commit=worker.wake.set)
-        handler = IntakeHandler(writer, s.accepted_addresses, s.message_id_domain, s.smtp_max_recipients)
+        handler = IntakeHandler(writer, s.accepted_addresses, s.message_id_domain, s.smtp_max_recipients,
+                                metrics=self.metrics)
         host, port = s.smtp_host_port
         try:
             server = await start_listener(handler, host, port, s.max_message_bytes, s.smtp_max_connections,
                                           s.smtp_max_connections_per_ip)
         except OSError as exc:
             raise UserError(f"cannot listen on {s.smtp_listen}: {exc.strerror}") from None
+        http = HttpService(s, self.metrics, lambda: {"smtp": server.is_serving()})
+        await http.start()  # a port in use: one line, like SMTP's
         writer_task = asyncio.create_task(writer.run())
         loop = asyncio.get_running_loop()
         readers = make_readers(engine, s, lambda: loop.call_soon_threadsafe(worker.wake.set))
@@ -155,7 +162,7 @@ class Gateway:
         worker.start()
         sender.start()
         heartbeat.start()
-        housekeeping = Housekeeping(engine, ctx, clock=self.clock, after_work=sender.wake.set)
+        housekeeping = Housekeeping(engine, ctx, clock=self.clock, after_work=sender.wake.set, metrics=self.metrics)
         housekeeping.start()
         if install_signals:  # only possible in the main thread; tests run the gateway in another
             self._install_signals(loop)
@@ -163,9 +170,12 @@ class Gateway:
         where = f"relay {s.relay}" if s.relay else f"folder {s.outbox_dir.resolve()}"
         message = f"ready: SMTP on {bound[0]}:{bound[1]}, outbound mail to {where}"
         log.info(message)
+        systemd = SystemdNotifier()
+        systemd.ready(message)
         if on_ready:
             on_ready(message)
         await self.stopping.wait()
+        systemd.stopping()
         watcher.cancel()
         housekeeping.stop()
         for reader in readers:  # stop fetching first; what they stored is processed below
@@ -174,8 +184,10 @@ class Gateway:
             await asyncio.to_thread(reader.thread.join, SHUTDOWN_GRACE)
         await self._shutdown(server, handler, writer_task, worker, sender)
         await heartbeat.stop()
+        await http.stop()  # last: /readyz says "not ready" while the rest drains
         transport.close()
         engine.dispose()
+        systemd.close()
         log.info("stopped")
 
     def _install_signals(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -210,6 +222,7 @@ class Gateway:
     async def _shutdown(self, server, handler, writer_task, worker: Worker, sender: Worker) -> None:
         log.info("stopping: no new connections, finishing in-flight work")
         server.close()
+        handler.draining = True  # what is in DATA finishes; new transactions get 421
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SHUTDOWN_GRACE
         while handler.in_flight and loop.time() < deadline:

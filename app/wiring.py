@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from sqlalchemy.engine import Engine
 
 from helpdesk.gateway.conversation.message_ids import MessageIdSigner
 from helpdesk.gateway.ground.clock import Clock, utcnow
+from helpdesk.gateway.ground.metrics import Metrics
 from helpdesk.gateway.ground.outgoing import ClaimedMail, DeliveryPolicy
 from helpdesk.gateway.ground.settings import Settings
+from helpdesk.gateway.hygiene.relay_refusal import record_relay_refusals
 from helpdesk.gateway.pipeline.context import PipelineContext
 from helpdesk.gateway.routing.rules import Rules
 from helpdesk.inbound.imap import MailboxReader
@@ -18,7 +21,7 @@ from helpdesk.inbound.parse import parse_mail
 from helpdesk.outbound.compose import compose_mail
 from helpdesk.outbound.dispatcher import Dispatcher
 from helpdesk.outbound.render import Renderer
-from helpdesk.outbound.transport import Transport
+from helpdesk.outbound.transport import Transport, make_transport
 from helpdesk.store.imap_state import ImapProgress
 from helpdesk.store.inbound_messages import RawMessageCommitter
 from helpdesk.store.outbox import OutboxRows
@@ -47,14 +50,22 @@ def envelope_sender(s: Settings, signer: MessageIdSigner) -> Callable[[ClaimedMa
 
 
 def make_dispatcher(engine: Engine, transport: Transport, s: Settings, signer: MessageIdSigner | None = None,
-                    clock: Clock = utcnow, batch: int = 50, instance_id: int | None = None) -> Dispatcher:
+                    clock: Clock = utcnow, batch: int = 50, instance_id: int | None = None,
+                    metrics: Metrics | None = None) -> Dispatcher:
     """`instance_id`: the registered instance (app/instance_heartbeat.py) the claims are made for,
     so they are taken over soon after it dies; without one, claims are plain leases."""
     # the service passes the pipeline's signer, so the secret is read once
     signer = signer or MessageIdSigner(s.signing_secret(), s.message_id_domain)
     policy = delivery_policy(s)
-    return Dispatcher(OutboxRows(engine, policy, instance_id), transport, policy, envelope_sender(s, signer),
-                      clock, batch)
+    # A refusal at RCPT is recorded like a permanent DSN, in the transaction that fails the row.
+    on_refused = partial(record_relay_refusals, block_days=s.hard_bounce_block_days)
+    return Dispatcher(OutboxRows(engine, policy, instance_id, on_refused), transport, policy,
+                      envelope_sender(s, signer), clock, batch, metrics)
+
+
+def make_relay_transport(s: Settings) -> Transport:
+    """The relay (or the .eml folder) with the EHLO name and idle time from the settings."""
+    return make_transport(s.relay_host_port, s.outbox_dir, ehlo_name=s.ehlo_name, idle_seconds=s.relay_idle_seconds)
 
 
 def make_writer(engine: Engine, s: Settings, on_commit: Callable[[], None] | None = None) -> InboundWriter:

@@ -123,6 +123,7 @@ def prefill(url: str, count: int, chunk: int = 10_000) -> None:
 def gateway_env(url: str, tmp: Path, smtp_port: int, sink_port: int) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
     env.update(HELPDESK_DATABASE_URL=url, HELPDESK_SMTP_LISTEN=f"127.0.0.1:{smtp_port}",
+               HELPDESK_HTTP_LISTEN="127.0.0.1:0",  # any free port: HTTP is not what is measured
                HELPDESK_RELAY=f"127.0.0.1:{sink_port}", HELPDESK_SUPPORT_ADDRESS=SUPPORT,
                HELPDESK_RULES=str(REPO / "rules.yaml"), HELPDESK_LOG_LEVEL="WARNING",
                HELPDESK_ENV_FILE=str(tmp / "none.env"), HELPDESK_OUTBOX_DIR=str(tmp / "outbox"))

@@ -2,6 +2,8 @@
 
 Exit codes are sysexits.h, as MTAs read them: 0 stored, 75 (EX_TEMPFAIL) keep it and retry,
 65 (EX_DATAERR) a permanent failure the MTA bounces, 67 (EX_NOUSER) no such recipient here.
+Every failure before the message is stored that is not the message's own fault (its size, an
+empty stdin) or a refused recipient is 75: Postfix bounces the client's mail on anything else.
 Recipients are accepted by the same rule as SMTP's RCPT (`base_address` in the accepted set):
 mail the listener would refuse with 550 is refused here too, not stored for nobody.
 """
@@ -33,7 +35,10 @@ def deliver_from_pipe(stdin: BinaryIO, sender: str | None, recipients: list[str]
     kept = [r for r in recipients if base_address(r) in accepted]
     if recipients and not kept:
         return PipeResult(EX_NOUSER, f"550 5.1.1 no such recipient here: {', '.join(recipients)}")
-    raw = stdin.read(max_bytes + 1)
+    try:
+        raw = stdin.read(max_bytes + 1)
+    except OSError as exc:  # the MTA still has the message: let it try again
+        return PipeResult(EX_TEMPFAIL, f"temporary failure, cannot read the message on stdin: {exc}")
     if len(raw) > max_bytes:
         return PipeResult(EX_DATAERR, f"message larger than {max_bytes} bytes")
     if not raw.strip():

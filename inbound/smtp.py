@@ -15,6 +15,7 @@ from aiosmtpd.smtp import SMTP
 
 from helpdesk.gateway.ground.addresses import base_address
 from helpdesk.gateway.ground.errors import TempFail
+from helpdesk.gateway.ground.metrics import Metrics
 from helpdesk.inbound.intake import InboundWriter, RawInbound
 from helpdesk.inbound.smtp_limits import (
     COMMAND_RECV_BYTES,
@@ -24,6 +25,7 @@ from helpdesk.inbound.smtp_limits import (
     Doorman,
     command_line_limits,
 )
+from helpdesk.inbound.smtp_replies import EnhancedReplies, received_protocol
 
 log = logging.getLogger("helpdesk.inbound")
 
@@ -33,6 +35,7 @@ S250_RCPT_OK = "250 2.1.5 OK"
 S451_TEMPFAIL = "451 4.3.0 Temporary failure, please try again later"
 S550_NO_SUCH_USER = "550 5.1.1 <{address}>: no such recipient here"
 S501_SENDER_TOO_LONG = "501 5.1.7 Sender address too long"
+S421_SHUTTING_DOWN = "421 4.3.2 Service shutting down, try again later"
 MAX_ADDRESS = 320  # the widest address a column stores; RFC 5321 allows a path of 256 octets
 # RFC 5321 4.5.3.2.7: a server waits at least 5 minutes for the next command. aiosmtpd restarts
 # the timer only on a recognised command, so an endless line or a silent client is cut off too.
@@ -46,10 +49,14 @@ LISTEN_BACKLOG = 1024
 class IntakeHandler:
     """aiosmtpd handler: accepts mail for the support addresses and commits it before 250."""
 
-    def __init__(self, writer: InboundWriter, accepted: frozenset[str], hostname: str, max_recipients: int = 100):
+    def __init__(self, writer: InboundWriter, accepted: frozenset[str], hostname: str, max_recipients: int = 100,
+                 metrics: Metrics | None = None):
         self.writer, self.accepted, self.hostname = writer, accepted, hostname
         self.max_recipients = max_recipients
-        self.in_flight = 0  # DATA transactions waiting for their commit (graceful shutdown waits)
+        self.metrics = metrics if metrics is not None else Metrics()
+        # Transactions past DATA, until they are answered: a graceful shutdown waits for them, and
+        # while `draining` no new transaction starts (421, RFC 5321 3.8).
+        self.in_flight, self.draining = 0, False
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         # Refused here, clearly and permanently: stored, it would fail at every commit (451 forever).
@@ -57,7 +64,7 @@ class IntakeHandler:
             return S501_SENDER_TOO_LONG
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
-        return "250 OK"
+        return "250 2.1.0 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if base_address(address) not in self.accepted:
@@ -68,26 +75,25 @@ class IntakeHandler:
         envelope.rcpt_tos.append(address)
         return S250_RCPT_OK
 
-    def _trace_header(self, session) -> bytes:
+    def _trace_header(self, session, envelope) -> bytes:
         # RFC 5321 4.4: a receiving server prepends a Received line to what it accepts.
         helo = session.host_name or "unknown"
         peer = session.peer[0] if session.peer else "unknown"
-        return (f"Received: from {helo} ([{peer}])\r\n\tby {self.hostname} (helpdesk) with ESMTP;"
+        protocol = received_protocol(session.extended_smtp, envelope.smtp_utf8, session.ssl is not None,
+                                     bool(session.authenticated))
+        return (f"Received: from {helo} ([{peer}])\r\n\tby {self.hostname} (helpdesk) with {protocol};"
                 f" {formatdate(localtime=False)}\r\n").encode("ascii", "replace")
 
     async def handle_DATA(self, server, session, envelope):
-        raw = self._trace_header(session) + envelope.original_content
+        raw = self._trace_header(session, envelope) + envelope.original_content
         # aiosmtpd reports the null sender MAIL FROM:<> as "<>"; we store it as "".
         null_sender = envelope.mail_from in (None, "", "<>")
         item = RawInbound(raw=raw, envelope_from="" if null_sender else envelope.mail_from,
                           envelope_to=tuple(envelope.rcpt_tos), source="smtp")
-        self.in_flight += 1
         try:
             new_id = await self.writer.store(item)
         except TempFail:
             return S451_TEMPFAIL
-        finally:
-            self.in_flight -= 1
         return S250_STORED.format(id=new_id)
 
     async def handle_exception(self, error: Exception) -> str:
@@ -96,7 +102,7 @@ class IntakeHandler:
         return S451_TEMPFAIL
 
 
-class Listener(SMTP):
+class Listener(EnhancedReplies):
     """aiosmtpd's session with short command lines, long DATA lines and a connection slot to give back."""
 
     line_length_limit = COMMAND_STREAM_LIMIT  # aiosmtpd sizes the stream reader from it
@@ -112,6 +118,14 @@ class Listener(SMTP):
         self.data_line_limit = max(SMTP.line_length_limit, max_bytes + 2)
         self.release_slot: Callable[[], None] | None = release_slot
         self.data_recv_bytes: int | None = None  # the transport's own read size, for DATA
+        self.replies = handler.metrics.smtp_replies
+
+    async def push(self, status: str | bytes) -> None:
+        # Every reply of a session passes here; a multi-line one (EHLO) is counted once, at its last line.
+        line = status if isinstance(status, str) else status.decode("ascii", "replace")
+        if line[3:4] != "-":
+            self.replies.labels(line[:3]).inc()
+        await super().push(status)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -130,12 +144,30 @@ class Listener(SMTP):
         # aiosmtpd adds SIZE's and SMTPUTF8's octets to MAIL's limit at every EHLO; ours has them.
         self.command_size_limits = command_line_limits()
 
+    async def smtp_MAIL(self, arg: str) -> None:
+        if not await self._refused_while_draining():
+            await super().smtp_MAIL(arg)
+
     async def smtp_DATA(self, arg: str) -> None:
+        if await self._refused_while_draining():
+            return
         self._set_reading(self.data_line_limit, self.data_recv_bytes)
+        handler = self.event_handler
+        handler.in_flight += 1  # from DATA until the reply is sent: SIGTERM lets it finish
         try:
             await super().smtp_DATA(arg)
         finally:
+            handler.in_flight -= 1
             self._read_commands()
+
+    async def _refused_while_draining(self) -> bool:
+        """At shutdown a transaction not yet in DATA is told 421 and the connection closed; the
+        client delivers it again later (to us after the restart, or to another instance)."""
+        if not self.event_handler.draining:
+            return False
+        await self.push(S421_SHUTTING_DOWN)
+        self.transport.close()
+        return True
 
     def _read_commands(self) -> None:
         self._set_reading(COMMAND_STREAM_LIMIT, COMMAND_RECV_BYTES)

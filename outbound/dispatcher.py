@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from helpdesk.gateway.ground.clock import Clock, utcnow
+from helpdesk.gateway.ground.metrics import Metrics
 from helpdesk.gateway.ground.outgoing import ClaimedMail, DeliveryPolicy, SendResult
 from helpdesk.gateway.ground.ports import OutboxQueue
 from helpdesk.outbound.acceptances import AcceptanceRecorder
@@ -21,9 +22,10 @@ class Dispatcher:
 
     def __init__(self, outbox: OutboxQueue, transport: Transport, policy: DeliveryPolicy,
                  envelope_sender: Callable[[ClaimedMail], str] = lambda mail: mail.mail_from,
-                 clock: Clock = utcnow, batch: int = 50):
+                 clock: Clock = utcnow, batch: int = 50, metrics: Metrics | None = None):
         self.outbox, self.transport, self.policy = outbox, transport, policy
         self.envelope_sender, self.clock, self.batch = envelope_sender, clock, batch
+        self.attempts = (metrics if metrics is not None else Metrics()).send_attempts
         # Why the relay cannot be reached, while it cannot: an outage is logged when it starts and
         # when it ends, not once per mail and attempt.
         self.relay_down: str | None = None
@@ -36,7 +38,11 @@ class Dispatcher:
             where = self.transport.send(self.envelope_sender(mail), mail.rcpt_to, mail.raw, f"{mail.id:08d}")
         except SendError as exc:
             self._note_failure(mail, exc)
-            return SendResult(mail.id, ok=False, permanent=exc.permanent, code=exc.code, detail=str(exc))
+            result = "unreachable" if exc.unavailable else "permanent" if exc.permanent else "temporary"
+            self.attempts.labels(result).inc()
+            return SendResult(mail.id, ok=False, permanent=exc.permanent, code=exc.code, detail=str(exc),
+                              refused_recipients=exc.refused)
+        self.attempts.labels("sent").inc()
         self._note_relay_answered()
         return SendResult(mail.id, ok=True, code=250, detail=where)
 
@@ -66,6 +72,7 @@ class Dispatcher:
         together at the end (losing them costs a retry, not a duplicate)."""
         claimed = self._claim()
         if not claimed:
+            self._close_idle_connection()
             return 0
         accepted = AcceptanceRecorder(lambda results: self.outbox.record(results, [], self.clock()))
         try:
@@ -74,6 +81,13 @@ class Dispatcher:
             accepted.close()
         self.outbox.record(failures, unsent, self.clock())
         return len(claimed)
+
+    def _close_idle_connection(self) -> None:
+        # Quit before the relay drops us (then the next mail would find a dead connection). A
+        # transport without a connection to keep need not have the method.
+        close_if_idle = getattr(self.transport, "close_if_idle", None)
+        if close_if_idle is not None:
+            close_if_idle()
 
     def _send_batch(self, claimed: list[ClaimedMail], accepted: AcceptanceRecorder):
         # A slow relay must not outlast the lease, or another instance could send the same rows:

@@ -61,10 +61,10 @@ PENDING = (select(_inbound.c.id, _inbound.c.raw, _inbound.c.envelope_from, _inbo
                   _inbound.c.source)
            .where(_inbound.c.status == InboundStatus.PENDING).order_by(_inbound.c.id))
 PENDING_CLAIM = (select(_inbound.c.id, _inbound.c.raw, _inbound.c.envelope_from, _inbound.c.envelope_to,
-                        _inbound.c.source, _inbound.c.attempts)
+                        _inbound.c.source, _inbound.c.attempts, _inbound.c.received_at, _inbound.c.channel)
                  .where(_inbound.c.status == InboundStatus.PENDING).order_by(_inbound.c.id)
                  .with_for_update(skip_locked=True))
-CLAIM = (select(_inbound.c.id, _inbound.c.attempts)
+CLAIM = (select(_inbound.c.id, _inbound.c.attempts, _inbound.c.received_at, _inbound.c.channel)
          .where(_inbound.c.id.in_(bindparam("ids", expanding=True)), _inbound.c.status == InboundStatus.PENDING)
          .order_by(_inbound.c.id).with_for_update(skip_locked=True))
 FINISH = update(_inbound).where(_inbound.c.id == bindparam("row_id")).values(

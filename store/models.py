@@ -62,6 +62,8 @@ class InboundMessage(SQLModel, table=True):
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
     # What each stage decided and why (gateway/trace.py), for `helpdesk inbound show`.
     processing_log: str | None = Field(default=None, sa_column=Column(Text))
+    # When raw was emptied by the retention purge (store/retention.py); None: raw is as received.
+    raw_purged_at: datetime | None = None
 
 
 class Article(SQLModel, table=True):

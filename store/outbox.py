@@ -12,6 +12,7 @@ the Message-ID is part of the bytes stored once, so receivers can deduplicate).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, case, false, func, insert, or_, select, update
@@ -172,10 +173,13 @@ class OutboxRows:
     """The OutboxQueue port over an engine: a dispatcher claims and records without SQL of its own.
 
     `instance_id` is the live instance (store/instances.py) the claims are made for; None (tools,
-    tests) gives plain leases."""
+    tests) gives plain leases. `on_refused(session, results, now)` is told, in the transaction that
+    marks them failed, of the mails the relay refused at RCPT (app/wiring.py: the bounce logic)."""
 
-    def __init__(self, engine: Engine, policy: DeliveryPolicy, instance_id: int | None = None):
+    def __init__(self, engine: Engine, policy: DeliveryPolicy, instance_id: int | None = None,
+                 on_refused: Callable[[Session, list[SendResult], datetime], None] | None = None):
         self.engine, self.policy, self.instance_id = engine, policy, instance_id
+        self.on_refused = on_refused
 
     def claim(self, now: datetime, limit: int, lease: timedelta) -> list[ClaimedMail]:
         with new_session(self.engine) as session, session.begin():
@@ -186,6 +190,9 @@ class OutboxRows:
         with new_session(self.engine) as session, session.begin():
             expired = record_results(session, results, now, me=self.instance_id, policy=self.policy)
             release_claims(session, unsent, self.instance_id)
+            refused = [r for r in results if not r.ok and r.refused_recipients]
+            if refused and self.on_refused is not None:  # the row and what it causes commit together
+                self.on_refused(session, refused, now)
         hours = self.policy.queue_lifetime_seconds / 3600
         for row_id, error in expired:
             log.warning("outbox %d failed: not delivered within %g hours (last error: %s)", row_id, hours, error)

@@ -131,6 +131,7 @@ def make_settings(db_url, tmp_path, sink):
     def make(**overrides) -> Settings:
         values = dict(
             database_url=db_url, smtp_listen=f"127.0.0.1:{free_port()}", relay=f"127.0.0.1:{sink.port}",
+            http_listen=f"127.0.0.1:{free_port()}",
             support_address="support@helpdesk.test", rules=REPO / "tests" / "rules" / "minimal.yaml",
             outbox_dir=tmp_path / "outbox",
             send_retry_base_seconds=0.2, send_retry_max_seconds=1.0, db_busy_timeout_ms=2000,

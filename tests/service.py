@@ -28,6 +28,7 @@ def service_env(db_url: str, smtp_port: int, relay_port: int | None, **extra: st
         "HELPDESK_SUPPORT_ADDRESS": "support@helpdesk.test", "HELPDESK_SECRET_KEY": "test-secret-key-0123456789",
         "HELPDESK_RULES": str(REPO / "tests" / "rules" / "minimal.yaml"),
         "HELPDESK_SEND_RETRY_BASE_SECONDS": "0.2", "HELPDESK_SEND_CLAIM_LEASE_SECONDS": "2",
+        "HELPDESK_HTTP_LISTEN": "127.0.0.1:0",  # any free port: tests run side by side
     })
     if relay_port:
         env["HELPDESK_RELAY"] = f"127.0.0.1:{relay_port}"
@@ -57,8 +58,8 @@ def run_helpdesk(args: list[str], env: dict[str, str], stdin: bytes | None = Non
 class Service:
     """`helpdesk serve` as a child process; waits for its ready line."""
 
-    def __init__(self, env: dict[str, str], cwd=None):
-        self.proc = subprocess.Popen(helpdesk_command() + ["serve"], env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+    def __init__(self, env: dict[str, str], cwd=None, args: tuple[str, ...] = ("serve",)):
+        self.proc = subprocess.Popen(helpdesk_command() + list(args), env=env, cwd=cwd, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.lines: list[str] = []
         deadline = time.monotonic() + 30

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from email.parser import BytesHeaderParser
 from email.policy import compat32
@@ -19,8 +20,10 @@ from helpdesk.app.commands.console import (
     settings,
 )
 from helpdesk.app.commands.console import show as show_record
+from helpdesk.gateway.ground.errors import UserError
+from helpdesk.gateway.ground.settings import Settings
 from helpdesk.gateway.ground.statuses import InboundStatus
-from helpdesk.inbound.pipe import deliver_from_pipe
+from helpdesk.inbound.pipe import EX_TEMPFAIL, deliver_from_pipe
 from helpdesk.store.db import make_engine
 from helpdesk.store.inbound_messages import RawMessageCommitter
 from helpdesk.store.models import InboundMessage
@@ -39,7 +42,7 @@ def pipe(sender: str = typer.Option(None, "--sender", "-f", metavar="ADDRESS",
                                           help="Further recipients (Postfix expands ${recipient} to several).")
          ) -> None:
     """Store one RFC 5322 message from stdin; exit 0 once committed, 75 to make the MTA retry."""
-    s = settings()
+    s = _pipe_settings()
     engines = []
 
     def open_store() -> RawMessageCommitter:
@@ -54,6 +57,18 @@ def pipe(sender: str = typer.Option(None, "--sender", "-f", metavar="ADDRESS",
     if result.exit_code:
         fail(result.message, result.exit_code)
     typer.echo(result.message)
+
+
+def _pipe_settings() -> Settings:
+    """The settings, or exit 75: any other code makes Postfix bounce the client's mail (dsn=5.3.0)
+    for what is our mistake, a bad setting or an env file it cannot read, not the client's."""
+    try:
+        return settings()
+    except UserError as exc:
+        fail(f"temporary failure, message not stored: {exc}", EX_TEMPFAIL)
+    except Exception as exc:  # an env file that cannot be read or decoded
+        where = os.environ.get("HELPDESK_ENV_FILE", "helpdesk.env")
+        fail(f"temporary failure, message not stored: cannot read the env file {where}: {exc}", EX_TEMPFAIL)
 
 
 def _print_inbound(status: str | None, since: str | None, until: str | None, limit: str, offset: str,
@@ -151,3 +166,51 @@ def quarantine_list(since: str = paging.SINCE, until: str = paging.UNTIL, limit:
 quarantine.command("show")(show)
 quarantine.command("retry")(retry)
 quarantine.command("drop")(drop)
+
+
+@app.command("purge")
+def purge(older_than_days: str = typer.Option(None, "--older-than-days", metavar="N", show_default=False,
+                                              help="Tickets closed more than N days ago (0: every closed ticket); "
+                                                   "default HELPDESK_RAW_RETENTION_DAYS."),
+          dry_run: bool = typer.Option(False, "--dry-run", help="List what would be purged; change nothing."),
+          yes: bool = typer.Option(False, "--yes", "-y")) -> None:
+    """Empty the raw copies of handled messages of tickets closed more than N days ago (the
+    ticket's text and attachments stay); what the scheduled retention job does every day."""
+    from helpdesk.gateway.ground.clock import utcnow
+    from helpdesk.store.retention import find_purgeable, purge_raw, retention_cutoff
+
+    s = settings()
+    days = _retention_days(older_than_days, s.raw_retention_days)
+    now = utcnow()
+    cutoff = retention_cutoff(now, days)
+    engine = make_engine(s.database_url, s.db_busy_timeout_ms)
+    try:
+        with engine.execution_options(read_only=True).begin() as conn:
+            found = find_purgeable(conn, cutoff)
+        what = (f"{len(found)} message{'' if len(found) == 1 else 's'} ({sum(c.size for c in found)} bytes) of "
+                f"{len({c.ticket for c in found})} ticket(s) closed before {cutoff.isoformat(timespec='seconds')}")
+        if not found:
+            typer.echo(f"nothing to purge: no handled message of a ticket closed before {cutoff.isoformat()}")
+            return
+        if dry_run:
+            print_table([{"id": c.inbound_id, "ticket": c.ticket, "closed_at": c.closed_at.isoformat(
+                timespec="seconds"), "size": c.size} for c in found], ["id", "ticket", "closed_at", "size"],
+                "Raw copies to purge")
+            typer.echo(f"would purge the raw copies of {what}")
+            return
+        confirm(f"Purge the raw copies of {what}? They cannot be restored (except from a backup).", yes)
+        done = purge_raw(engine, cutoff, now)
+    finally:
+        engine.dispose()
+    typer.echo(f"purged the raw copies of {done.messages} message{'' if done.messages == 1 else 's'} "
+               f"({done.bytes} bytes)")
+
+
+def _retention_days(given: str | None, configured: int) -> int:
+    if given is None:
+        if configured <= 0:
+            fail("give --older-than-days N (HELPDESK_RAW_RETENTION_DAYS is 0: raw copies are kept)", 2)
+        return configured
+    if not given.isdigit() or int(given) > 100_000:
+        fail(f"--older-than-days must be a whole number of days (0 or more), got {given!r}", 2)
+    return int(given)

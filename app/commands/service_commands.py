@@ -11,16 +11,23 @@ from helpdesk.app.commands.console import fail, settings
 db_app = typer.Typer(help="Create or migrate the database schema.", no_args_is_help=True)
 
 
-def serve() -> None:
+LOG_FORMATS = ("text", "json")
+LOG_FORMAT = typer.Option(None, "--log-format", metavar="text|json",
+                          help="Log lines for people (text) or one JSON object each; overrides HELPDESK_LOG_FORMAT.")
+
+
+def serve(log_format: str | None = LOG_FORMAT) -> None:
     """Run the gateway: SMTP listener, processing and outbound delivery, until SIGTERM."""
     # Imported here: the pipeline pulls in flanker and friends, which other commands
     # (notably `inbound pipe`, run by the MTA for every message) should not pay for.
     from helpdesk.app.logging_setup import setup_logging
     from helpdesk.app.service import Gateway
 
+    if log_format is not None and log_format not in LOG_FORMATS:
+        fail(f"--log-format must be text or json, got {log_format!r}")
     s = settings()
     check_before_start(s)
-    setup_logging(s.log_level)
+    setup_logging(s.log_level, log_format or s.log_format, s.log_third_party)
     asyncio.run(Gateway(s).run())
 
 

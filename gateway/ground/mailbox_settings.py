@@ -4,7 +4,9 @@
                                "password_env": "ACME_IMAP_PASSWORD", "queue": "operations"}]'
 
 Passwords never sit in the settings themselves: `password_env` names an environment variable,
-`password_file` a file (e.g. a systemd credential) holding it.
+`password_file` a file (e.g. a systemd credential) holding it. The variable may also be set in
+the env file (HELPDESK_ENV_FILE) beside the HELPDESK_ settings: outside systemd nothing else
+would put it in the environment. The environment wins, as it does for the settings.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
+from dotenv import dotenv_values
 from pydantic import BaseModel, Field, field_validator
 
 from helpdesk.gateway.ground.errors import UserError
@@ -51,7 +54,10 @@ class MailboxConfig(BaseModel):
         if self.password_env:
             value = os.environ.get(self.password_env)
             if value is None:
-                raise UserError(f"mailbox {self.name}: environment variable {self.password_env} is not set")
+                value = _from_env_file(self.password_env)
+            if value is None:
+                raise UserError(f"mailbox {self.name}: {self.password_env} is set neither in the environment "
+                                f"nor in the env file {env_file()}")
             return value
         if self.password_file:
             try:
@@ -59,3 +65,18 @@ class MailboxConfig(BaseModel):
             except OSError as exc:
                 raise UserError(f"mailbox {self.name}: cannot read {self.password_file}: {exc.strerror}") from None
         raise UserError(f"mailbox {self.name}: set password_env or password_file")
+
+
+def env_file() -> Path:
+    """The env file the settings are read from (settings.load_settings)."""
+    return Path(os.environ.get("HELPDESK_ENV_FILE", "helpdesk.env"))
+
+
+def _from_env_file(name: str) -> str | None:
+    path = env_file()
+    if not path.is_file():
+        return None
+    try:
+        return dotenv_values(path, encoding="utf-8").get(name)
+    except (OSError, UnicodeError) as exc:
+        raise UserError(f"cannot read the env file {path}: {exc}") from None

@@ -59,6 +59,8 @@ class SendResult:
     permanent: bool = False
     code: int | None = None
     detail: str = ""
+    # Refused for good at RCPT (550 5.1.1 from the relay): handled like a permanent DSN for them.
+    refused_recipients: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

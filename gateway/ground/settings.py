@@ -49,7 +49,9 @@ class Settings(BaseSettings):
     support_name: str = "Support"
     # Further addresses accepted at RCPT (comma-separated); plus-addressing is always accepted.
     extra_addresses: str = ""
+    # The routing rules file (reloaded when it changes).
     rules: Path = Path("rules.yaml")
+    # Largest message accepted (announced in SMTP SIZE; 552 above it).
     max_message_bytes: int = 26_214_400
     # SMTP connections open at once, overall and from one client IP (beyond: 421 4.7.0), and
     # recipients per transaction (beyond: 452 4.5.3).
@@ -77,6 +79,8 @@ class Settings(BaseSettings):
     reply_address_prefix: str = "r-"
     # Tag put in subjects: "[HD#123]". Changing it breaks threading of older mail.
     ticket_tag: str = "HD"
+    # Mail templates (Jinja2); unset = the shipped ones. The language of mail when the
+    # recipient's is unknown.
     templates_dir: Path | None = None
     default_locale: str = "en"
     # Outbound delivery: the first retry delay in seconds (doubled after every failure,
@@ -95,6 +99,7 @@ class Settings(BaseSettings):
     db_busy_timeout_ms: int = 5000
     # Inbound messages committed together at most (answers still go one by one, after commit).
     intake_batch: int = 64
+    # DEBUG, INFO, WARNING, ERROR or CRITICAL.
     log_level: str = "INFO"
     # "text" (human) or "json" (one object per line with stable keys, for Loki/ELK).
     log_format: Literal["text", "json"] = "text"
@@ -117,12 +122,12 @@ class Settings(BaseSettings):
     # Raw copies of messages of tickets closed this many days ago are purged (the ticket's text
     # and attachments stay); 0 = keep them forever.
     raw_retention_days: int = 0
-    # Mail continuing a resolved or closed ticket: "reopen" it (the providers' procedure),
-    # "reopen-within" reopen_within_days of closing and otherwise open a new linked ticket,
-    # or always a "new-ticket" linked to the old one.
     # Automatic replies (acknowledgements, notices) one address may get per hour; past it they
     # are suppressed and the reason recorded, so an autoresponder cannot start a mail loop.
     auto_reply_limit_per_hour: int = 10
+    # Mail continuing a resolved or closed ticket: "reopen" it (the providers' procedure),
+    # "reopen-within" reopen_within_days of closing and otherwise open a new linked ticket,
+    # or always a "new-ticket" linked to the old one.
     closed_ticket_policy: Literal["reopen", "reopen-within", "new-ticket"] = "reopen"
     reopen_within_days: int = 14
     # Days a resolved ticket waits for the client's confirmation before it is closed automatically,

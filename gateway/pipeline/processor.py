@@ -10,13 +10,17 @@ unexpected error is retried and, after MAX_ATTEMPTS, quarantined (Mailman's shun
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from helpdesk.gateway.ground.clock import as_utc, utcnow
 from helpdesk.gateway.ground.errors import Quarantine
 from helpdesk.gateway.ground.message import InboundMail
+from helpdesk.gateway.ground.metrics import QUARANTINED, Metrics, message_outcome
 from helpdesk.gateway.ground.outcome import Outcome
 from helpdesk.gateway.ground.statuses import Disposition, InboundStatus
 from helpdesk.gateway.pipeline.context import PipelineContext
@@ -31,25 +35,37 @@ disposition_log = logging.getLogger("helpdesk.disposition")
 class _Claimed:
     id: int
     attempts: int
+    received_at: datetime | None = None
+    channel: str = "email"
 
 
-def _log(row_id: int, outcome: Outcome) -> None:
-    disposition_log.info("inbound %d <%s> from %s: %s%s%s", row_id, outcome.mail.message_id, outcome.mail.sender,
-                         outcome.disposition, f" ticket {outcome.ticket_number}" if outcome.ticket_number else "",
-                         f" (no reply: {outcome.no_reply_reason})" if outcome.no_reply_reason else "")
+def _log(row_id: int, outcome: Outcome, ms: int) -> None:
+    # The fields also go as `extra`, so JSON logs carry them as keys (app/logging_setup.py).
+    fields = {"inbound_id": row_id, "message_id": outcome.mail.message_id, "ticket": outcome.ticket_number,
+              "outcome": str(outcome.disposition), "ms": ms}
+    disposition_log.info("inbound %d <%s> from %s: %s%s%s in %d ms", row_id, outcome.mail.message_id,
+                         outcome.mail.sender, outcome.disposition,
+                         f" ticket {outcome.ticket_number}" if outcome.ticket_number else "",
+                         f" (no reply: {outcome.no_reply_reason})" if outcome.no_reply_reason else "", ms,
+                         extra=fields)
 
 
 class Processor:
-    def __init__(self, engine: Engine, ctx: PipelineContext, batch: int = 32):
+    def __init__(self, engine: Engine, ctx: PipelineContext, batch: int = 32, metrics: Metrics | None = None):
         self.engine, self.ctx, self.batch = engine, ctx, batch
+        self.metrics = metrics if metrics is not None else Metrics()
+        self._spent: dict[int, float] = {}  # seconds each message of the batch took, for its log line
 
     def _parse(self, rows) -> dict[int, InboundMail | Quarantine]:
         parsed: dict[int, InboundMail | Quarantine] = {}
+        self._spent = {}
         for row_id, raw, envelope_from, envelope_to, source in rows:
+            started = time.perf_counter()
             try:
                 parsed[row_id] = parse_stored(row_id, raw, envelope_from, envelope_to, source, self.ctx)
             except Quarantine as exc:
                 parsed[row_id] = exc
+            self._spent[row_id] = time.perf_counter() - started
         return parsed
 
     def _parse_pending(self) -> dict[int, InboundMail | Quarantine]:
@@ -61,34 +77,49 @@ class Processor:
         """PostgreSQL: lock the next pending rows other instances have not locked, then parse, so
         several instances share the work instead of racing for the same first rows."""
         rows = session.execute(PENDING_CLAIM.limit(self.batch)).all()
-        return [_Claimed(r[0], r[5]) for r in rows], self._parse([r[:5] for r in rows])
+        return [_Claimed(r[0], *r[5:]) for r in rows], self._parse([r[:5] for r in rows])
 
     def _claim(self, session: Session, ids: list[int]) -> list[_Claimed]:
         # Re-checked under the lock: another instance may have taken some meanwhile.
-        rows = session.execute(CLAIM, {"ids": ids}).all()
-        return [_Claimed(row_id, attempts) for row_id, attempts in rows]
+        return [_Claimed(*row) for row in session.execute(CLAIM, {"ids": ids}).all()]
 
-    def _finish(self, session: Session, row: _Claimed, result: Outcome | Quarantine) -> None:
+    def _finish(self, session: Session, row: _Claimed, result: Outcome | Quarantine) -> tuple[_Claimed, str]:
+        """Record what became of the row; returns it with its metrics outcome, counted after the commit."""
         values = {"row_id": row.id, "processed_at": self.ctx.clock(), "reason": None, "ticket_id": None, "log": None}
         if isinstance(result, Quarantine):
             values.update(status=InboundStatus.QUARANTINED, reason=str(result), log=f"quarantined: {result}")
             disposition_log.warning("inbound %d quarantined: %s", row.id, result)
+            outcome = QUARANTINED
         else:
             duplicate = result.disposition == Disposition.DUPLICATE
             values.update(status=InboundStatus.DUPLICATE if duplicate else InboundStatus.PROCESSED,
                           ticket_id=result.ticket_number, log="\n".join(result.log) or None)
-            _log(row.id, result)
+            _log(row.id, result, round(self._spent.pop(row.id, 0.0) * 1000))
+            outcome = message_outcome(result.disposition, result.no_reply_reason is not None)
         session.connection().execute(FINISH, values)
+        return row, outcome
+
+    def _count(self, done: list[tuple[_Claimed, str]]) -> None:
+        # Only committed work is counted: a batch rolled back and redone must not count twice.
+        # received_at was written by intake's real clock, so latency is measured against it too.
+        now = utcnow()
+        for row, outcome in done:
+            stored = as_utc(row.received_at)
+            self.metrics.count_message(row.channel, outcome, (now - stored).total_seconds() if stored else None)
 
     def _apply(self, session: Session, mail: InboundMail | Quarantine) -> Outcome | Quarantine:
         if isinstance(mail, Quarantine):
             return mail
+        started = time.perf_counter()
         try:
             return process_mail(session, mail, self.ctx)
         except Quarantine as exc:  # a routing rule said so; nothing was written before it
             return exc
+        finally:
+            self._spent[mail.inbound_id] = self._spent.get(mail.inbound_id, 0.0) + time.perf_counter() - started
 
-    def _apply_each(self, session: Session, rows: list[_Claimed], parsed) -> None:
+    def _apply_each(self, session: Session, rows: list[_Claimed], parsed) -> list[tuple[_Claimed, str]]:
+        done = []
         for row in rows:
             try:
                 with session.begin_nested():
@@ -101,8 +132,11 @@ class Processor:
                     "status": InboundStatus.QUARANTINED if give_up else InboundStatus.PENDING,
                     "processed_at": self.ctx.clock() if give_up else None})
                 disposition_log.exception("inbound %d failed (attempt %d)", row.id, attempts)
+                if give_up:
+                    done.append((row, QUARANTINED))
                 continue
-            self._finish(session, row, result)
+            done.append(self._finish(session, row, result))
+        return done
 
     def run_once(self) -> int:
         """Process one batch; returns how many messages were handled."""
@@ -116,17 +150,18 @@ class Processor:
                     rows = self._claim(session, list(parsed))
                 else:
                     rows, parsed = self._claim_next(session)
-                for row in rows:
-                    self._finish(session, row, self._apply(session, parsed[row.id]))
-                return len(rows)
+                done = [self._finish(session, row, self._apply(session, parsed[row.id])) for row in rows]
+            self._count(done)
+            return len(done)
         except Exception:
             if not parsed:
                 raise
             disposition_log.info("batch of %d failed as a whole; retrying message by message", len(parsed))
         with new_session(self.engine) as session, session.begin():
             rows = self._claim(session, list(parsed))
-            self._apply_each(session, rows, parsed)
-            return len(rows)
+            done = self._apply_each(session, rows, parsed)
+        self._count(done)
+        return len(rows)
 
     def drain(self) -> int:
         total = 0
