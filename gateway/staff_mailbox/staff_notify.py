@@ -15,6 +15,7 @@ the first), so the first notification is the thread's root.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
@@ -59,9 +60,25 @@ def _audience(conn: Connection, state: q.TicketState) -> tuple[list[q.Person], b
     if watchers:
         return watchers, False
     admins = active_admins(conn)
-    log.warning("ticket %s is in queue %s, which nobody watches (no available dispatcher or technician): %s",
-                state.number, state.queue, _told(admins))
+    if _warn_now(conn, state.queue):
+        log.warning("ticket %s is in queue %s, which nobody watches (no available dispatcher or technician): %s; "
+                    "said once per queue every %d minutes, each ticket records it", state.number, state.queue,
+                    _told(admins), WARN_EVERY_SECONDS // 60)
     return admins, True
+
+
+WARN_EVERY_SECONDS = 600
+_last_warned: dict[tuple[str, str], float] = {}
+
+
+def _warn_now(conn: Connection, queue: str) -> bool:
+    """One WARNING per unwatched queue (and database) every WARN_EVERY_SECONDS: a queue nobody
+    watches would otherwise write a line for every new ticket, a flood in a burst."""
+    key, now = (str(conn.engine.url), queue), time.monotonic()
+    if now - _last_warned.get(key, -WARN_EVERY_SECONDS) < WARN_EVERY_SECONDS:
+        return False
+    _last_warned[key] = now
+    return True
 
 
 def _told(admins: list[q.Person]) -> str:
