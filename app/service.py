@@ -17,7 +17,7 @@ from helpdesk.app.systemd_notify import SystemdNotifier
 from helpdesk.app.wiring import make_dispatcher, make_pipeline_context, make_readers, make_relay_transport, make_writer
 from helpdesk.gateway.accounts.queues import ensure_queues
 from helpdesk.gateway.ground.clock import utcnow
-from helpdesk.gateway.ground.errors import UserError
+from helpdesk.gateway.ground.errors import UserError, database_error_line
 from helpdesk.gateway.ground.metrics import Metrics
 from helpdesk.gateway.ground.settings import Settings
 from helpdesk.gateway.pipeline.processor import Processor
@@ -44,7 +44,7 @@ def open_database(settings: Settings):
     try:
         upgrade(engine)
     except SQLAlchemyError as exc:
-        cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        cause = database_error_line(exc)
         raise UserError(f"cannot open database: {cause}") from None
     return engine
 
@@ -104,11 +104,12 @@ async def _work_loop(worker: Worker) -> None:
 
 
 class Gateway:
-    def __init__(self, settings: Settings, clock: Callable[[], datetime] = utcnow):
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = utcnow, checked=None):
+        """`checked`: (renderer, rules) the caller has already loaded and checked (`serve`)."""
         self.settings, self.clock = settings, clock  # the one clock: pipeline and scheduled jobs (tests move it)
         self.stopping = asyncio.Event()
-        self.rules: Rules | None = None
-        self.engine = self.renderer = None
+        self.renderer, self.rules = checked or (None, None)
+        self.engine = None
         self.metrics = Metrics()  # this gateway's own registry: served at /metrics, read by tests
 
     def reload_rules(self) -> None:
@@ -130,9 +131,11 @@ class Gateway:
     async def run(self, on_ready: Callable[[str], None] | None = None, install_signals: bool = True) -> None:
         s = self.settings
         engine = self.engine = open_database(s)
-        renderer = self.renderer = Renderer(s.templates_dir, s.default_locale)
-        renderer.check()
-        self.rules = load_rules(s.rules, renderer.kinds())
+        if self.renderer is None:
+            self.renderer = Renderer(s.templates_dir, s.default_locale)
+            self.renderer.check()
+            self.rules = load_rules(s.rules, self.renderer.kinds())
+        renderer = self.renderer
         sync_queues(engine, self.rules)
         ctx = make_pipeline_context(s, lambda: self.rules, renderer, self.clock)
         processor = Processor(engine, ctx, metrics=self.metrics)

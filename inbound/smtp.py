@@ -20,6 +20,7 @@ from helpdesk.inbound.intake import InboundWriter, RawInbound
 from helpdesk.inbound.smtp_limits import (
     COMMAND_RECV_BYTES,
     COMMAND_STREAM_LIMIT,
+    MAIL_LINE_LIMIT,
     S452_TOO_MANY_RECIPIENTS,
     ConnectionGate,
     Doorman,
@@ -142,7 +143,7 @@ class Listener(EnhancedReplies):
     async def smtp_EHLO(self, hostname: str) -> None:
         await super().smtp_EHLO(hostname)
         # aiosmtpd adds SIZE's and SMTPUTF8's octets to MAIL's limit at every EHLO; ours has them.
-        self.command_size_limits = command_line_limits()
+        self.command_size_limits["MAIL"] = MAIL_LINE_LIMIT
 
     async def smtp_MAIL(self, arg: str) -> None:
         if not await self._refused_while_draining():

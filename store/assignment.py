@@ -23,6 +23,7 @@ from helpdesk.store.account_tables import (
     UserRole,
 )
 from helpdesk.store.models import Ticket
+from helpdesk.store.workflow import PRIMARY_EMAIL
 
 _member, _user, _role, _ticket = QueueMember.__table__, User.__table__, UserRole.__table__, Ticket.__table__
 _contract, _email, _org = Contract.__table__, UserEmail.__table__, Organization.__table__
@@ -42,12 +43,10 @@ SET_ROUND_ROBIN = update(Queue.__table__).where(Queue.__table__.c.name == bindpa
     rr_last_user_id=bindparam("user_id"))
 _ACTIVE = and_(_contract.c.starts_on <= bindparam("today"),
                or_(_contract.c.ends_on.is_(None), _contract.c.ends_on >= bindparam("today")))
-_PRIMARY_EMAIL = (select(_email.c.address).where(_email.c.user_id == _user.c.id)
-                  .order_by(_email.c.is_primary.desc(), _email.c.address).limit(1).scalar_subquery())
 _IS_TECHNICIAN = (select(_role.c.user_id).where(_role.c.user_id == _user.c.id, _role.c.role == "technician")
                   .exists())
 # The newest contract first: when several name a guarantor, the latest agreement speaks first.
-GUARANTORS = (select(_contract.c.number, _user.c.id, _PRIMARY_EMAIL, _user.c.active, _IS_TECHNICIAN)
+GUARANTORS = (select(_contract.c.number, _user.c.id, PRIMARY_EMAIL, _user.c.active, _IS_TECHNICIAN)
               .join(_user, _user.c.id == _contract.c.guarantor_id)
               .where(_contract.c.organization_id == bindparam("org_id"), _ACTIVE)
               .order_by(_contract.c.starts_on.desc(), _contract.c.number))

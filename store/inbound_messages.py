@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from helpdesk.gateway.ground.clock import utcnow
-from helpdesk.gateway.ground.errors import TempFail
+from helpdesk.gateway.ground.errors import TempFail, database_error_line
 from helpdesk.gateway.ground.message import RawInbound
 from helpdesk.gateway.ground.statuses import InboundStatus
 from helpdesk.store.models import InboundMessage
@@ -30,7 +30,7 @@ def store_raw(engine: Engine, items: list[RawInbound], timeout_ms: int = 5000) -
             bound_waits(conn, timeout_ms)
             return insert_raw(conn, items)
     except SQLAlchemyError as exc:
-        cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        cause = database_error_line(exc)
         raise TempFail(f"database unavailable: {cause}") from exc
 
 

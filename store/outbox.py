@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, case, false, func, insert, or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from helpdesk.gateway.ground.clock import as_utc, utcnow
@@ -129,9 +129,11 @@ RECENT_TO = select(func.count()).select_from(_outbox).where(
     _outbox.c.rcpt_to == bindparam("address"), _outbox.c.created_at >= bindparam("since"))
 
 
-def recent_mail_to(session: Session, address: str, since: datetime) -> int:
-    """How many mails were queued for this address since then (the auto-reply limit counts them)."""
-    return session.connection().execute(RECENT_TO, {"address": address, "since": since}).scalar()
+def recent_mail_to(conn: Connection, address: str, since: datetime, kind: str | None = None) -> int:
+    """How many mails (of `kind`, if given) were queued for this address since then (the
+    auto-reply limit and the rate of unverified-staff notices count them)."""
+    query = RECENT_TO if kind is None else RECENT_TO.where(_outbox.c.kind == kind)
+    return conn.execute(query, {"address": address, "since": since}).scalar()
 
 
 def release_claims(session: Session, outbox_ids: list[int], me: int | None = None) -> None:

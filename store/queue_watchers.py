@@ -6,10 +6,10 @@ from __future__ import annotations
 from sqlalchemy import and_, distinct, func, select
 from sqlalchemy.engine import Connection
 
-from helpdesk.store.account_tables import QueueMember, User, UserEmail, UserRole
-from helpdesk.store.workflow import Person
+from helpdesk.store.account_tables import QueueMember, User, UserRole
+from helpdesk.store.workflow import PRIMARY_EMAIL, Person
 
-_user, _email, _role, _member = User.__table__, UserEmail.__table__, UserRole.__table__, QueueMember.__table__
+_user, _role, _member = User.__table__, UserRole.__table__, QueueMember.__table__
 
 # The same people store/workflow.QUEUE_STAFF hands to the notifications, counted per queue.
 WATCHERS = (select(_member.c.queue, func.count(distinct(_member.c.user_id)))
@@ -17,9 +17,7 @@ WATCHERS = (select(_member.c.queue, func.count(distinct(_member.c.user_id)))
             .join(_role, and_(_role.c.user_id == _member.c.user_id, _role.c.role.in_(("dispatcher", "technician"))))
             .where(_user.c.active.is_(True), _member.c.available.is_(True))
             .group_by(_member.c.queue))
-_PRIMARY_EMAIL = (select(_email.c.address).where(_email.c.user_id == _user.c.id)
-                  .order_by(_email.c.is_primary.desc(), _email.c.address).limit(1).scalar_subquery())
-ADMINS = (select(_user.c.id, _PRIMARY_EMAIL, _user.c.display_name, _user.c.locale)
+ADMINS = (select(_user.c.id, PRIMARY_EMAIL, _user.c.display_name, _user.c.locale)
           .join(_role, and_(_role.c.user_id == _user.c.id, _role.c.role == "admin"))
           .where(_user.c.active.is_(True)).order_by(_user.c.id))
 

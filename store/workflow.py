@@ -16,6 +16,7 @@ from helpdesk.store.models import Article, Outbox, SatisfactionRating, Ticket, T
 
 _user, _email, _role, _member = User.__table__, UserEmail.__table__, UserRole.__table__, QueueMember.__table__
 _ticket, _article, _org = Ticket.__table__, Article.__table__, Organization.__table__
+_outbox = Outbox.__table__
 
 
 @dataclass(frozen=True)
@@ -34,14 +35,15 @@ class Person:
         return bool(self.roles & set(STAFF_ROLES))
 
 
-_PRIMARY_EMAIL = (select(_email.c.address).where(_email.c.user_id == _user.c.id)
+# A user's primary address (else the first by name), for selects that join user_account.
+PRIMARY_EMAIL = (select(_email.c.address).where(_email.c.user_id == _user.c.id)
                   .order_by(_email.c.is_primary.desc(), _email.c.address).limit(1).scalar_subquery())
-_PERSON = select(_user.c.id, _PRIMARY_EMAIL, _user.c.display_name, _user.c.locale, _user.c.active)
+_PERSON = select(_user.c.id, PRIMARY_EMAIL, _user.c.display_name, _user.c.locale, _user.c.active)
 PERSON_BY_ID = _PERSON.where(_user.c.id == bindparam("user_id"))
 USER_BY_ADDRESS = select(_email.c.user_id).where(_email.c.address == bindparam("address"))
 ROLES = select(_role.c.role).where(_role.c.user_id == bindparam("user_id"))
 # The queue's available, active dispatchers and technicians, in one round trip.
-QUEUE_STAFF = (select(_member.c.user_id, _PRIMARY_EMAIL, _user.c.display_name, _user.c.locale, _role.c.role)
+QUEUE_STAFF = (select(_member.c.user_id, PRIMARY_EMAIL, _user.c.display_name, _user.c.locale, _role.c.role)
                .join(_user, _user.c.id == _member.c.user_id)
                .join(_role, and_(_role.c.user_id == _member.c.user_id,
                                  _role.c.role.in_(("dispatcher", "technician"))))
@@ -70,14 +72,8 @@ REPLY_IDENTITIES = (select(_email.c.address, _user.c.id, _user.c.reply_generatio
                     .where(_email.c.address.in_(bindparam("addresses", expanding=True))))
 REVOKE_REPLIES = update(_user).where(_user.c.id == bindparam("user_id")).values(
     reply_generation=_user.c.reply_generation + 1)
-_outbox = Outbox.__table__
-RECENT_KIND_TO = select(func.count()).select_from(_outbox).where(
-    _outbox.c.kind == bindparam("kind"), _outbox.c.rcpt_to == bindparam("address"),
-    _outbox.c.created_at >= bindparam("since"))
 RESOLVED_BEFORE = select(_ticket.c.id).where(_ticket.c.status == "resolved",
                                              _ticket.c.resolved_at < bindparam("before")).order_by(_ticket.c.id)
-
-
 
 
 def person(conn: Connection, user_id: int) -> Person | None:
@@ -154,10 +150,6 @@ def reply_identities(conn: Connection, addresses) -> dict[str, tuple[int, int]]:
 def revoke_reply_addresses(conn: Connection, user_id: int) -> None:
     """Every reply address issued to the user stops verifying; new mail carries new ones."""
     conn.execute(REVOKE_REPLIES, {"user_id": user_id})
-
-
-def recent_mail_of_kind(conn: Connection, kind: str, address: str, since: datetime) -> int:
-    return conn.execute(RECENT_KIND_TO, {"kind": kind, "address": address, "since": since}).scalar()
 
 
 STAFF_NOTIFICATIONS = (select(_outbox.c.rcpt_to, _outbox.c.message_id).where(

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from helpdesk.app.commands.help_text import polish, usage_error_line
-from helpdesk.gateway.ground.errors import UserError
+from helpdesk.gateway.ground.errors import UserError, database_error_line
 from helpdesk.gateway.ground.settings import Settings, load_settings
 from helpdesk.store.db import make_engine, new_session, read_session
 
@@ -99,9 +99,6 @@ def fail(message: str, code: int = 1) -> None:
     typer.echo(f"helpdesk: {message}", err=True)
     raise typer.Exit(code)
 
-
-def database_error_line(exc: SQLAlchemyError) -> str:
-    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
 
 
 def run_cli(app: typer.Typer) -> None:

@@ -26,14 +26,15 @@ def serve(log_format: str | None = LOG_FORMAT) -> None:
     if log_format is not None and log_format not in LOG_FORMATS:
         fail(f"--log-format must be text or json, got {log_format!r}")
     s = settings()
-    check_before_start(s)
+    renderer, rules = check_before_start(s)
     setup_logging(s.log_level, log_format or s.log_format, s.log_third_party)
-    asyncio.run(Gateway(s).run())
+    asyncio.run(Gateway(s, checked=(renderer, rules)).run())
 
 
-def check_before_start(s) -> None:
+def check_before_start(s):
     """What serve needs that a person configures, checked before anything is created (the SQLite
-    file, the outbox folder, the secret): a first `helpdesk serve` in the wrong folder leaves no litter."""
+    file, the outbox folder, the secret): a first `helpdesk serve` in the wrong folder leaves no litter.
+    Returns the checked renderer and rules, so the service does not read and check them again."""
     from helpdesk.gateway.routing.rules import load_rules
     from helpdesk.outbound.render import Renderer
 
@@ -42,7 +43,7 @@ def check_before_start(s) -> None:
         fail(f"no rules file at {rules} (create it, see the README's Routing rules, or set HELPDESK_RULES)")
     renderer = Renderer(s.templates_dir, s.default_locale)
     renderer.check()
-    load_rules(rules, renderer.kinds())
+    return renderer, load_rules(rules, renderer.kinds())
 
 
 @db_app.command("upgrade")

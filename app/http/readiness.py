@@ -20,6 +20,7 @@ from sqlalchemy.pool import NullPool
 
 from helpdesk.app.http.db_thread import DatabaseThread
 from helpdesk.gateway.ground.clock import utcnow
+from helpdesk.gateway.ground.errors import database_error_line
 from helpdesk.gateway.ground.settings import Settings
 from helpdesk.store.db import normalize_url
 from helpdesk.store.health_queries import failed_outbox_count, oldest_due_outbox, pending_inbound
@@ -68,14 +69,15 @@ class Readiness:
 
     async def check(self) -> tuple[bool, dict]:
         """(ready, report): the report names every check, and `reasons` says why it is not ready."""
-        checks: dict[str, dict] = {f"{name}_listener": {"ok": up} for name, up in self.listening().items()}
-        reasons = [f"{name} listener not bound" for name, up in self.listening().items() if not up]
+        listening = self.listening()
+        checks: dict[str, dict] = {f"{name}_listener": {"ok": up} for name, up in listening.items()}
+        reasons = [f"{name} listener not bound" for name, up in listening.items() if not up]
         try:
             facts = await self.db_thread.run(self._read, DB_TIMEOUT_SECONDS)
         except TimeoutError:
             facts, error = None, f"no answer within {DB_TIMEOUT_SECONDS:g} s"
         except (SQLAlchemyError, OSError) as exc:
-            facts, error = None, str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            facts, error = None, database_error_line(exc)
         if facts is None:
             checks["database"] = {"ok": False, "error": error}
             reasons.append(f"database unreachable: {error}")

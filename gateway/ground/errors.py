@@ -35,3 +35,9 @@ class UserError(GatewayError):
 class HeaderInjection(GatewayError):
     """A value meant for one header of an outbound mail would start another line (CR, LF) or end it
     (NUL); refused rather than cleaned, since it means some input escaped its validation."""
+
+
+def database_error_line(exc: BaseException) -> str:
+    """The driver's own first line of a database error (SQLAlchemy wraps it in `orig`), for a
+    one-line message to a person or a log."""
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]

@@ -24,7 +24,7 @@ from helpdesk.store.workflow import reply_identities
 def _over_limit(session: Session, intent: OutboundIntent, limit: int, now: datetime) -> str | None:
     if intent.auto_submitted != "auto-replied":  # only answers to a sender can start a loop
         return None
-    if recent_mail_to(session, intent.to_address, now - timedelta(hours=1)) < limit:
+    if recent_mail_to(session.connection(), intent.to_address, now - timedelta(hours=1)) < limit:
         return None
     return f"more than {limit} automatic replies to this address in the last hour"
 
@@ -46,24 +46,25 @@ def _suppressed(session: Session, intent: OutboundIntent, limit: int, writer: st
     return reason
 
 
-def _reply_addresses(session: Session, intent: OutboundIntent, ctx: PipelineContext) -> dict[str, str]:
-    """Each recipient's own signed reply address for this ticket; none for an address no user has."""
-    recipients = (intent.to_address,) + tuple(address for address, _ in intent.cc)
-    identities = reply_identities(session.connection(), recipients)
-    return {address: ctx.replies.address_for(user_id, generation, intent.ticket_number)
-            for address, (user_id, generation) in identities.items()}
+def _recipients(intent: OutboundIntent) -> tuple[str, ...]:
+    return (intent.to_address,) + tuple(address for address, _ in intent.cc)
 
 
-def _copies(intent: OutboundIntent, rendered, ctx: PipelineContext, reply_to: dict[str, str], tag: str,
-            now: datetime) -> list:
+def _copies(intent: OutboundIntent, rendered, ctx: PipelineContext, identities: dict[str, tuple[int, int]],
+            tag: str, now: datetime) -> list:
     """One composed copy per recipient, alike but for the Reply-To (only its recipient may know
-    theirs) and the envelope; one Message-ID for all, as a mailing list does."""
+    theirs: signed for their user; the support address for one no user has) and the envelope;
+    one Message-ID for all, as a mailing list does."""
     s = ctx.settings
     message_id = ctx.signer.new(intent.ticket_number)
-    recipients = (intent.to_address,) + tuple(address for address, _ in intent.cc)
-    return [ctx.compose(intent, rendered, tag=tag, support_name=s.support_name, support_address=s.support_address,
-                        message_id=message_id, now=now, reply_to=reply_to.get(address.lower()),
-                        rcpt_to=(address,)) for address in recipients]
+    copies = []
+    for address in _recipients(intent):
+        identity = identities.get(address.lower())
+        reply_to = ctx.replies.address_for(*identity, intent.ticket_number) if identity else None
+        copies.append(ctx.compose(intent, rendered, tag=tag, support_name=s.support_name,
+                                  support_address=s.support_address, message_id=message_id, now=now,
+                                  reply_to=reply_to, rcpt_to=(address,)))
+    return copies
 
 
 def queue_mail(session: Session, intents: list[OutboundIntent], ctx: PipelineContext,
@@ -72,18 +73,22 @@ def queue_mail(session: Session, intents: list[OutboundIntent], ctx: PipelineCon
     `writer` is the sender of the message being handled, if any."""
     s, now = ctx.settings, ctx.clock()
     trace = trace or ProcessingLog()
-    queued = 0
+    sending = []
     for intent in intents:
         if reason := _suppressed(session, intent, s.auto_reply_limit_per_hour, writer, now):
             trace.add("mail", f"{intent.kind} to {intent.to_address} suppressed: {reason}")
-            continue
+        else:
+            sending.append(intent)
+    # Every recipient's user and reply generation in one look-up for the whole message.
+    identities = reply_identities(session.connection(), [a for i in sending for a in _recipients(i)])
+    queued = 0
+    for intent in sending:
         tag = format_tag(s.ticket_tag, intent.ticket_number)
         rendered = ctx.renderer.render(intent.kind, intent.locale, {
             **intent.context, "tag": tag, "number": intent.ticket_number,
             "support_name": s.support_name, "support_address": s.support_address,
         })
-        for index, composed in enumerate(_copies(intent, rendered, ctx, _reply_addresses(session, intent, ctx),
-                                                 tag, now)):
+        for index, composed in enumerate(_copies(intent, rendered, ctx, identities, tag, now)):
             row_id = enqueue(session, composed, intent.kind, intent.ticket_number, thread_ref=index == 0)
             trace.add("mail", f"{intent.kind} to {', '.join(composed.rcpt_to)} queued as outbox {row_id}")
             queued += 1

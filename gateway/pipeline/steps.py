@@ -87,8 +87,10 @@ def staff_news(store: TicketStore, outcome: Outcome, proof: SenderProof, own: fr
     requester = outcome.requester or store.get_contact(state.requester_id)
     mail = outcome.mail
     named = {r for r in mail.recipients if base_address(r) not in own} - {mail.sender}
+    if not proof.proven and event != "new":  # a new ticket's only participant is its sender
+        named -= store.participants(state.number)
     writer = staff_notify.Writer(mail.sender, mail.sender_name, proof.proven, proof.how,
-                                 () if proof.proven else tuple(sorted(named - store.participants(state.number))))
+                                 () if proof.proven else tuple(sorted(named)))
     if event == "new":
         return staff_notify.new_ticket(store.conn, state, requester, mail.new_text or mail.text, mail.attachments,
                                        exclude=mail.sender, writer=writer)

@@ -75,8 +75,7 @@ def _check_cc(conn: Connection, state: q.TicketState, cmd: Command) -> str | Non
     person = q.person_by_address(conn, address)
     if action == "add" and person is not None and person.is_staff:
         return f"#cc: {address} is staff; staff hear of tickets through their queues"
-    participants = set(conn.execute(PARTICIPANTS, {"number": state.number}).scalars())
-    if action == "remove" and address not in participants:
+    if action == "remove" and address not in set(conn.execute(PARTICIPANTS, {"number": state.number}).scalars()):
         return f"#cc: {address} is not a participant of the ticket"
     return None
 

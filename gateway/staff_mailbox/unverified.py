@@ -14,7 +14,7 @@ from helpdesk.gateway.ground.outcome import Outcome
 from helpdesk.gateway.ground.outgoing import OutboundIntent
 from helpdesk.gateway.ground.statuses import Disposition
 from helpdesk.gateway.staff_mailbox.staff_mail import StaffMail
-from helpdesk.store import workflow as q
+from helpdesk.store.outbox import recent_mail_to
 from helpdesk.store.tickets import TicketStore
 
 NOTICE_KIND = "unverified_staff"
@@ -29,7 +29,7 @@ def keep_unverified(store: TicketStore, sm: StaffMail, why: str, ctx) -> tuple[O
     outcome = Outcome(Disposition.STAFF_UNVERIFIED, sm.mail, sm.state.number, sm.state.subject, sm.requester,
                       no_reply_reason=f"unverified mail in the name of staff ({why})")
     now = ctx.clock()
-    if q.recent_mail_of_kind(store.conn, NOTICE_KIND, sm.staff.email, now - NOTICE_INTERVAL):
+    if recent_mail_to(store.conn, sm.staff.email, now - NOTICE_INTERVAL, kind=NOTICE_KIND):
         return outcome, []
     notice = OutboundIntent(kind=NOTICE_KIND, ticket_number=sm.state.number, to_address=sm.staff.email,
                             to_name=sm.staff.name, locale=sm.staff.locale, in_reply_to=None,
