@@ -1,0 +1,1 @@
+"""SLA clocks: working calendars and the arithmetic of working time on them."""
