@@ -1,7 +1,8 @@
 """Load and validate rules.yaml into frozen, compiled objects; every error names line and column.
 
-The file declares queues, categories, optional business hours, an ordered list of rules and a
-default. It is compiled once per load: routing a message only runs the compiled conditions.
+The file declares queues, categories, optional business hours, an ordered list of rules, a
+default and the SLA profiles (`sla:`, read by gateway/sla/sla_yaml.py; without it the built-in
+profile applies). It is compiled once per load: routing a message only runs the compiled conditions.
 Its `queues:` section is the one list of queues: rules route only to them, `#queue` moves
 tickets only between them, and the database's queue rows (which hold the members) are made
 from it (gateway/accounts/queues.py), so every queue name is checked here as it is stored.
@@ -26,9 +27,11 @@ from helpdesk.gateway.routing.rule_conditions import (
     parse_window,
 )
 from helpdesk.gateway.routing.yaml_nodes import Nodes, compose
+from helpdesk.gateway.sla.profiles import BUILTIN, SlaConfig
+from helpdesk.gateway.sla.sla_yaml import parse_sla
 
 __all__ = ["PRIORITIES", "Rule", "Rules", "load_rules", "parse_rules"]
-SECTIONS = ("queues", "categories", "business_hours", "rules", "default")
+SECTIONS = ("queues", "categories", "business_hours", "rules", "default", "sla")
 RULE_FIELDS = ("name", "when", "then", "continue")
 _NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -50,6 +53,7 @@ class Rules:
     default: Actions
     zone: ZoneInfo
     source: str
+    sla: SlaConfig = BUILTIN  # last, with a default, so rules built in code need not name it
 
 
 def _business_hours(n: Nodes, node: yaml.Node | None) -> tuple[TimeWindow | None, ZoneInfo]:
@@ -122,7 +126,8 @@ def parse_rules(text: str, source: str = "rules.yaml", templates: tuple[str, ...
     if default.queue is None:
         raise n.fail(top["default"], "default needs a queue")
     base = Actions(priority="normal", assign="dispatcher", alert="standard", acknowledgement="acknowledgement")
-    return Rules(queues, categories, rules, default.merged_over(base), zone, source)
+    sla = parse_sla(n, top.get("sla"), tuple(queues))
+    return Rules(queues, categories, rules, default.merged_over(base), zone, source, sla)
 
 
 def load_rules(path: Path, templates: tuple[str, ...] | None = None) -> Rules:
