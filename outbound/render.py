@@ -22,11 +22,15 @@ SAMPLE_CONTEXT = {
     "support_name": "Support", "support_address": "support@example.com",
     "requester_email": "jan@client.example", "author_name": "Anna Technician", "actor_name": "Dana Dispatcher",
     "text": "The printer works again.", "confirm_days": 7, "queue": "general", "priority": "normal",
-    "assigned_to_you": False, "strategy": "broadcast", "event": "follow-up", "rating": 5,
+    "assigned_to_you": False, "strategy": "broadcast", "event": "breach", "rating": 5,
     "errors": ["#tkae: unknown command"], "writer_name": "Eva Colleague", "writer_email": "eva@client.example",
     "sender_proven": False, "sender_proof": "no signed reply address", "cc_not_added": ["petr@client.example"],
     "staff_email": "anna@provider.example", "proof": "no signed reply address",
     "requester_gender": "male", "requester_vocative": "Nováku", "author_signed": False,
+    # SLA alerts (sla_alert, alert_sms): "event" above is "breach" for them; staff_update renders its fallback line
+    "targets": ["resolution"], "due": "2026-12-01 14:00 UTC", "overdue": "1 h 20 min", "used": "9 h 20 min",
+    "target": "8 h", "share": 75, "level": 1, "alert_level": "important", "alert_id": 7,
+    "alert_text": "critical object: the production line is stopped", "assignee_name": "Anna Technician",
 }
 
 

@@ -24,6 +24,9 @@ TRANSLATED = [loc for loc in LOCALES if loc != "en"]
 # so a translation renders the same body as the English one.
 LANGUAGE_NEUTRAL_BODY = {"reply"}
 
+# Kinds sent as SMS: no subject block and no layout (an SMS has no signature).
+SMS_KINDS = {"alert_sms"}
+
 # Context variations on top of SAMPLE_CONTEXT, so every branch of every template is rendered.
 VARIATIONS = {
     "sample": {},
@@ -85,7 +88,10 @@ def test_template_renders_in_every_branch(renderer, kind, locale):
     assert path.is_file(), f"missing template {kind}/{locale}.txt.j2"
     source = path.read_text(encoding="utf-8")
     subject_lines = [line for line in source.splitlines() if "{% block subject %}" in line]
-    assert len(subject_lines) == 1 and "{% endblock %}" in subject_lines[0], "the subject block is one line"
+    if kind in SMS_KINDS:
+        assert not subject_lines, "an SMS has no subject"
+    else:
+        assert len(subject_lines) == 1 and "{% endblock %}" in subject_lines[0], "the subject block is one line"
 
     used = _variables(renderer, kind, locale)
     if locale != "en":
@@ -95,10 +101,13 @@ def test_template_renders_in_every_branch(renderer, kind, locale):
         context = {**SAMPLE_CONTEXT, **changes}
         mail = renderer.render(kind, locale, context)
         where = f"{kind}/{locale} with {name}"
-        assert mail.subject.startswith(context["tag"] + " "), where
         assert "\n" not in mail.subject, where
         assert mail.body.strip(), where
-        assert f'{context["support_name"]} <{context["support_address"]}>' in mail.body, where  # the layout
+        if kind in SMS_KINDS:
+            assert mail.subject == "" and mail.body.startswith(context["tag"] + " "), where
+        else:
+            assert mail.subject.startswith(context["tag"] + " "), where
+            assert f'{context["support_name"]} <{context["support_address"]}>' in mail.body, where  # the layout
         assert "{{" not in mail.body and "{%" not in mail.body, where
         if "text" in used and context["text"]:
             assert context["text"] in mail.body, where
@@ -133,8 +142,9 @@ def test_an_answer_the_technician_signed_is_not_signed_again(renderer, kind, loc
 @pytest.mark.parametrize(("kind", "locale"), CASES)
 def test_rendering_the_subject_and_the_body_uses_the_tag(renderer, kind, locale):
     mail = renderer.render(kind, locale, SAMPLE_CONTEXT)
-    assert "[HD#1]" in mail.subject
-    assert SAMPLE_CONTEXT["subject"] in mail.subject
+    heading = mail.body if kind in SMS_KINDS else mail.subject  # an SMS has no subject: its text says both
+    assert "[HD#1]" in heading
+    assert SAMPLE_CONTEXT["subject"] in heading
 
 
 def test_check_passes_and_covers_every_template(renderer):
