@@ -32,6 +32,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+from scratch_db import create_database
 from smtp_load import build_messages, run_load, run_sink
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,30 +58,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def create_database(kind: str, tmp: Path, stack: ExitStack, admin_url: str) -> str:
-    """A fresh, empty database; it (and the temp dir) goes away when the stack closes."""
-    if kind == "sqlite":
-        return f"sqlite:///{tmp}/helpdesk.db"
-    from sqlalchemy import create_engine, make_url, text
-    from sqlalchemy.exc import OperationalError
-
-    name = f"helpdesk_bench_{secrets.token_hex(4)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        raise SystemExit(f"cannot create a database via {admin_url}: {exc.orig}") from None
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    stack.callback(drop)
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
 def prefill(url: str, count: int, chunk: int = 10_000) -> None:
