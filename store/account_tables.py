@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Numeric, Text
+from sqlalchemy import Column, Numeric, Text, literal_column
 from sqlmodel import Field, SQLModel
 
 from helpdesk.gateway.ground.clock import utcnow
@@ -67,6 +67,15 @@ class UserRole(SQLModel, table=True):
 
     user_id: int = Field(foreign_key="user_account.id", primary_key=True)
     role: str = Field(primary_key=True, max_length=32)
+
+
+def role_in(*roles: str):
+    """`user_role.role IN ('a', 'b')` with the names written into the SQL, not bound: PostgreSQL's
+    generic plan for a prepared statement cannot see that a bound role is rare (a few staff among
+    100,000 clients) and walks every user_role row, 100 ms a call instead of 0.2 ms."""
+    from helpdesk.gateway.ground.roles import ALL_ROLES  # the names are ours, never user input
+    assert set(roles) <= set(ALL_ROLES), roles
+    return UserRole.__table__.c.role.in_([literal_column(f"'{role}'") for role in roles])
 
 
 class Queue(SQLModel, table=True):

@@ -21,6 +21,7 @@ from helpdesk.store.account_tables import (
     User,
     UserEmail,
     UserRole,
+    role_in,
 )
 from helpdesk.store.models import Ticket
 from helpdesk.store.workflow import PRIMARY_EMAIL
@@ -31,7 +32,7 @@ _contract, _email, _org = Contract.__table__, UserEmail.__table__, Organization.
 AVAILABLE_TECHNICIANS = (
     select(_member.c.user_id)
     .join(_user, _user.c.id == _member.c.user_id)
-    .join(_role, and_(_role.c.user_id == _member.c.user_id, _role.c.role == "technician"))
+    .join(_role, and_(_role.c.user_id == _member.c.user_id, role_in("technician")))
     .where(_member.c.queue == bindparam("queue"), _member.c.available.is_(True), _user.c.active.is_(True))
     .order_by(_member.c.user_id))
 OPEN_LOAD = (select(_ticket.c.assignee_id, func.count())
@@ -43,7 +44,7 @@ SET_ROUND_ROBIN = update(Queue.__table__).where(Queue.__table__.c.name == bindpa
     rr_last_user_id=bindparam("user_id"))
 _ACTIVE = and_(_contract.c.starts_on <= bindparam("today"),
                or_(_contract.c.ends_on.is_(None), _contract.c.ends_on >= bindparam("today")))
-_IS_TECHNICIAN = (select(_role.c.user_id).where(_role.c.user_id == _user.c.id, _role.c.role == "technician")
+_IS_TECHNICIAN = (select(_role.c.user_id).where(_role.c.user_id == _user.c.id, role_in("technician"))
                   .exists())
 # The newest contract first: when several name a guarantor, the latest agreement speaks first.
 GUARANTORS = (select(_contract.c.number, _user.c.id, PRIMARY_EMAIL, _user.c.active, _IS_TECHNICIAN)
