@@ -6,14 +6,17 @@ from importlib.metadata import version as package_version
 
 import typer
 
+from helpdesk.app.commands import alert_commands as alerts
 from helpdesk.app.commands import backup_commands as backup
 from helpdesk.app.commands import contract_commands as contracts
 from helpdesk.app.commands import inbound_commands as inbound
 from helpdesk.app.commands import org_commands as orgs
 from helpdesk.app.commands import outbox_commands as outbox
 from helpdesk.app.commands import queue_commands as queues
+from helpdesk.app.commands import report_commands as report
 from helpdesk.app.commands import rule_commands as rules
 from helpdesk.app.commands import service_commands as service
+from helpdesk.app.commands import sla_commands as sla
 from helpdesk.app.commands import ticket_commands as tickets
 from helpdesk.app.commands import user_commands as users
 from helpdesk.app.commands.console import run_cli
@@ -45,6 +48,9 @@ app.add_typer(queues.app, name="queues")
 app.add_typer(contracts.app, name="contracts")
 app.add_typer(rules.app, name="rules")
 app.add_typer(backup.app, name="backup")
+app.add_typer(sla.app, name="sla")
+app.add_typer(alerts.app, name="alerts")
+app.add_typer(report.app, name="report")
 
 
 def main() -> None:

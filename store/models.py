@@ -7,17 +7,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, SmallInteger, Text, false
 from sqlmodel import Field, SQLModel
 
 from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.gateway.ground.statuses import InboundStatus, OutboxStatus, TicketStatus
+from helpdesk.store.alert_tables import Alert, AlertDelivery, JobLease  # noqa: F401  (registers the tables)
 
 
 class Ticket(SQLModel, table=True):
     # AUTOINCREMENT on SQLite: a number is never handed out twice, even after a delete.
     __table_args__ = (Index("ix_ticket_status", "status"), Index("ix_ticket_status_resolved", "status", "resolved_at"),
-                      {"sqlite_autoincrement": True})
+                      Index("ix_ticket_sla_next", "sla_next_at"),
+                      Index("ix_ticket_resolution_due", "resolution_due_at"), {"sqlite_autoincrement": True})
 
     id: int | None = Field(default=None, primary_key=True)
     subject: str = Field(default="", max_length=998)
@@ -35,6 +37,26 @@ class Ticket(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
     closed_at: datetime | None = None
     resolved_at: datetime | None = None  # starts the wait for the client's confirmation
+    # The SLA clock (gateway/sla/clock.py): durations used and paused up to sla_since, and its state
+    # since then; the due times and the scheduler's next look are derived from it on every change.
+    sla_profile: str | None = Field(default=None, max_length=64)
+    sla_state: str = Field(default="none", max_length=8, sa_column_kwargs={"server_default": "none"})
+    sla_since: datetime | None = None
+    sla_used_s: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    sla_paused_s: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    first_response_at: datetime | None = None
+    first_response_used_s: int | None = None
+    resolution_used_s: int | None = None
+    first_response_target_s: int | None = None
+    resolution_target_s: int | None = None
+    first_response_due_at: datetime | None = None
+    resolution_due_at: datetime | None = None
+    sla_warned: int = Field(default=0, sa_column=Column(SmallInteger, nullable=False, server_default="0"))
+    sla_breached: int = Field(default=0, sa_column=Column(SmallInteger, nullable=False, server_default="0"))
+    escalation_level: int = Field(default=0, sa_column=Column(SmallInteger, nullable=False, server_default="0"))
+    escalated_at: datetime | None = None
+    escalation_acked: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    sla_next_at: datetime | None = None
 
     @property
     def number(self) -> int:
@@ -161,6 +183,8 @@ class Outbox(SQLModel, table=True):
     claimed_by: int | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     sent_at: datetime | None = None
+    # "email" (raw is the RFC 5322 message) or "sms" (rcpt_to a number in E.164, raw the UTF-8 text).
+    channel: str = Field(default="email", max_length=8, sa_column_kwargs={"server_default": "email"})
 
 
 class Instance(SQLModel, table=True):

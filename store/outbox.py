@@ -46,6 +46,15 @@ def enqueue(session: Session, composed: ComposedMail, kind: str, ticket_id: int 
     return row_id
 
 
+def enqueue_sms(conn: Connection, kind: str, ticket_id: int | None, number: str, text: str, message_id: str,
+                now: datetime) -> int:
+    """Write a text message to the outbox in the caller's transaction, for the SMS dispatcher."""
+    return conn.execute(INSERT_OUTBOX, {
+        "ticket_id": ticket_id, "kind": kind, "mail_from": "", "rcpt_to": number, "message_id": message_id,
+        "raw": text.encode("utf-8"), "status": OutboxStatus.QUEUED, "attempts": 0, "created_at": now,
+        "queued_at": now, "next_attempt_at": now, "channel": "sms"}).scalar_one()
+
+
 def _abandoned_claim(now: datetime, stale_after: timedelta, instance_id: int | None):
     """A claim nobody is working on: its lease ran out, its instance is silent or gone, or it is
     this instance's own leftover (a dispatcher holds no claims when it claims; a batch whose
@@ -58,12 +67,15 @@ def _abandoned_claim(now: datetime, stale_after: timedelta, instance_id: int | N
 
 
 def claim_due(session: Session, now: datetime, limit: int, lease: timedelta, *,
-              instance_id: int | None = None, stale_after: timedelta = timedelta(seconds=10)) -> list[ClaimedMail]:
-    """Lease up to `limit` due rows to the caller's instance; commit happens in the caller."""
+              instance_id: int | None = None, stale_after: timedelta = timedelta(seconds=10),
+              channel: str = "email") -> list[ClaimedMail]:
+    """Lease up to `limit` due rows of one channel (each has its own dispatcher) to the caller's
+    instance; commit happens in the caller."""
     due = or_(and_(Outbox.status == OutboxStatus.QUEUED, Outbox.next_attempt_at <= now),
               _abandoned_claim(now, stale_after, instance_id))
     rows = session.execute(
-        select(Outbox).where(due).order_by(Outbox.id).limit(limit).with_for_update(skip_locked=True)
+        select(Outbox).where(due, Outbox.channel == channel).order_by(Outbox.id).limit(limit)
+        .with_for_update(skip_locked=True)
     ).scalars().all()
     for row in rows:
         row.status, row.claimed_until, row.claimed_by = OutboxStatus.SENDING, now + lease, instance_id

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from helpdesk.gateway.ground.clock import as_utc
+from helpdesk.gateway.ground.statuses import TicketStatus
 from helpdesk.store.account_tables import Organization, User, UserEmail
 from helpdesk.store.models import (
     Article,
@@ -43,6 +45,35 @@ def _articles(session: Session, ticket_id: int) -> list[dict]:
              "created_at": _iso(a.created_at)} for a in rows]
 
 
+def _utc_iso(value) -> str | None:
+    # SQLite hands back naive UTC, PostgreSQL the session's zone: the SLA's moments are all shown as UTC.
+    return as_utc(value).astimezone(UTC).isoformat() if value else None
+
+
+# The bits of Ticket.sla_warned / sla_breached and the state of a running clock, as gateway/sla/clock.py
+# defines them (the store does not import the deciding code); JSON names the targets as `targets` does.
+FIRST_RESPONSE_BIT, RESOLUTION_BIT, RUNNING_CLOCK = 1, 2, "running"
+_TARGET_BITS = {FIRST_RESPONSE_BIT: "first_response", RESOLUTION_BIT: "resolution"}
+
+
+def _target_names(bits: int) -> list[str]:
+    return [name for bit, name in _TARGET_BITS.items() if bits & bit]
+
+
+def _sla(t: Ticket) -> dict:
+    """The SLA clock as stored: `used` (working seconds) and `paused` (wall seconds) count up to
+    `since`; the caller, who has the rules' calendar, brings them up to now."""
+    return {"profile": t.sla_profile, "state": t.sla_state, "since": _utc_iso(t.sla_since),
+            "targets": {"first_response": t.first_response_target_s, "resolution": t.resolution_target_s},
+            "used": t.sla_used_s, "paused": t.sla_paused_s,
+            "first_response_at": _utc_iso(t.first_response_at), "first_response_used": t.first_response_used_s,
+            "resolution_used": t.resolution_used_s,
+            "due": {"first_response": _utc_iso(t.first_response_due_at), "resolution": _utc_iso(t.resolution_due_at)},
+            "warned": _target_names(t.sla_warned), "breached": _target_names(t.sla_breached),
+            "escalation_level": t.escalation_level, "escalated_at": _utc_iso(t.escalated_at),
+            "acknowledged": bool(t.escalation_acked)}
+
+
 def ticket_detail(session: Session, number: int) -> dict | None:
     ticket = session.get(Ticket, number)
     if ticket is None:
@@ -60,7 +91,7 @@ def ticket_detail(session: Session, number: int) -> dict | None:
         "category": ticket.category, "tags": [t for t in ticket.tags.split(",") if t],
         "alert_level": ticket.alert_level, "assignment": ticket.assignment, "created_at": _iso(ticket.created_at),
         "updated_at": _iso(ticket.updated_at), "closed_at": _iso(ticket.closed_at),
-        "resolved_at": _iso(ticket.resolved_at),
+        "resolved_at": _iso(ticket.resolved_at), "sla": _sla(ticket),
         "time_spent_minutes": session.execute(select(func.coalesce(func.sum(TimeEntry.minutes), 0))
                                               .where(TimeEntry.ticket_id == number)).scalar(),
         "ratings": list(session.execute(select(SatisfactionRating.score).where(SatisfactionRating.ticket_id == number)
@@ -102,6 +133,14 @@ class TicketFilter:
     status: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    # SLA: a running clock with a target due by then or already overdue; a breach on a ticket not closed.
+    due_before: datetime | None = None
+    breached: bool = False
+
+    @property
+    def about_sla(self) -> bool:
+        """The list is about the SLA: its rows say when each ticket is due and what is breached."""
+        return self.due_before is not None or self.breached
 
 
 def _shown_address(user_id):
@@ -120,7 +159,31 @@ def _ticket_conditions(f: TicketFilter) -> list:
         conditions.append(Ticket.created_at >= _in_utc(f.since))
     if f.until is not None:
         conditions.append(Ticket.created_at < _in_utc(f.until))
+    return conditions + _sla_conditions(f)
+
+
+def _has_bit(column, bit: int):
+    return column.op("&")(bit) != 0
+
+
+def _sla_conditions(f: TicketFilter) -> list:
+    conditions = []
+    if f.due_before is not None:
+        due_before = _in_utc(f.due_before)
+        # Once the scheduler records a breach the keeper stores no due time for that target (it has
+        # passed), so an overdue target is found by its breach bit while it is still open.
+        overdue = or_(and_(_has_bit(Ticket.sla_breached, FIRST_RESPONSE_BIT), Ticket.first_response_at.is_(None)),
+                      _has_bit(Ticket.sla_breached, RESOLUTION_BIT))
+        conditions.append(and_(Ticket.sla_state == RUNNING_CLOCK, or_(
+            Ticket.first_response_due_at <= due_before, Ticket.resolution_due_at <= due_before, overdue)))
+    if f.breached:
+        conditions += [Ticket.sla_breached != 0, Ticket.status != TicketStatus.CLOSED]
     return conditions
+
+
+def _due(first_response_due, resolution_due) -> str | None:
+    """The earlier of the two due times."""
+    return _utc_iso(min((as_utc(d) for d in (first_response_due, resolution_due) if d is not None), default=None))
 
 
 def _in_utc(moment: datetime) -> datetime:
@@ -141,16 +204,21 @@ def ticket_page(session: Session, f: TicketFilter, limit: int, offset: int = 0) 
     requester = aliased(User)
     conditions = _ticket_conditions(f)
     query = (select(Ticket.id, Ticket.subject, Ticket.status, Ticket.priority, Ticket.queue, Ticket.created_at,
-                    Ticket.updated_at, _shown_address(Ticket.requester_id), _shown_address(Ticket.assignee_id),
-                    Organization.name)
+                    Ticket.updated_at, _shown_address(Ticket.requester_id).label("requester"),
+                    _shown_address(Ticket.assignee_id).label("assignee"), Organization.name.label("organization"),
+                    Ticket.first_response_due_at, Ticket.resolution_due_at, Ticket.sla_breached)
              .join(requester, requester.id == Ticket.requester_id)
              .outerjoin(Organization, Organization.id == requester.organization_id)
              .where(*conditions).order_by(Ticket.id.desc()).limit(limit).offset(offset))
-    rows = [{"number": number, "subject": subject, "status": status, "priority": priority, "queue": queue,
-             "requester": requester_email, "assignee": assignee_email, "organization": org,
-             "created_at": _iso(created), "updated_at": _iso(updated)}
-            for number, subject, status, priority, queue, created, updated, requester_email, assignee_email, org
-            in session.execute(query)]
+    rows = []
+    for r in session.execute(query):
+        row = {"number": r.id, "subject": r.subject, "status": r.status, "priority": r.priority, "queue": r.queue,
+               "requester": r.requester, "assignee": r.assignee, "organization": r.organization,
+               "created_at": _iso(r.created_at), "updated_at": _iso(r.updated_at)}
+        if f.about_sla:
+            row |= {"due": _due(r.first_response_due_at, r.resolution_due_at),
+                    "breached": _target_names(r.sla_breached)}
+        rows.append(row)
     return rows, _total(session, Ticket, conditions, len(rows), limit, offset)
 
 

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.gateway.ground.message import InboundMail
+from helpdesk.gateway.ground.ports import ClockKeeper
 from helpdesk.gateway.ground.records import ContactRow
 from helpdesk.store.account_tables import Organization, OrgDomain, User, UserEmail, UserRole
 from helpdesk.store.models import Article, Attachment, Blob, ThreadRef, Ticket, TicketEvent, TicketParticipant
@@ -52,6 +53,7 @@ _CONTACT = (select(_user.c.id, _email.c.address, _user.c.display_name,
 CONTACT_BY_EMAIL = _CONTACT.where(_email.c.address == bindparam("email"))
 CONTACT_BY_ID = _CONTACT.where(_user.c.id == bindparam("contact_id")).order_by(
     _email.c.is_primary.desc(), _email.c.address).limit(1)
+REQUESTER_ORG_OF = select(_user.c.organization_id).where(_user.c.id == bindparam("user_id"))
 ORG_BY_DOMAIN = select(OrgDomain.__table__.c.organization_id, _org.c.default_locale).join(
     _org, _org.c.id == OrgDomain.__table__.c.organization_id).where(
     OrgDomain.__table__.c.domain == bindparam("domain"))
@@ -73,13 +75,15 @@ INSERT_ARTICLE = insert(_article).returning(_article.c.id)
 INSERT_ATTACHMENT = insert(Attachment.__table__)
 INSERT_THREAD_REF = insert(_thread_ref)
 INSERT_EVENT = insert(_event)
+_SLA_FIELDS = frozenset({"status", "priority", "queue"})  # changes after which the SLA clock is recomputed
 
 
 class TicketStore:
     """Implements gateway.thread.ThreadLookup and the writes for one message."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, sla: ClockKeeper | None = None):
         self.conn = session.connection()
+        self.sla = sla  # keeps the SLA clock true on changes of status and priority; None: untouched
         self.unblocked: list[str] = []  # addresses whose bounce block this message lifted
 
     def ticket_exists(self, number: int) -> bool:
@@ -135,14 +139,18 @@ class TicketStore:
     def create_ticket(self, subject: str, requester_id: int, routing: dict) -> int:
         """Insert a new ticket; the database issues its number (identity / AUTOINCREMENT).
 
-        `routing` holds queue, priority, rule, category, tags, alert_level, assignment, assignee_id.
+        `routing` holds queue, priority, rule, category, tags, alert_level, assignment, assignee_id
+        (and the SLA clock's columns).
         """
         now = utcnow()
         return self.conn.execute(INSERT_TICKET, {
             "subject": subject, "requester_id": requester_id, "status": "new", "created_at": now,
             "updated_at": now, **routing}).scalar_one()
 
-    def update_ticket(self, number: int, **values) -> None:
+    def update_ticket(self, number: int, *, first_response: bool = False, **values) -> None:
+        """`first_response`: this change is staff's public answer to the client (the SLA's first response)."""
+        if self.sla is not None and (first_response or not _SLA_FIELDS.isdisjoint(values)):
+            values = {**values, **self.sla.changed(self.conn, number, values, first_response=first_response)}
         self.conn.execute(update(_ticket).where(_ticket.c.id == number).values(updated_at=utcnow(), **values))
 
     def add_inbound_article(self, number: int, mail: InboundMail, *, visibility: str = "public",

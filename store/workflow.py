@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from helpdesk.gateway.ground.clock import as_utc
 from helpdesk.gateway.ground.records import TicketState
 from helpdesk.gateway.ground.roles import STAFF_ROLES
-from helpdesk.store.account_tables import Organization, QueueMember, User, UserEmail, UserRole
+from helpdesk.store.account_tables import Organization, QueueMember, User, UserEmail, UserRole, role_in
 from helpdesk.store.models import Article, Outbox, SatisfactionRating, Ticket, TimeEntry
 
 _user, _email, _role, _member = User.__table__, UserEmail.__table__, UserRole.__table__, QueueMember.__table__
@@ -46,7 +46,7 @@ ROLES = select(_role.c.role).where(_role.c.user_id == bindparam("user_id"))
 QUEUE_STAFF = (select(_member.c.user_id, PRIMARY_EMAIL, _user.c.display_name, _user.c.locale, _role.c.role)
                .join(_user, _user.c.id == _member.c.user_id)
                .join(_role, and_(_role.c.user_id == _member.c.user_id,
-                                 _role.c.role.in_(("dispatcher", "technician"))))
+                                 role_in("dispatcher", "technician")))
                .where(_member.c.queue == bindparam("queue"), _user.c.active.is_(True),
                       _member.c.available.is_(True)).order_by(_member.c.user_id))
 TICKET_STATE = select(_ticket.c.id, _ticket.c.subject, _ticket.c.status, _ticket.c.priority, _ticket.c.queue,
@@ -152,8 +152,10 @@ def revoke_reply_addresses(conn: Connection, user_id: int) -> None:
     conn.execute(REVOKE_REPLIES, {"user_id": user_id})
 
 
+# Staff mail about a ticket that threads in one conversation in each technician's mail client.
+STAFF_THREAD_KINDS = ("staff_new", "staff_update", "sla_alert")
 STAFF_NOTIFICATIONS = (select(_outbox.c.rcpt_to, _outbox.c.message_id).where(
-    _outbox.c.ticket_id == bindparam("number"), _outbox.c.kind.in_(("staff_new", "staff_update")))
+    _outbox.c.ticket_id == bindparam("number"), _outbox.c.kind.in_(STAFF_THREAD_KINDS))
     .order_by(_outbox.c.id))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from helpdesk.app.commands.console import confirm, session_scope, show
+from helpdesk.app.commands.console import confirm, session_scope, settings, show
 from helpdesk.gateway.accounts.contracts import (
     BILLING_PERIODS,
     add_contract,
@@ -14,6 +14,8 @@ from helpdesk.gateway.accounts.contracts import (
     list_contracts,
 )
 from helpdesk.gateway.ground.clock import utc_today
+from helpdesk.gateway.routing.rules import load_rules
+from helpdesk.gateway.sla.contract_change import follow_contract_change, unknown_profile_warning
 
 app = typer.Typer(help="Service contracts.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON.")
@@ -47,6 +49,18 @@ EDI = typer.Option(None, "--buyer-edi-id", metavar="ID", help="Buyer's id in EDI
 NOTES = typer.Option(None, "--notes", metavar="TEXT", help="Free text for people reading the contract.")
 
 
+def _sla_config():
+    """The SLA section of the rules the service runs with: a contract's profile must be one of them."""
+    return load_rules(settings().rules).sla
+
+
+def _retime(session, config, contract) -> str:
+    if warning := unknown_profile_warning(config, contract.sla_profile):
+        typer.echo(warning, err=True)
+    count, profile = follow_contract_change(session, config, contract.organization_id, utc_today())
+    return f"; {count} open ticket(s) of the organization now follow SLA profile {profile}" if count else ""
+
+
 @app.command("add")
 def add(number: str = NUMBER, org: str = typer.Option(..., "--org", metavar="ORG", help="Organization (name or id)."),
         start: str = START_REQUIRED, end: str = END, period: str = PERIOD, sla: str = SLA, guarantor: str = GUARANTOR,
@@ -55,9 +69,11 @@ def add(number: str = NUMBER, org: str = typer.Option(..., "--org", metavar="ORG
     """Add a contract."""
     fields = _fields(start, end, period, sla, guarantor, currency, monthly_fee, hourly_rate, included_minutes,
                      vat_rate, payment_terms_days, buyer_edi_id, notes)
+    config = _sla_config()
     with session_scope() as session:
-        add_contract(session, org, number, fields)
-    typer.echo(f"contract {number} added")
+        contract = add_contract(session, org, number, fields)
+        moved = _retime(session, config, contract)
+    typer.echo(f"contract {number} added{moved}")
 
 
 @app.command("list")
@@ -86,9 +102,12 @@ def edit(number: str = NUMBER, start: str = START, end: str = END, period: str =
     """Change a contract's fields."""
     fields = _fields(start, end, period, sla, guarantor, currency, monthly_fee, hourly_rate, included_minutes,
                      vat_rate, payment_terms_days, buyer_edi_id, notes)
+    config = _sla_config()
     with session_scope() as session:
-        apply_fields(session, find_contract(session, number), fields)
-    typer.echo(f"contract {number} updated")
+        contract = find_contract(session, number)
+        apply_fields(session, contract, fields)
+        moved = _retime(session, config, contract)
+    typer.echo(f"contract {number} updated{moved}")
 
 
 @app.command("end")

@@ -2,24 +2,42 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, timedelta
+
 import typer
 from sqlalchemy import select
 from sqlmodel import Session
 
 from helpdesk.app.commands import list_paging as paging
 from helpdesk.app.commands import participant_commands
-from helpdesk.app.commands.console import ID, fail, print_json, print_table, session_scope
+from helpdesk.app.commands.console import ID, fail, print_json, print_table, session_scope, settings
 from helpdesk.gateway.accounts.directory import find_org, find_user
 from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.gateway.ground.errors import UserError
 from helpdesk.gateway.ground.statuses import TicketStatus
 from helpdesk.gateway.routing.rule_actions import PRIORITIES
+from helpdesk.gateway.routing.rules import load_rules
+from helpdesk.gateway.sla.calendar import WorkingCalendar
+from helpdesk.gateway.sla.clock import NONE, RUNNING, WAITING, Clock
+from helpdesk.gateway.sla.durations import say_duration, say_moment
+from helpdesk.gateway.sla.keeper import SlaKeeper
+from helpdesk.gateway.sla.profiles import PRIORITY_MEANINGS, SlaConfig
 from helpdesk.store.account_tables import Queue
-from helpdesk.store.models import Ticket, TicketEvent
+from helpdesk.store.models import Ticket
 from helpdesk.store.queries import TicketFilter, ticket_detail, ticket_page
+from helpdesk.store.tickets import TicketStore
 
-app = typer.Typer(help="Tickets.", no_args_is_help=True)
+# What each priority means, most urgent first, in the words of the SLA (`helpdesk sla priorities`).
+PRIORITY_HELP = ", ".join(f"{p} ({PRIORITY_MEANINGS[p]})" for p in reversed(PRIORITIES))
+# The first paragraph stays short: it is the line `helpdesk --help` shows for the group.
+app = typer.Typer(help=f"Tickets.\n\nPriorities: {PRIORITY_HELP}.", no_args_is_help=True)
 app.add_typer(participant_commands.app, name="cc")
+# Due times are moments, so --due-within is wall time and a day is unambiguous (unlike SLA targets).
+_WITHIN = re.compile(r"(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?")
+# A waiting clock counts wall time whatever the profile's calendar: what a 24/7 calendar counts.
+_WALL_TIME = WorkingCalendar.around_the_clock("wall-time")
+LIST_COLUMNS = ["number", "created_at", "status", "priority", "queue", "requester", "assignee", "subject"]
 
 
 def _one_of(value: str | None, option: str, allowed) -> str | None:
@@ -46,19 +64,39 @@ def _known_queue(session: Session, name: str | None) -> str | None:
     return name
 
 
+def _due_before(text: str | None, now: datetime) -> datetime | None:
+    """--due-within '30m', '2h', '1h30m', '2d' as the moment by which a target falls due."""
+    if text is None:
+        return None
+    found = _WITHIN.fullmatch(text.strip())
+    if found is None or not any(found.groups()):
+        paging.bad_value("--due-within", f"expected a duration like 30m, 2h, 1h30m or 2d, got {text!r}")
+    try:
+        days, hours, minutes = (int(g or 0) for g in found.groups())
+        return now + timedelta(days=days, hours=hours, minutes=minutes)
+    except (OverflowError, ValueError):  # past the year 9999 (ValueError: more digits than int() reads)
+        paging.bad_value("--due-within", f"{text!r} is too far ahead")
+
+
 @app.command("list")
 def list_cmd(queue: str = typer.Option(None, "--queue", metavar="QUEUE", help="Only tickets in this queue."),
              assignee: str = typer.Option(None, "--assignee", metavar="ADDRESS", help="Only tickets assigned to them."),
              requester: str = typer.Option(None, "--requester", metavar="ADDRESS", help="Only tickets they opened."),
              org: str = typer.Option(None, "--org", metavar="NAME", help="Only its people's tickets."),
              priority: str = typer.Option(None, "--priority", metavar="LEVEL",
-                                           help=f"Only this priority ({', '.join(PRIORITIES)})."),
+                                           help=f"Only this priority: {PRIORITY_HELP}."),
              status: str = typer.Option(None, "--status", metavar="STATUS", help="Only tickets in this status."),
              since: str = paging.SINCE, until: str = paging.UNTIL, limit: str = paging.LIMIT,
              offset: str = paging.OFFSET,
+             due_within: str = typer.Option(None, "--due-within", metavar="DURATION",
+                                            help="Only running SLA clocks with a target due within this time "
+                                                 "(30m, 2h, 1h30m, 2d) or overdue."),
+             breached: bool = typer.Option(False, "--breached", help="Only tickets not closed with an SLA target "
+                                                                     "breached."),
              as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """Tickets, newest first, a page at a time (stderr says when there are more)."""
     page, window = paging.read_page(limit, offset), paging.read_window(since, until)
+    due_before = _due_before(due_within, utcnow())
     _one_of(status, "--status", TicketStatus)
     _one_of(priority, "--priority", PRIORITIES)
     with session_scope(read_only=True) as session:
@@ -66,21 +104,67 @@ def list_cmd(queue: str = typer.Option(None, "--queue", metavar="QUEUE", help="O
             queue=_known_queue(session, queue), assignee_id=_found("--assignee", find_user, session, assignee),
             requester_id=_found("--requester", find_user, session, requester),
             organization_id=_found("--org", find_org, session, org), priority=priority, status=status,
-            since=window.since, until=window.until)
+            since=window.since, until=window.until, due_before=due_before, breached=breached)
         rows, total = ticket_page(session, wanted, page.limit, page.offset)
     if as_json:
         print_json(rows)
     else:
-        print_table(rows, ["number", "created_at", "status", "priority", "queue", "requester", "assignee",
-                           "subject"], "Tickets")
+        print_table(rows, LIST_COLUMNS[:-1] + ["due", "breached", "subject"] if wanted.about_sla else LIST_COLUMNS,
+                    "Tickets")
     paging.tell_if_cut(page, len(rows), total, "tickets")
 
 
-def _print_detail(t: dict) -> None:
+def _sla_config() -> SlaConfig:
+    return load_rules(settings().rules).sla
+
+
+def _live_sla(sla: dict, now: datetime) -> dict:
+    """The clock's used and paused time brought up to now: stored, they count to its last change.
+    Used time counts by the calendar of the current rules' profile, as the service would count it."""
+    if sla["state"] not in (RUNNING, WAITING) or sla["since"] is None:
+        return {**sla, "as_of": sla["since"]}
+    clock = Clock(sla["state"], datetime.fromisoformat(sla["since"]), sla["used"], sla["paused"])
+    # Only a running clock needs the rules (and their file): a paused one adds wall time.
+    calendar = _sla_config().profile(sla["profile"]).calendar if clock.state == RUNNING else _WALL_TIME
+    clock = clock.advanced(calendar, now)
+    return {**sla, "used": clock.used, "paused": clock.paused, "as_of": clock.since.isoformat()}
+
+
+def _target_text(sla: dict, key: str, now: datetime) -> str:
+    """One target as "first response due 2026-12-01 14:00 UTC (target 4 h, used 1 h 20 min)"."""
+    name, target = key.replace("_", " "), sla["targets"][key]
+    if target is None:
+        return f"{name}: no target"
+    breached = key in sla["breached"]
+    took = sla["resolution_used"] if key == "resolution" else sla["first_response_used"]
+    if took is not None:
+        return f"{name} done{' late' if breached else ''} (target {say_duration(target)}, took {say_duration(took)})"
+    due = datetime.fromisoformat(sla["due"][key]) if sla["due"][key] else None
+    if breached:
+        when = "breached"
+    elif due is not None:
+        when = f"overdue since {say_moment(due)}" if due <= now else f"due {say_moment(due)}"
+    else:
+        when = "paused" if sla["state"] == WAITING else "not given"
+    return f"{name} {when} (target {say_duration(target)}, used {say_duration(sla['used'])})"
+
+
+def _sla_line(sla: dict, now: datetime) -> str:
+    if sla["state"] == NONE:
+        return "  SLA: no clock yet (the ticket is from before SLA clocks; it starts at its next change)"
+    targets = "; ".join(_target_text(sla, key, now) for key in ("first_response", "resolution"))
+    escalation = f"escalation level {sla['escalation_level']}"
+    if sla["escalation_level"] and sla["acknowledged"]:
+        escalation += " (acknowledged: not repeated)"
+    return f"  SLA {sla['profile']} ({sla['state']}): {targets}; paused {say_duration(sla['paused'])}; {escalation}"
+
+
+def _print_detail(t: dict, now: datetime) -> None:
     typer.echo(f"Ticket {t['number']}: {t['subject']}")
     typer.echo(f"  status {t['status']}, priority {t['priority']}, queue {t['queue']} (rule {t['rule']})")
     typer.echo(f"  requester {t['requester_name']} <{t['requester']}>, assignee {t['assignee'] or '-'}")
     typer.echo(f"  participants {', '.join(t['participants']) or '-'}")
+    typer.echo(_sla_line(t["sla"], now))
     if t["time_spent_minutes"] or t["ratings"]:
         typer.echo(f"  time spent {t['time_spent_minutes']} min, ratings {t['ratings'] or '-'}")
     for e in t["events"]:
@@ -96,23 +180,30 @@ def _print_detail(t: dict) -> None:
 
 @app.command("show")
 def show(number: int = typer.Argument(..., **ID), as_json: bool = typer.Option(False, "--json")) -> None:
-    """One ticket with its conversation, events and outbound mail."""
+    """One ticket with its SLA clock, conversation, events and outbound mail."""
     with session_scope(read_only=True) as session:
         detail = ticket_detail(session, number)
     if detail is None:
         fail(f"no ticket {number}")
-    print_json(detail) if as_json else _print_detail(detail)
+    now = utcnow()
+    detail["sla"] = _live_sla(detail["sla"], now)
+    print_json(detail) if as_json else _print_detail(detail, now)
 
 
 @app.command("close")
 def close(number: int = typer.Argument(..., **ID)) -> None:
-    """Close a ticket (a later reply from the client reopens it)."""
-    with session_scope() as session:
-        ticket = session.get(Ticket, number)
-        if ticket is None:
+    """Close a ticket (a later reply from the client reopens it); its SLA clock stops, keeping the time used."""
+    s = settings()
+    rules = load_rules(s.rules)
+    with session_scope(s) as session:
+        # The keeper stops the clock as the service would, recording the resolution time used.
+        store = TicketStore(session, SlaKeeper(lambda: rules.sla))
+        store.lock_ticket(number)
+        if not store.ticket_exists(number):
             fail(f"no ticket {number}")
-        if ticket.status == TicketStatus.CLOSED:
+        if store.get_ticket(number).status == TicketStatus.CLOSED:
             fail(f"ticket {number} is already closed")
-        ticket.status, ticket.closed_at, ticket.updated_at = TicketStatus.CLOSED, utcnow(), utcnow()
-        session.add(TicketEvent(ticket_id=number, kind="closed", detail="closed from the CLI"))
+        now = utcnow()
+        store.update_ticket(number, status=TicketStatus.CLOSED, closed_at=now)
+        store.record_event(number, "closed", "closed from the CLI", at=now)
     typer.echo(f"ticket {number} closed")

@@ -17,8 +17,9 @@ from helpdesk.gateway.ground.roles import ALL_ROLES, CLIENT_ROLES, ORG_ROLES, ST
 
 # Mail commands each provider role may give (the technicians' mailbox issue parses them).
 _COMMANDS = {
-    "technician": {"take", "priority", "category", "pending", "resolve", "close", "reopen", "time", "note", "cc"},
-    "dispatcher": {"assign", "queue", "priority", "category", "close", "reopen", "note", "cc"},
+    "technician": {"take", "priority", "category", "pending", "resolve", "close", "reopen", "time", "note", "cc",
+                   "ack"},
+    "dispatcher": {"assign", "queue", "priority", "category", "close", "reopen", "note", "cc", "ack"},
 }
 _ORG_ROLE_ACTIONS = {
     "client-admin": {"org.manage-contacts", "contract.view"},

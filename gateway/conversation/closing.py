@@ -66,6 +66,7 @@ def _auto_close_one(store: TicketStore, number: int, days: int, now: datetime) -
     requester = store.get_contact(state.requester_id)
     if not q.close_if_still_resolved(store.conn, number, now - timedelta(days=days), now):
         return None  # the client answered in the meantime
+    store.update_ticket(number, status=TicketStatus.CLOSED)  # the SLA clock stops counting the wait
     store.record_event(number, "closed", f"automatically: no answer from the requester within {days} days")
     return OutboundIntent(kind="auto_closed", ticket_number=number, to_address=requester.email,
                           to_name=requester.display_name, locale=requester.locale, in_reply_to=None,
@@ -77,7 +78,7 @@ def _auto_close_one(store: TicketStore, number: int, days: int, now: datetime) -
 def close_unconfirmed(session: Session, ctx: PipelineContext, now: datetime, limit: int = 500) -> int:
     """Close resolved tickets whose wait ran out (one transaction, the caller's); returns how many."""
     days = ctx.settings.confirm_close_days
-    store = TicketStore(session)
+    store = TicketStore(session, ctx.sla)
     due = q.resolved_before(store.conn, now - timedelta(days=days), limit)
     intents = [i for number in due if (i := _auto_close_one(store, number, days, now))]
     queue_mail(session, intents, ctx)

@@ -63,3 +63,12 @@ class MailComposer(Protocol):
     def __call__(self, intent: OutboundIntent, rendered: RenderedMail, *, tag: str, support_name: str,
                  support_address: str, message_id: str, now: datetime, reply_to: str | None = None,
                  rcpt_to: tuple[str, ...] | None = None) -> ComposedMail: ...
+
+
+class ClockKeeper(Protocol):
+    """Keeps a ticket's SLA columns true on every change (gateway/sla/keeper.py): returns the
+    columns to write with the change, in the same UPDATE."""
+
+    def initial(self, priority: str, profile_name: str | None) -> dict: ...
+    def changed(self, conn, number: int, values: dict, *, first_response: bool = False,
+                profile_name: str | None = None) -> dict: ...

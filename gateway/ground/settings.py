@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     # and how often (minutes) the gateway looks for such tickets.
     confirm_close_days: int = 7
     auto_close_check_minutes: float = 15.0
+    # How often (seconds) the scheduler looks for SLA clocks that reached a warning, a breach or a
+    # repeated escalation (the moments are stored, so a look costs an index scan).
+    sla_check_seconds: float = 60.0
     # Optional address for internal notes: staff mail sent here never reaches the client.
     notes_address: str | None = None
     # Hosts whose Authentication-Results headers (RFC 8601) count, by authserv-id (comma-separated),
@@ -190,7 +193,7 @@ class Settings(BaseSettings):
                              f"optionally ending in '-', got {value!r}")
         return value
 
-    @field_validator("confirm_close_days", "auto_close_check_minutes", "smtp_max_connections",
+    @field_validator("confirm_close_days", "auto_close_check_minutes", "sla_check_seconds", "smtp_max_connections",
                      "smtp_max_connections_per_ip", "smtp_max_recipients", "send_queue_lifetime_hours",
                      "instance_heartbeat_seconds", "instance_stale_seconds", "ready_max_pending_seconds",
                      "ready_max_due_seconds", "relay_idle_seconds")

@@ -14,6 +14,7 @@ from helpdesk.gateway.ground.statuses import FINISHED_STATUSES, Disposition, Tic
 from helpdesk.gateway.hygiene.classify import Classification
 from helpdesk.gateway.routing.assign import choose_assignee
 from helpdesk.gateway.routing.route import RouteDecision
+from helpdesk.store.sla_clock import org_profile
 from helpdesk.store.tickets import TicketStore
 
 
@@ -21,10 +22,12 @@ def _create(store: TicketStore, mail: InboundMail, decision: RouteDecision, tag:
     contact = store.find_or_create_contact(mail.sender, mail.sender_name)
     subject = clean_subject(mail.subject, tag) or "(no subject)"
     chosen = choose_assignee(store.conn, decision.assign, decision.queue, contact.organization_id, utc_today())
+    clock = store.sla.initial(decision.priority, org_profile(store.conn, contact.organization_id, utc_today())) \
+        if store.sla is not None else {}
     number = store.create_ticket(subject, contact.id, {
         "queue": decision.queue, "priority": decision.priority, "rule": decision.rule,
         "category": decision.category, "tags": ",".join(decision.tags), "alert_level": decision.alert,
-        "assignment": decision.assign, "assignee_id": chosen.assignee_id})
+        "assignment": decision.assign, "assignee_id": chosen.assignee_id, **clock})
     store.record_event(number, "created", f"routed to {decision.queue} by rule {decision.rule}; {chosen.reason}")
     state = TicketState(number, subject, TicketStatus.NEW, decision.priority, decision.queue, decision.category,
                         decision.assign, contact.id, chosen.assignee_id, None)
@@ -46,8 +49,10 @@ def _continue(store: TicketStore, mail: InboundMail, ref: TicketRef, because: st
     else:
         store.record_event(ticket.number, "appended", f"message from {mail.sender} (via {ref.via}; {because})")
         # A client answering what we asked puts a pending ticket back to work.
-        new_status = TicketStatus.OPEN if ticket.status == TicketStatus.PENDING else ticket.status
-        store.update_ticket(ticket.number, status=new_status)
+        if ticket.status == TicketStatus.PENDING:
+            store.update_ticket(ticket.number, status=TicketStatus.OPEN)
+        else:
+            store.update_ticket(ticket.number)
         disposition = Disposition.APPENDED
     return ticket, store.get_contact(ticket.requester_id), disposition
 

@@ -25,6 +25,7 @@ from helpdesk.gateway.hygiene.auth_results import Verification
 from helpdesk.gateway.hygiene.classify import Classification
 from helpdesk.gateway.hygiene.sender_proof import SenderProof
 from helpdesk.gateway.routing.rules import Rules
+from helpdesk.gateway.sla.keeper import SlaKeeper
 from helpdesk.store.tickets import TicketStore
 
 
@@ -39,6 +40,7 @@ class PipelineContext:
     signer: MessageIdSigner | None = None  # signs our Message-IDs and checks the ones replies name
     clock: Clock = utcnow
     replies: ReplyAddresses | None = None  # signs and checks the recipients' reply addresses
+    sla: SlaKeeper | None = None  # keeps tickets' SLA clocks true (from the current rules' sla: section)
 
     def __post_init__(self):
         s, secret = self.settings, self.settings.signing_secret()
@@ -50,6 +52,8 @@ class PipelineContext:
             self.signer = MessageIdSigner(secret, s.message_id_domain, previous)
         if self.replies is None:
             self.replies = ReplyAddresses(secret, s.support_address, s.reply_address_prefix, previous)
+        if self.sla is None:
+            self.sla = SlaKeeper(lambda: self.rules().sla, self.clock)
 
 
 @dataclass

@@ -68,9 +68,10 @@ def _copies(intent: OutboundIntent, rendered, ctx: PipelineContext, identities: 
 
 
 def queue_mail(session: Session, intents: list[OutboundIntent], ctx: PipelineContext,
-               trace: ProcessingLog | None = None, writer: str = "") -> int:
+               trace: ProcessingLog | None = None, writer: str = "", queued_rows: list | None = None) -> int:
     """Enqueue the mail of `intents`; returns how many outbox rows were queued.
-    `writer` is the sender of the message being handled, if any."""
+    `writer` is the sender of the message being handled, if any; `queued_rows`, when given,
+    receives (kind, address, outbox id) of every row (alerts record who was told)."""
     s, now = ctx.settings, ctx.clock()
     trace = trace or ProcessingLog()
     sending = []
@@ -91,5 +92,7 @@ def queue_mail(session: Session, intents: list[OutboundIntent], ctx: PipelineCon
         for index, composed in enumerate(_copies(intent, rendered, ctx, identities, tag, now)):
             row_id = enqueue(session, composed, intent.kind, intent.ticket_number, thread_ref=index == 0)
             trace.add("mail", f"{intent.kind} to {', '.join(composed.rcpt_to)} queued as outbox {row_id}")
+            if queued_rows is not None:
+                queued_rows.append((intent.kind, composed.rcpt_to[0].lower(), row_id))
             queued += 1
     return queued

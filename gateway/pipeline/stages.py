@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
+from helpdesk.gateway.alerts.ticket_alert import raise_new_ticket_alert
 from helpdesk.gateway.conversation.closed_policy import follow_up_instead
 from helpdesk.gateway.conversation.closing import close_confirmed, thanks_after_close
 from helpdesk.gateway.conversation.confirmation import read_answer
@@ -199,7 +200,11 @@ def route_and_apply(m: MessageInProcess) -> Outcome:
     intents = plan_notifications(outcome)
     if not m.classification.is_automatic:
         intents += staff_news(store, outcome, m.proof, s.accepted_addresses)
-    queue_mail(m.session, intents, m.ctx, m.trace, writer=mail.sender)
+    queued: list = []
+    queue_mail(m.session, intents, m.ctx, m.trace, writer=mail.sender, queued_rows=queued)
+    if decision is not None and decision.alert != "standard":
+        alert_id = raise_new_ticket_alert(m.session, m.ctx, outcome, decision.alert, decision.rule, queued)
+        m.trace.add("alert", f"{decision.alert} alert {alert_id} raised")
     return outcome
 
 
@@ -222,7 +227,7 @@ def process_mail(session: Session, mail: InboundMail, ctx: PipelineContext) -> O
     """The stages after parsing, inside the caller's transaction."""
     trace = ProcessingLog()
     trace.add("parsed", describe_parsed(mail))
-    message = MessageInProcess(session, TicketStore(session), mail, ctx, trace)
+    message = MessageInProcess(session, TicketStore(session, ctx.sla), mail, ctx, trace)
     outcome = next(o for _, stage in STAGES if (o := stage(message)) is not None)
     trace.add("result", f"{outcome.disposition}" + (f", ticket {outcome.ticket_number}"
                                                      if outcome.ticket_number else ""))

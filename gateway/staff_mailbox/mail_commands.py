@@ -15,6 +15,7 @@ from dataclasses import dataclass
 COMMANDS = {
     "take": False, "assign": True, "queue": True, "priority": True, "category": True, "pending": False,
     "resolve": False, "close": False, "reopen": False, "time": True, "note": False, "cc": True,
+    "ack": False,  # acknowledges the ticket's alerts: their escalation stops repeating
 }
 _COMMAND_LINE = re.compile(r"#([A-Za-z][\w-]*):?(?:[ \t]+(.*))?")
 _DURATION = re.compile(r"(?:(\d+(?:[.,]\d+)?)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?", re.IGNORECASE)

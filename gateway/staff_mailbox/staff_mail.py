@@ -130,8 +130,10 @@ def handle_staff_mail(store: TicketStore, sm: StaffMail, classification: Classif
     explicit = bool(parsed.names & {"pending", "resolve", "close", "reopen"})
     status = public and _status_after_reply(applied, parsed.text, explicit, sm.staff.name)
     if status and status != sm.state.status:
-        store.update_ticket(sm.state.number, status=status)
+        store.update_ticket(sm.state.number, status=status, first_response=True)
         applied.events.append(f"status {sm.state.status} -> {status} by {sm.staff.email}'s answer")
+    elif public:  # the first public answer by staff stops the SLA's first-response clock
+        store.update_ticket(sm.state.number, first_response=True)
     for event in applied.events:
         store.record_event(sm.state.number, "command", event)
     store.record_event(sm.state.number, "staff-reply" if public else "note",

@@ -105,8 +105,8 @@ def _context(state: q.TicketState, requester: ContactRow, text: str, writer: Wri
 _THREAD_TAIL = 9
 
 
-def _to(person: q.Person, kind: str, state: q.TicketState, context: dict, earlier: dict[str, list[str]],
-        attachments=()) -> OutboundIntent:
+def notification_for(person: q.Person, kind: str, state: q.TicketState, context: dict,
+                     earlier: dict[str, list[str]], attachments=()) -> OutboundIntent:
     """`earlier`: the Message-IDs of the notifications each address got about this ticket, oldest first."""
     thread = earlier.get(person.email.lower(), [])
     references = tuple(thread[:1] + thread[1:][-_THREAD_TAIL:])
@@ -124,7 +124,7 @@ def new_ticket(conn: Connection, state: q.TicketState, requester: ContactRow, te
         conn.execute(INSERT_EVENT, {"ticket_id": state.number, "kind": "unwatched-queue", "at": utcnow(),
                                     "detail": f"nobody watches queue {state.queue}: {_told(audience)}"})
     earlier = q.staff_notification_ids(conn, state.number) if people else {}
-    return [_to(p, "staff_new", state, _context(
+    return [notification_for(p, "staff_new", state, _context(
         state, requester, text, writer, assigned_to_you=p.user_id == state.assignee_id,
         strategy=state.assignment), earlier, attachments) for p in people]
 
@@ -136,5 +136,5 @@ def update(conn: Connection, state: q.TicketState, requester: ContactRow, event:
     people = recipients(conn, state, exclude=mail.sender if mail else "") if people is None else people
     attachments = mail.attachments if mail else ()
     earlier = q.staff_notification_ids(conn, state.number) if people else {}
-    return [_to(p, "staff_update", state, _context(state, requester, text, writer, event=event, rating=rating,
-                                                   actor_name=actor_name), earlier, attachments) for p in people]
+    context = _context(state, requester, text, writer, event=event, rating=rating, actor_name=actor_name)
+    return [notification_for(p, "staff_update", state, context, earlier, attachments) for p in people]

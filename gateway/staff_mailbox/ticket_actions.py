@@ -16,6 +16,7 @@ from helpdesk.gateway.ground.statuses import FINISHED_STATUSES, TicketStatus
 from helpdesk.gateway.routing.rule_actions import PRIORITIES
 from helpdesk.gateway.staff_mailbox.mail_commands import Command, parse_cc, parse_duration
 from helpdesk.store import workflow as q
+from helpdesk.store.alerts import acknowledge_ticket
 from helpdesk.store.tickets import PARTICIPANTS, TicketStore
 
 _STATUS_COMMANDS = ("pending", "resolve", "close", "reopen")
@@ -134,6 +135,9 @@ def apply_commands(store: TicketStore, staff: q.Person, state: q.TicketState, co
         applied.events.append(", ".join(f"{k} set to {v}" for k, v in fields.items()) + f" by {staff.email}")
     for cmd in (c for c in commands if c.name == "cc"):
         _change_participant(store, staff, state, cmd, applied)
+    if "ack" in by_name:
+        count = acknowledge_ticket(store.conn, state.number, staff.user_id, now)
+        applied.events.append(f"{count} alert(s) acknowledged by {staff.email}; escalation stops repeating")
     if "time" in by_name:
         minutes = parse_duration(by_name["time"].argument)
         q.record_time(store.conn, state.number, staff.user_id, minutes, now)

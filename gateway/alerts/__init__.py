@@ -1,0 +1,1 @@
+"""Alerts: who started them, how loudly they are delivered, and who was told by which channel."""
