@@ -31,6 +31,8 @@ SAMPLE_CONTEXT = {
     "targets": ["resolution"], "due": "2026-12-01 14:00 UTC", "overdue": "1 h 20 min", "used": "9 h 20 min",
     "target": "8 h", "share": 75, "level": 1, "alert_level": "important", "alert_id": 7,
     "alert_text": "critical object: the production line is stopped", "assignee_name": "Anna Technician",
+    # SMS to clients (sms_*): where a cut answer went in full, and what the rate limit held back
+    "email": "jan@client.example", "count": 7, "tickets": [12, 15, 19],
 }
 
 

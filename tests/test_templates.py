@@ -25,7 +25,8 @@ TRANSLATED = [loc for loc in LOCALES if loc != "en"]
 LANGUAGE_NEUTRAL_BODY = {"reply"}
 
 # Kinds sent as SMS: no subject block and no layout (an SMS has no signature).
-SMS_KINDS = {"alert_sms"}
+SMS_KINDS = {"alert_sms", "sms_acknowledgement", "sms_reply", "sms_full_answer_note", "sms_help", "sms_stopped",
+             "sms_started", "sms_summary"}
 
 # Context variations on top of SAMPLE_CONTEXT, so every branch of every template is rendered.
 VARIATIONS = {
@@ -103,8 +104,8 @@ def test_template_renders_in_every_branch(renderer, kind, locale):
         where = f"{kind}/{locale} with {name}"
         assert "\n" not in mail.subject, where
         assert mail.body.strip(), where
-        if kind in SMS_KINDS:
-            assert mail.subject == "" and mail.body.startswith(context["tag"] + " "), where
+        if kind in SMS_KINDS:  # only an SMS about one ticket starts with its tag (not HELP, STOP, a summary)
+            assert mail.subject == "" and ("tag" not in used or mail.body.startswith(context["tag"] + " ")), where
         else:
             assert mail.subject.startswith(context["tag"] + " "), where
             assert f'{context["support_name"]} <{context["support_address"]}>' in mail.body, where  # the layout
@@ -142,9 +143,13 @@ def test_an_answer_the_technician_signed_is_not_signed_again(renderer, kind, loc
 @pytest.mark.parametrize(("kind", "locale"), CASES)
 def test_rendering_the_subject_and_the_body_uses_the_tag(renderer, kind, locale):
     mail = renderer.render(kind, locale, SAMPLE_CONTEXT)
-    heading = mail.body if kind in SMS_KINDS else mail.subject  # an SMS has no subject: its text says both
-    assert "[HD#1]" in heading
-    assert SAMPLE_CONTEXT["subject"] in heading
+    if kind in SMS_KINDS:  # an SMS has no subject: its text says what it uses of both
+        used = _variables(renderer, kind, locale)
+        assert "tag" not in used or "[HD#1]" in mail.body
+        assert "subject" not in used or SAMPLE_CONTEXT["subject"] in mail.body
+    else:
+        assert "[HD#1]" in mail.subject
+        assert SAMPLE_CONTEXT["subject"] in mail.subject
 
 
 def test_check_passes_and_covers_every_template(renderer):
