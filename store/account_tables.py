@@ -41,7 +41,8 @@ class User(SQLModel, table=True):
     display_name: str = Field(default="", max_length=200)
     locale: str | None = Field(default=None, max_length=16)
     organization_id: int | None = Field(default=None, foreign_key="organization.id", index=True)
-    phone: str | None = Field(default=None, max_length=32)  # E.164
+    phone: str | None = Field(default=None, max_length=32, index=True)  # E.164
+    sms_opted_out_at: datetime | None = None  # STOP: no SMS of any kind until START
     active: bool = True
     password_hash: str | None = Field(default=None, max_length=255)  # argon2id; never printed
     created_at: datetime = Field(default_factory=utcnow)

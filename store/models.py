@@ -68,7 +68,7 @@ class InboundMessage(SQLModel, table=True):
     """A raw message exactly as received, committed before the sender gets its 250."""
 
     __tablename__ = "inbound_message"
-    __table_args__ = (Index("ix_inbound_status", "status"),)
+    __table_args__ = (Index("ix_inbound_status", "status"), Index("ux_inbound_external_id", "external_id", unique=True))
 
     id: int | None = Field(default=None, primary_key=True)
     received_at: datetime = Field(default_factory=utcnow)
@@ -86,6 +86,8 @@ class InboundMessage(SQLModel, table=True):
     processing_log: str | None = Field(default=None, sa_column=Column(Text))
     # When raw was emptied by the retention purge (store/retention.py); None: raw is as received.
     raw_purged_at: datetime | None = None
+    # The provider's id of an SMS (Twilio's MessageSid): the same SMS delivered twice is stored once.
+    external_id: str | None = Field(default=None, max_length=64)
 
 
 class Article(SQLModel, table=True):
@@ -106,6 +108,7 @@ class Article(SQLModel, table=True):
     # "public" (the client sees it) or "internal" (a note for staff only).
     visibility: str = Field(default="public", max_length=16)
     author_id: int | None = Field(default=None, foreign_key="user_account.id")  # staff who wrote it; None: client
+    media_urls: str | None = Field(default=None, sa_column=Column(Text))  # JSON list of an MMS's media URLs
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -161,7 +164,8 @@ class Outbox(SQLModel, table=True):
     """A fully rendered outbound message, written in the transaction of the change that caused it."""
 
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
-                      Index("ix_outbox_rcpt_created", "rcpt_to", "created_at"))
+                      Index("ix_outbox_rcpt_created", "rcpt_to", "created_at"),
+                      Index("ix_outbox_provider_ref", "provider_ref"))
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow)
@@ -185,6 +189,9 @@ class Outbox(SQLModel, table=True):
     sent_at: datetime | None = None
     # "email" (raw is the RFC 5322 message) or "sms" (rcpt_to a number in E.164, raw the UTF-8 text).
     channel: str = Field(default="email", max_length=8, sa_column_kwargs={"server_default": "email"})
+    provider_ref: str | None = Field(default=None, max_length=64)  # the SMS provider's id (Twilio SM...)
+    # The SMS provider's last word from its status callback: delivered, undelivered or failed.
+    delivery_status: str | None = Field(default=None, max_length=16)
 
 
 class Instance(SQLModel, table=True):

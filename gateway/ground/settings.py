@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from helpdesk.gateway.ground.errors import UserError
@@ -110,6 +110,21 @@ class Settings(BaseSettings):
     # The public base URL the HTTP side is reached at (behind a reverse proxy), e.g.
     # https://help.example.com; unset = derived from http_listen.
     public_url: str | None = None
+    # SMS. Which provider sends: none (SMS rows wait in the outbox), twilio, or email (an operator's
+    # email-to-SMS gateway: mail to <digits>@sms_email_domain).
+    sms_provider: Literal["none", "twilio", "email"] = "none"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None  # also checks the webhooks' signatures
+    twilio_from_number: str | None = None  # E.164, or a Messaging Service SID (MG...)
+    twilio_api_url: str = "https://api.twilio.com"
+    sms_email_domain: str | None = None
+    # Longer answers are cut to this many segments (the full answer goes by mail when there is an address).
+    sms_max_segments: int = 3
+    # Write Polish, Czech, Croatian and Russian letters in GSM-7 (3x the characters per segment).
+    sms_transliterate: bool = False
+    sms_rate_limit_per_hour: int = 10  # per recipient number; what is held back is summarised later
+    # A ticket number in an SMS: HD#12 anywhere, or #12 at the start (one group per alternative).
+    sms_ticket_pattern: str = r"(?i)\bHD#(\d+)|^\s*#(\d+)"
     # Proxies whose X-Forwarded-For/-Proto are believed (comma-separated IPs); none by default.
     trusted_proxies: str = ""
     # /readyz fails when the oldest pending inbound message, or the oldest due outbox row, is older.
@@ -194,6 +209,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("confirm_close_days", "auto_close_check_minutes", "sla_check_seconds", "smtp_max_connections",
+                     "sms_max_segments", "sms_rate_limit_per_hour",
                      "smtp_max_connections_per_ip", "smtp_max_recipients", "send_queue_lifetime_hours",
                      "instance_heartbeat_seconds", "instance_stale_seconds", "ready_max_pending_seconds",
                      "ready_max_due_seconds", "relay_idle_seconds")
@@ -202,6 +218,24 @@ class Settings(BaseSettings):
         if value <= 0:
             raise ValueError(f"HELPDESK_{info.field_name.upper()} must be positive")
         return value
+
+    @field_validator("sms_ticket_pattern")
+    @classmethod
+    def _check_ticket_pattern(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"HELPDESK_SMS_TICKET_PATTERN is not a regular expression: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _check_sms_provider(self):
+        needed = {"twilio": ("twilio_account_sid", "twilio_auth_token", "twilio_from_number"),
+                  "email": ("sms_email_domain",)}.get(self.sms_provider, ())
+        missing = [f"HELPDESK_{name.upper()}" for name in needed if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"HELPDESK_SMS_PROVIDER={self.sms_provider} needs {', '.join(missing)}")
+        return self
 
     @property
     def accepted_addresses(self) -> frozenset[str]:
@@ -223,6 +257,9 @@ class Settings(BaseSettings):
     @property
     def message_id_domain(self) -> str:
         return self.mail_domain or self.support_address.rsplit("@", 1)[1]
+
+    def twilio_auth_token_value(self) -> str | None:
+        return self.twilio_auth_token.get_secret_value() if self.twilio_auth_token else None
 
     def signing_secret(self) -> bytes:
         key = self.secret_key.get_secret_value() if self.secret_key else None

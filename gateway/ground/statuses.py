@@ -33,6 +33,8 @@ class OutboxStatus(StrEnum):
     SENT = "sent"              # the relay accepted it (recorded right after its 250)
     FAILED = "failed"          # refused permanently, or not delivered within send_queue_lifetime_hours
     BOUNCED = "bounced"        # accepted by the relay, then reported undeliverable (a DSN came back)
+    HELD = "held"              # an SMS over the recipient's hourly limit, waiting to be summarised
+    SUMMARISED = "summarised"  # a held SMS told of in one summary SMS instead
 
 
 class Disposition(StrEnum):
@@ -48,3 +50,4 @@ class Disposition(StrEnum):
     STAFF_NOTE = "staff-note"            # staff mail kept internal
     COMMANDS_REFUSED = "commands-refused"
     STAFF_UNVERIFIED = "staff-unverified"  # mail naming a staff From without proof: kept internal, did nothing
+    SMS_KEYWORD = "sms-keyword"          # STOP, START or HELP: the number's SMS opt-out, no ticket
