@@ -6,6 +6,7 @@ Features that need HTTP (SMS webhooks, the web view) add their routes to the lis
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -16,6 +17,7 @@ from starlette.routing import Route
 
 from helpdesk.app.http.db_thread import DatabaseThread
 from helpdesk.app.http.readiness import Readiness
+from helpdesk.app.http.twilio_webhooks import sms_webhook_routes
 from helpdesk.gateway.ground.settings import Settings
 
 
@@ -26,6 +28,8 @@ class HttpState:
     registry: CollectorRegistry
     readiness: Readiness
     db_thread: DatabaseThread
+    # Wakes the processor after an SMS webhook committed a message, as the SMTP intake does.
+    on_inbound_stored: Callable[[], None] | None = None
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -50,6 +54,7 @@ def build_app(state: HttpState) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
+        *sms_webhook_routes(state.settings, state.registry, state.on_inbound_stored),
     ])
     app.state.http = state
     app.state.public_url = state.public_url

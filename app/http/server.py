@@ -53,8 +53,11 @@ def public_url(settings: Settings, host: str, port: int) -> str:
 class HttpService:
     """`listening()` names each other listener and whether it is bound, for /readyz."""
 
-    def __init__(self, settings: Settings, metrics: Metrics, listening: Callable[[], dict[str, bool]]):
+    def __init__(self, settings: Settings, metrics: Metrics, listening: Callable[[], dict[str, bool]],
+                 on_inbound_stored: Callable[[], None] | None = None):
+        """`on_inbound_stored`: called (on the event loop) after a webhook committed an inbound message."""
         self.settings, self.metrics, self.listening = settings, metrics, listening
+        self.on_inbound_stored = on_inbound_stored
         self.server: _Server | None = None
         self.task: asyncio.Task | None = None
         self.address: tuple[str, int] | None = None
@@ -73,7 +76,8 @@ class HttpService:
         self.probe = make_probe_engine(s.database_url)
         self.metrics.registry.register(DatabaseCollector(self.probe))
         readiness = Readiness(s, self.probe, self.db_thread, lambda: {**self.listening(), "http": self.is_serving()})
-        app = build_app(HttpState(s, public_url(s, *self.address), self.metrics.registry, readiness, self.db_thread))
+        app = build_app(HttpState(s, public_url(s, *self.address), self.metrics.registry, readiness, self.db_thread,
+                                  self.on_inbound_stored))
         trusted = [ip.strip() for ip in s.trusted_proxies.split(",") if ip.strip()]
         config = uvicorn.Config(app, log_config=None, lifespan="off", access_log=s.log_third_party,
                                 proxy_headers=bool(trusted), forwarded_allow_ips=trusted,
