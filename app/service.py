@@ -14,7 +14,14 @@ from helpdesk.app.http.server import HttpService
 from helpdesk.app.instance_heartbeat import InstanceHeartbeat
 from helpdesk.app.scheduled_jobs import Housekeeping
 from helpdesk.app.systemd_notify import SystemdNotifier
-from helpdesk.app.wiring import make_dispatcher, make_pipeline_context, make_readers, make_relay_transport, make_writer
+from helpdesk.app.wiring import (
+    make_dispatcher,
+    make_pipeline_context,
+    make_readers,
+    make_relay_transport,
+    make_sms_dispatcher,
+    make_writer,
+)
 from helpdesk.gateway.accounts.queues import ensure_queues
 from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.gateway.ground.errors import UserError, database_error_line
@@ -141,10 +148,19 @@ class Gateway:
         processor = Processor(engine, ctx, metrics=self.metrics)
         transport = make_relay_transport(s)
         heartbeat = InstanceHeartbeat(engine, s)  # registered before the first claim, which names it
-        dispatcher = make_dispatcher(engine, transport, s, signer=ctx.signer, instance_id=heartbeat.register(),
+        instance_id = heartbeat.register()
+        dispatcher = make_dispatcher(engine, transport, s, signer=ctx.signer, instance_id=instance_id,
                                      metrics=self.metrics)
-        sender = Worker("dispatcher", dispatcher.run_once)
-        worker = Worker("processor", processor.run_once, after_work=sender.wake.set)
+        senders = [Worker("dispatcher", dispatcher.run_once)]
+        # With no SMS provider, SMS rows wait in the outbox (`helpdesk outbox list` shows them).
+        sms = make_sms_dispatcher(engine, s, renderer, instance_id=instance_id) if s.sms_provider != "none" else None
+        if sms is not None:
+            senders.append(Worker("sms dispatcher", sms.run_once))
+
+        def wake_senders() -> None:  # whatever queued mail may have queued SMS too
+            for sender in senders:
+                sender.wake.set()
+        worker = Worker("processor", processor.run_once, after_work=wake_senders)
         writer = make_writer(engine, s, on_commit=worker.wake.set)
         handler = IntakeHandler(writer, s.accepted_addresses, s.message_id_domain, s.smtp_max_recipients,
                                 metrics=self.metrics)
@@ -154,7 +170,7 @@ class Gateway:
                                           s.smtp_max_connections_per_ip)
         except OSError as exc:
             raise UserError(f"cannot listen on {s.smtp_listen}: {exc.strerror}") from None
-        http = HttpService(s, self.metrics, lambda: {"smtp": server.is_serving()})
+        http = HttpService(s, self.metrics, lambda: {"smtp": server.is_serving()}, on_inbound_stored=worker.wake.set)
         await http.start()  # a port in use: one line, like SMTP's
         writer_task = asyncio.create_task(writer.run())
         loop = asyncio.get_running_loop()
@@ -163,15 +179,18 @@ class Gateway:
             reader.thread.start()
         watcher = asyncio.create_task(self._watch_rules())
         worker.start()
-        sender.start()
+        for sender in senders:
+            sender.start()
         heartbeat.start()
-        housekeeping = Housekeeping(engine, ctx, clock=self.clock, after_work=sender.wake.set, metrics=self.metrics)
+        housekeeping = Housekeeping(engine, ctx, clock=self.clock, after_work=wake_senders, metrics=self.metrics)
         housekeeping.start()
         if install_signals:  # only possible in the main thread; tests run the gateway in another
             self._install_signals(loop)
         bound = server.sockets[0].getsockname()
         where = f"relay {s.relay}" if s.relay else f"folder {s.outbox_dir.resolve()}"
         message = f"ready: SMTP on {bound[0]}:{bound[1]}, outbound mail to {where}"
+        if sms is not None:
+            message += f", SMS via {sms.provider.name}"
         log.info(message)
         systemd = SystemdNotifier()
         systemd.ready(message)
@@ -185,10 +204,12 @@ class Gateway:
             reader.stop.set()
         for reader in readers:
             await asyncio.to_thread(reader.thread.join, SHUTDOWN_GRACE)
-        await self._shutdown(server, handler, writer_task, worker, sender)
+        await self._shutdown(server, handler, writer_task, worker, senders)
         await heartbeat.stop()
         await http.stop()  # last: /readyz says "not ready" while the rest drains
         transport.close()
+        if sms is not None:
+            sms.provider.close()
         engine.dispose()
         systemd.close()
         log.info("stopped")
@@ -222,7 +243,7 @@ class Gateway:
                 seen = current
                 self.reload_rules()
 
-    async def _shutdown(self, server, handler, writer_task, worker: Worker, sender: Worker) -> None:
+    async def _shutdown(self, server, handler, writer_task, worker: Worker, senders: list[Worker]) -> None:
         log.info("stopping: no new connections, finishing in-flight work")
         server.close()
         handler.draining = True  # what is in DATA finishes; new transactions get 421
@@ -233,4 +254,5 @@ class Gateway:
         writer_task.cancel()  # commits whatever is still queued, then stops
         await asyncio.gather(writer_task, return_exceptions=True)
         await worker.finish(SHUTDOWN_GRACE)
-        await sender.finish(SHUTDOWN_GRACE)
+        for sender in senders:
+            await sender.finish(SHUTDOWN_GRACE)

@@ -18,20 +18,25 @@ from helpdesk.gateway.routing.rules import Rules
 from helpdesk.inbound.imap import MailboxReader
 from helpdesk.inbound.intake import InboundWriter
 from helpdesk.inbound.parse import parse_mail
+from helpdesk.inbound.sms_parse import parse_sms
 from helpdesk.outbound.compose import compose_mail
 from helpdesk.outbound.dispatcher import Dispatcher
 from helpdesk.outbound.render import Renderer
+from helpdesk.outbound.sms_dispatcher import SUMMARY_KIND, SmsDispatcher, SummaryText
+from helpdesk.outbound.sms_providers import SmsProvider, make_provider
 from helpdesk.outbound.transport import Transport, make_transport
 from helpdesk.store.imap_state import ImapProgress
 from helpdesk.store.inbound_messages import RawMessageCommitter
 from helpdesk.store.outbox import OutboxRows
+from helpdesk.store.sms_outbox import SmsOutboxRows
 
 
 def make_pipeline_context(s: Settings, rules: Callable[[], Rules], renderer: Renderer | None = None,
                           clock: Clock = utcnow) -> PipelineContext:
     """The pipeline with the real parser, renderer and composer plugged in."""
     return PipelineContext(s, renderer or Renderer(s.templates_dir, s.default_locale), rules, parse_mail, compose_mail,
-                           {f"imap:{m.name}": m.queue for m in s.imap_mailboxes if m.queue}, clock=clock)
+                           {f"imap:{m.name}": m.queue for m in s.imap_mailboxes if m.queue}, clock=clock,
+                           parse_sms=parse_sms)
 
 
 def delivery_policy(s: Settings) -> DeliveryPolicy:
@@ -61,6 +66,22 @@ def make_dispatcher(engine: Engine, transport: Transport, s: Settings, signer: M
     on_refused = partial(record_relay_refusals, block_days=s.hard_bounce_block_days)
     return Dispatcher(OutboxRows(engine, policy, instance_id, on_refused), transport, policy,
                       envelope_sender(s, signer), clock, batch, metrics)
+
+
+def make_sms_dispatcher(engine: Engine, s: Settings, renderer: Renderer | None = None,
+                        provider: SmsProvider | None = None, clock: Clock = utcnow, batch: int = 50,
+                        instance_id: int | None = None) -> SmsDispatcher:
+    """The SMS dispatcher with the configured provider; the email-to-SMS provider gets a relay
+    connection of its own (the mail dispatcher's runs in another thread)."""
+    if provider is None:
+        provider = make_provider(s, make_relay_transport(s) if s.sms_provider == "email" else None)
+    if provider is None:
+        raise ValueError("HELPDESK_SMS_PROVIDER is none: there is no SMS dispatcher to make")
+    policy = delivery_policy(s)
+    renderer = renderer or Renderer(s.templates_dir, s.default_locale)
+    summary = SummaryText(renderer if SUMMARY_KIND in renderer.kinds() else None, s.support_name, s.support_address)
+    outbox = SmsOutboxRows(engine, policy, s.sms_rate_limit_per_hour, s.message_id_domain, instance_id)
+    return SmsDispatcher(outbox, provider, policy, summary, clock, batch)
 
 
 def make_relay_transport(s: Settings) -> Transport:

@@ -51,8 +51,17 @@ _CONTACT = (select(_user.c.id, _email.c.address, _user.c.display_name,
             .select_from(_email.join(_user, _user.c.id == _email.c.user_id)
                          .outerjoin(_org, _org.c.id == _user.c.organization_id)))
 CONTACT_BY_EMAIL = _CONTACT.where(_email.c.address == bindparam("email"))
-CONTACT_BY_ID = _CONTACT.where(_user.c.id == bindparam("contact_id")).order_by(
+# From the user, not the address: a contact who only ever texted has a phone number and no address.
+_ANY_CONTACT = (select(_user.c.id, func.coalesce(_email.c.address, ""), _user.c.display_name,
+                       func.coalesce(_user.c.locale, _org.c.default_locale), _user.c.organization_id,
+                       _email.c.blocked_until)
+                .select_from(_user.outerjoin(_email, _email.c.user_id == _user.c.id)
+                             .outerjoin(_org, _org.c.id == _user.c.organization_id)))
+CONTACT_BY_ID = _ANY_CONTACT.where(_user.c.id == bindparam("contact_id")).order_by(
     _email.c.is_primary.desc(), _email.c.address).limit(1)
+# The newest user with the number first: a number passed on to someone new belongs to them now.
+CONTACT_BY_PHONE = _ANY_CONTACT.where(_user.c.phone == bindparam("phone")).order_by(
+    _user.c.id.desc(), _email.c.is_primary.desc(), _email.c.address).limit(1)
 REQUESTER_ORG_OF = select(_user.c.organization_id).where(_user.c.id == bindparam("user_id"))
 ORG_BY_DOMAIN = select(OrgDomain.__table__.c.organization_id, _org.c.default_locale).join(
     _org, _org.c.id == OrgDomain.__table__.c.organization_id).where(
@@ -116,7 +125,10 @@ class TicketStore:
         return ContactRow(*self.conn.execute(CONTACT_BY_ID, {"contact_id": contact_id}).one())
 
     def find_or_create_contact(self, email: str, display_name: str) -> ContactRow:
-        """The sender's user; an unknown sender becomes a client of the organization owning the domain."""
+        """The sender's user; an unknown sender becomes a client of the organization owning the domain.
+        A sender in E.164 (+420...) is an SMS's number: matched to a user by phone."""
+        if email.startswith("+"):
+            return self.find_or_create_texter(email)
         row = self.conn.execute(CONTACT_BY_EMAIL, {"email": email}).first()
         if row is None:
             return self._create_contact(email, display_name)
@@ -126,6 +138,17 @@ class TicketStore:
         if display_name and not contact.display_name:
             self.conn.execute(NAME_CONTACT, {"contact_id": contact.id, "display_name": display_name})
         return contact
+
+    def find_or_create_texter(self, phone: str) -> ContactRow:
+        """The user with this number; an unknown number becomes a client with no organization (the
+        number says nothing about one) and no address."""
+        row = self.conn.execute(CONTACT_BY_PHONE, {"phone": phone}).first()
+        if row is not None:
+            return ContactRow(*row)
+        user_id = self.conn.execute(INSERT_USER, {"display_name": "", "organization_id": None, "phone": phone,
+                                                  "active": True, "created_at": utcnow()}).scalar_one()
+        self.conn.execute(INSERT_ROLE, {"user_id": user_id, "role": "client"})
+        return ContactRow(user_id, "", "", None, None)
 
     def _create_contact(self, email: str, display_name: str) -> ContactRow:
         org = self.conn.execute(ORG_BY_DOMAIN, {"domain": email.rpartition("@")[2]}).first()
@@ -160,7 +183,8 @@ class TicketStore:
             "ticket_id": number, "inbound_id": mail.inbound_id, "direction": "in", "channel": mail.channel,
             "sender": mail.sender, "subject": mail.subject, "message_id": mail.message_id, "text": mail.text,
             "new_text": mail.new_text if new_text is None else new_text, "visibility": visibility,
-            "author_id": author_id, "created_at": utcnow()}).scalar_one()
+            "author_id": author_id, "created_at": utcnow(),
+            "media_urls": mail.headers.get("x-media-urls")}).scalar_one()
         if mail.attachments:
             self._add_attachments(article_id, mail.attachments)
         self.add_thread_ref(mail.message_id, number)

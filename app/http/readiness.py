@@ -59,12 +59,15 @@ class Readiness:
             settings, probe, db_thread, listening, clock)
         # Failed outbox rows at the previous check: the report says how many are new since then.
         self.failed_at_last_check: int | None = None
+        # Without an SMS provider SMS rows wait in the outbox by design: not a stuck dispatcher.
+        self.sent_channels = ("email", "sms") if settings.sms_provider != "none" else ("email",)
 
     def _read(self) -> DatabaseFacts:
         with self.probe.connect() as conn:
             conn.execute(text("SELECT 1"))
             backlog = pending_inbound(conn)
-            return DatabaseFacts(backlog.count, backlog.oldest, oldest_due_outbox(conn, self.clock()),
+            return DatabaseFacts(backlog.count, backlog.oldest,
+                                 oldest_due_outbox(conn, self.clock(), self.sent_channels),
                                  failed_outbox_count(conn))
 
     async def check(self) -> tuple[bool, dict]:

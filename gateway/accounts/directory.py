@@ -136,6 +136,8 @@ def find_user(session: Session, ref: str) -> User:
     """A user by any of their addresses, or by id."""
     if is_id(ref.strip()):
         user = session.get(User, int(ref))
+    elif ref.strip().startswith("+"):  # an SMS's number (E.164): the newest user holding it
+        user = session.execute(select(User).where(User.phone == ref.strip()).order_by(User.id.desc())).scalars().first()
     else:
         user_id = session.execute(select(UserEmail.user_id).where(UserEmail.address == ref.strip().lower())).scalar()
         user = session.get(User, user_id) if user_id else None

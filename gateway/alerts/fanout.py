@@ -21,6 +21,7 @@ from helpdesk.gateway.staff_mailbox.staff_notify import notification_for
 from helpdesk.store import alerts as store
 from helpdesk.store import workflow as q
 from helpdesk.store.outbox import enqueue_sms
+from helpdesk.store.sms_people import is_opted_out
 
 MAIL_KIND, SMS_KIND = "sla_alert", "alert_sms"
 
@@ -92,8 +93,10 @@ def raise_alert(session: Session, ctx: PipelineContext, notice: AlertNotice, peo
         numbers = store.phones(conn, [p.user_id for p in people])
         for p in people:
             number = numbers.get(p.user_id)
+            stopped = bool(number) and is_opted_out(conn, number)
             rows.append({"alert_id": alert_id, "user_id": p.user_id, "channel": "sms", "address": number or "",
-                         "outbox_id": _sms(session, ctx, notice, p, number, context) if number else None,
-                         "detail": "" if number else "no phone number"})
+                         "outbox_id": _sms(session, ctx, notice, p, number, context) if number and not stopped
+                         else None,
+                         "detail": "opted out of SMS" if stopped else "" if number else "no phone number"})
     store.insert_deliveries(conn, [{"outbox_id": None, **r} for r in rows])
     return alert_id

@@ -25,6 +25,9 @@ class OutboundIntent:
     # RFC 3834 marking: "auto-replied" (answers to a sender, limited per hour), "auto-generated"
     # (notifications to staff), None for mail a person wrote (a technician's reply).
     auto_submitted: str | None = "auto-replied"
+    # "sms": to_address is a number (E.164) and the rendered body is the text (gateway/pipeline/sms_out.py).
+    channel: str = "email"
+    sms_note: str = ""  # for an SMS cut to its segment limit: what is appended ("full answer by mail")
 
 
 @dataclass(frozen=True)

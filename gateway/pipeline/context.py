@@ -41,6 +41,7 @@ class PipelineContext:
     clock: Clock = utcnow
     replies: ReplyAddresses | None = None  # signs and checks the recipients' reply addresses
     sla: SlaKeeper | None = None  # keeps tickets' SLA clocks true (from the current rules' sla: section)
+    parse_sms: Callable[[bytes, int, str], InboundMail] | None = None  # a stored SMS webhook body (inbound/)
 
     def __post_init__(self):
         s, secret = self.settings, self.settings.signing_secret()

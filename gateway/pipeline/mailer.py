@@ -16,6 +16,7 @@ from helpdesk.gateway.ground.outgoing import OutboundIntent
 from helpdesk.gateway.ground.processing_log import ProcessingLog
 from helpdesk.gateway.hygiene.bounce_records import blocked_reason
 from helpdesk.gateway.pipeline.context import PipelineContext
+from helpdesk.gateway.pipeline.sms_out import queue_sms
 from helpdesk.store.outbox import enqueue, recent_mail_to
 from helpdesk.store.tickets import TicketStore
 from helpdesk.store.workflow import reply_identities
@@ -40,7 +41,7 @@ def _blocked(session: Session, intent: OutboundIntent, writer: str, now: datetim
 def _suppressed(session: Session, intent: OutboundIntent, limit: int, writer: str, now: datetime) -> str | None:
     """Why this mail must not go out, recorded on the ticket; None when it may."""
     reason = _over_limit(session, intent, limit, now) or _blocked(session, intent, writer, now)
-    if reason:
+    if reason and intent.ticket_number:
         TicketStore(session).record_event(intent.ticket_number, "reply-suppressed",
                                           f"{intent.kind} to {intent.to_address} not sent: {reason}")
     return reason
@@ -80,9 +81,17 @@ def queue_mail(session: Session, intents: list[OutboundIntent], ctx: PipelineCon
             trace.add("mail", f"{intent.kind} to {intent.to_address} suppressed: {reason}")
         else:
             sending.append(intent)
-    # Every recipient's user and reply generation in one look-up for the whole message.
-    identities = reply_identities(session.connection(), [a for i in sending for a in _recipients(i)])
+    texts = [i for i in sending if i.channel == "sms"]
+    sending = [i for i in sending if i.channel != "sms"]
     queued = 0
+    for intent in texts:
+        if (row_id := queue_sms(session, intent, ctx, trace)) is not None:
+            queued += 1
+            if queued_rows is not None:
+                queued_rows.append((intent.kind, intent.to_address, row_id))
+    # Every recipient's user and reply generation in one look-up for the whole message.
+    identities = reply_identities(session.connection(), [a for i in sending for a in _recipients(i)]) \
+        if sending else {}
     for intent in sending:
         tag = format_tag(s.ticket_tag, intent.ticket_number)
         rendered = ctx.renderer.render(intent.kind, intent.locale, {

@@ -31,9 +31,19 @@ def _reply_to_sender(kind: str, outcome: Outcome) -> OutboundIntent:
     )
 
 
+def _text_to_sender(outcome: Outcome) -> OutboundIntent:
+    """An SMS ticket is acknowledged by SMS, in the requester's language, with its number."""
+    return OutboundIntent(kind="sms_acknowledgement", ticket_number=outcome.ticket_number,
+                          to_address=outcome.mail.sender, to_name="", locale=outcome.locale, in_reply_to=None,
+                          context={"subject": outcome.ticket_subject}, channel="sms")
+
+
 def plan_notifications(outcome: Outcome) -> list[OutboundIntent]:
     if outcome.no_reply_reason or outcome.disposition in (Disposition.DUPLICATE, Disposition.APPENDED):
         return []
+    if outcome.mail.channel == "sms":
+        created = outcome.disposition in (Disposition.CREATED, Disposition.REOPENED)
+        return [_text_to_sender(outcome)] if created else []
     if outcome.disposition == Disposition.CREATED:
         return [_reply_to_sender(outcome.acknowledgement, outcome)]
     if outcome.disposition == Disposition.REOPENED:

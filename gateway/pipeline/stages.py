@@ -36,6 +36,8 @@ from helpdesk.gateway.pipeline.context import MessageInProcess, PipelineContext
 from helpdesk.gateway.pipeline.mailer import queue_mail
 from helpdesk.gateway.pipeline.notify import plan_notifications
 from helpdesk.gateway.pipeline.steps import may_continue_ticket, route_new, staff_news, staff_sender, verification
+from helpdesk.gateway.sms.keyword_replies import keyword_reply
+from helpdesk.gateway.sms.sms_thread import sms_ticket_ref
 from helpdesk.gateway.staff_mailbox.mail_commands import parse_commands
 from helpdesk.gateway.staff_mailbox.staff_mail import StaffMail, handle_staff_mail
 from helpdesk.gateway.staff_mailbox.unverified import keep_unverified
@@ -51,6 +53,8 @@ def parse_stored(inbound_id: int, raw: bytes, envelope_from: str | None, envelop
                  ctx: PipelineContext) -> InboundMail:
     """The parse stage, outside any transaction (it is the costliest and needs no database)."""
     s = ctx.settings
+    if source == "twilio":  # an SMS: its webhook's form, not RFC 5322
+        return ctx.parse_sms(raw, inbound_id, source)
     mail = ctx.parse(raw, inbound_id, envelope_from, tuple(filter(None, envelope_to.split(","))), source,
                      max_attachment_bytes=s.max_attachment_bytes, max_attachments_total=s.max_attachments_total)
     bounce = parse_bounce(raw) if _may_be_report(mail, s) else None
@@ -69,6 +73,14 @@ def skip_duplicate(m: MessageInProcess) -> Outcome | None:
         m.trace.add("duplicate", "an article with this Message-ID is already stored")
         return Outcome(Disposition.DUPLICATE, m.mail)
     return None
+
+
+def sms_keyword(m: MessageInProcess) -> Outcome | None:
+    if (answered := keyword_reply(m)) is None:
+        return None
+    outcome, intents = answered
+    queue_mail(m.session, intents, m.ctx, m.trace, writer=m.mail.sender)
+    return outcome
 
 
 def record_delivery_report(m: MessageInProcess) -> Outcome | None:
@@ -105,6 +117,8 @@ def find_thread(m: MessageInProcess) -> None:
     # A verified reply address names its ticket, whatever the subject says: it was issued for that one.
     if m.proof.ticket is not None and m.store.ticket_exists(m.proof.ticket):
         m.ref = TicketRef(m.proof.ticket, "signed reply address")
+    elif m.mail.channel == "sms":
+        m.ref = sms_ticket_ref(m.mail.text, m.ctx.settings.sms_ticket_pattern, m.store)
     else:
         m.ref = find_ticket_ref(m.mail, m.store, m.ctx.settings.ticket_tag, m.ctx.signer)
     m.trace.add("thread", f"ticket {m.ref.number} via {m.ref.via}" if m.ref else "names no ticket of ours")
@@ -211,6 +225,7 @@ def route_and_apply(m: MessageInProcess) -> Outcome:
 # The order, in one place. The last stage always decides.
 STAGES: tuple[tuple[str, Stage], ...] = (
     ("duplicate", skip_duplicate),
+    ("sms-keyword", sms_keyword),
     ("bounce", record_delivery_report),
     ("classify", classify_sender),
     ("prove", prove_sender),

@@ -23,6 +23,7 @@ from helpdesk.gateway.hygiene.quoting import strip_quoted
 from helpdesk.gateway.hygiene.signoff import split_signoff
 from helpdesk.gateway.pipeline.context import PipelineContext
 from helpdesk.gateway.pipeline.notify import answer_thread
+from helpdesk.gateway.sms.sms_answers import sms_answer
 from helpdesk.gateway.staff_mailbox.mail_commands import ParsedCommands, parse_commands
 from helpdesk.gateway.staff_mailbox.staff_notify import new_ticket, update
 from helpdesk.gateway.staff_mailbox.ticket_actions import Applied, apply_commands, check_commands
@@ -145,7 +146,11 @@ def handle_staff_mail(store: TicketStore, sm: StaffMail, classification: Classif
 def _follow_on_mail(store: TicketStore, sm: StaffMail, applied: Applied, text: str, public: bool,
                     ctx) -> list[OutboundIntent]:
     intents = []
-    if public or applied.resolved:
+    texted = sms_answer(store.conn, ctx.renderer, sm.state.number, sm.requester, text,
+                        sm.staff.name or ctx.settings.support_name) if public else None
+    if texted is not None:
+        intents.append(texted)
+    if (public or applied.resolved) and (sm.requester.email or texted is None):  # mail too, when there is an address
         intents.append(_to_client(store, sm, text, applied.resolved, public, ctx))
     state = q.ticket_state(store.conn, sm.state.number)
     if applied.assigned_to is not None:
