@@ -8,6 +8,7 @@ statement per call cost more than the statements themselves.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -84,6 +85,7 @@ INSERT_ARTICLE = insert(_article).returning(_article.c.id)
 INSERT_ATTACHMENT = insert(Attachment.__table__)
 INSERT_THREAD_REF = insert(_thread_ref)
 INSERT_EVENT = insert(_event)
+_E164 = re.compile(r"\+[1-9]\d{5,14}")  # an SMS's sender; an address may start with "+" too
 _SLA_FIELDS = frozenset({"status", "priority", "queue"})  # changes after which the SLA clock is recomputed
 
 
@@ -127,7 +129,7 @@ class TicketStore:
     def find_or_create_contact(self, email: str, display_name: str) -> ContactRow:
         """The sender's user; an unknown sender becomes a client of the organization owning the domain.
         A sender in E.164 (+420...) is an SMS's number: matched to a user by phone."""
-        if email.startswith("+"):
+        if _E164.fullmatch(email):
             return self.find_or_create_texter(email)
         row = self.conn.execute(CONTACT_BY_EMAIL, {"email": email}).first()
         if row is None:

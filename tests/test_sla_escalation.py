@@ -308,3 +308,22 @@ def test_the_contracts_command_says_which_profile_open_tickets_follow(sla_gatewa
     result = run_helpdesk(["contracts", "edit", "KL-1", "--sla", "platinum"], env)
     assert result.returncode == 0 and "'platinum' is not declared in rules.yaml" in result.stderr.decode()
     assert "now follow SLA profile standard" in result.stdout.decode()  # the default, until rules.yaml declares it
+
+
+def test_a_late_first_response_ends_that_escalation_and_the_resolution_still_counts(sla_gateway, sink, db, clock):
+    gw, inbox = sla_gateway, Inbox(sink)
+    number, mail = open_ticket(gw, inbox)
+    hk = scheduler(gw, clock)
+    clock.at(minutes=61)
+    hk.sla_once()
+    inbox.next(3)  # the first response is breached
+    clock.at(minutes=70)
+    reply_to(gw.port, mail[ANNA], ANNA, "Dzień dobry, sprawdzamy drukarkę.")
+    inbox.next()  # Jan gets the answer
+    clock.at(minutes=140)  # past the hourly repeat: nothing, the first response was given
+    hk.sla_once()
+    inbox.nothing_more(db)
+    assert ticket_row(db, number).escalation_level == 1
+    clock.at(hours=4, minutes=1)
+    hk.sla_once()
+    assert "resolution" in body(inbox.next(3)[DANA])

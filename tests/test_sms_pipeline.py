@@ -22,6 +22,7 @@ from helpdesk.store.account_tables import User
 from helpdesk.store.db import new_session
 from helpdesk.store.models import Article, InboundMessage, Outbox, Ticket, TicketEvent
 from tests.mail import wait_until
+from tests.test_sla_escalation import set_phone
 from tests.workflow import ANNA, JAN, PETR, Inbox, add_team, body, reply_to
 
 RULES = Path(__file__).parent / "rules" / "workflow.yaml"
@@ -129,6 +130,9 @@ def test_a_technicians_answer_to_an_sms_ticket_goes_by_sms_and_in_full_by_mail(s
     text = texted[0].raw.decode()
     assert JAN in text  # the note says where the full answer went
     assert len(text) <= 3 * 67  # three UCS-2 segments at most (Polish letters)
+    with new_session(db.engine) as session:
+        mailed_to = session.execute(select(Outbox.rcpt_to).where(Outbox.channel == "email")).scalars().all()
+    assert all("@" in r for r in mailed_to)  # the number that texted is a participant, never a mail recipient
 
 
 def test_a_stranger_who_only_texts_gets_the_answer_by_sms_alone(sms_gateway, sink, db):
@@ -139,7 +143,13 @@ def test_a_stranger_who_only_texts_gets_the_answer_by_sms_alone(sms_gateway, sin
     wait_until(lambda: any(r.kind == "sms_reply" for r in sms_rows(db)))
     (reply,) = [r for r in sms_rows(db) if r.kind == "sms_reply"]
     assert reply.rcpt_to == STRANGER and "Please restart it." in reply.raw.decode()
-    inbox.nothing_more(wait=1.0)  # no mail: the stranger has no address
+    reply_to(sms_gateway.port, notes[PETR], PETR, "#resolve")
+    wait_until(lambda: db.ticket(tickets(db)[0].id)["status"] == "resolved")
+    with new_session(db.engine) as session:  # no mail at all: the stranger has no address
+        assert session.execute(select(Outbox.kind).where(Outbox.channel == "email",
+                                                         Outbox.kind.in_(("reply", "resolved")))).all() == []
+        events = session.execute(select(TicketEvent.detail).where(TicketEvent.kind == "reply-suppressed")).scalars()
+        assert any("no mail address" in e for e in events)
 
 
 def test_mms_media_urls_are_recorded_on_the_article(sms_gateway, sink, db):
@@ -149,3 +159,15 @@ def test_mms_media_urls_are_recorded_on_the_article(sms_gateway, sink, db):
     with new_session(db.engine) as session:
         (article,) = session.execute(select(Article)).scalars()
     assert json.loads(article.media_urls) == [media]
+
+
+def test_a_staff_members_number_cannot_add_to_a_clients_ticket(sms_gateway, sink, db):
+    """Nothing proves who sent an SMS beyond the number: a technician's number is no proof of the technician."""
+    set_phone(db.engine, ANNA, "+420601234567")
+    inbox = Inbox(sink)
+    text_in(db, JAN_PHONE, "Drukarka nie drukuje")
+    inbox.next(2)
+    number = tickets(db)[0].id
+    text_in(db, "+420601234567", f"HD#{number} closing this, all fine")
+    inbox.next(2)  # a ticket of the number's own, announced to the queue
+    assert len(tickets(db)) == 2

@@ -6,6 +6,8 @@ what is wrong; the CLI commits only when the whole command succeeded.
 
 from __future__ import annotations
 
+import re
+
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -136,7 +138,7 @@ def find_user(session: Session, ref: str) -> User:
     """A user by any of their addresses, or by id."""
     if is_id(ref.strip()):
         user = session.get(User, int(ref))
-    elif ref.strip().startswith("+"):  # an SMS's number (E.164): the newest user holding it
+    elif re.fullmatch(r"\+[1-9]\d{5,14}", ref.strip()):  # an SMS's number (E.164): the newest user holding it
         user = session.execute(select(User).where(User.phone == ref.strip()).order_by(User.id.desc())).scalars().first()
     else:
         user_id = session.execute(select(UserEmail.user_id).where(UserEmail.address == ref.strip().lower())).scalar()

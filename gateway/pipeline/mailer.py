@@ -40,7 +40,9 @@ def _blocked(session: Session, intent: OutboundIntent, writer: str, now: datetim
 
 def _suppressed(session: Session, intent: OutboundIntent, limit: int, writer: str, now: datetime) -> str | None:
     """Why this mail must not go out, recorded on the ticket; None when it may."""
-    reason = _over_limit(session, intent, limit, now) or _blocked(session, intent, writer, now)
+    no_address = intent.channel == "email" and "@" not in intent.to_address
+    reason = ("the recipient has no mail address (they only texted)" if no_address else None) \
+        or _over_limit(session, intent, limit, now) or _blocked(session, intent, writer, now)
     if reason and intent.ticket_number:
         TicketStore(session).record_event(intent.ticket_number, "reply-suppressed",
                                           f"{intent.kind} to {intent.to_address} not sent: {reason}")

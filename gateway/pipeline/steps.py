@@ -22,6 +22,7 @@ from helpdesk.gateway.routing.routing_facts import RequesterInfo, RoutingFacts
 from helpdesk.gateway.staff_mailbox import staff_notify
 from helpdesk.store import workflow as q
 from helpdesk.store.assignment import active_contracts, requester_organization
+from helpdesk.store.sms_people import phone_of
 from helpdesk.store.tickets import TicketStore
 
 
@@ -68,12 +69,24 @@ def may_continue_ticket(session, store: TicketStore, mail: InboundMail, ref: Tic
     permissions decide, and mail that failed a trusted check may only add to its sender's own open ticket."""
     if proof.by_reply_address and proof.ticket == ref.number:
         return Decision(True, proof.how)
+    if mail.channel == "sms":
+        return _may_text_into(store, mail.sender, ref.number)
     verdict = may_continue(session, store, mail.sender, ref.number)
     if verdict and verified.verified is False:
         ticket = store.get_ticket(ref.number)
         if ticket.status in FINISHED_STATUSES or store.get_contact(ticket.requester_id).email != mail.sender:
             return Decision(False, f"sender not verified ({verified.reason})")
     return verdict
+
+
+def _may_text_into(store: TicketStore, phone: str, number: int) -> Decision:
+    """Nothing proves an SMS's sender beyond the number the carrier reports, so a number may add
+    only to tickets whose requester has it or that it texted before: never as staff or a colleague."""
+    if phone_of(store.conn, store.get_ticket(number).requester_id)[0] == phone:
+        return Decision(True, "the requester's number")
+    if phone in store.participants(number):
+        return Decision(True, "the number texted this ticket before")
+    return Decision(False, "the number is neither the requester's nor one that texted this ticket")
 
 
 def staff_news(store: TicketStore, outcome: Outcome, proof: SenderProof, own: frozenset[str]) -> list:

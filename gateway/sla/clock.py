@@ -77,6 +77,13 @@ def _open_targets(clock: Clock, targets: Targets) -> dict[int, int]:
     return {bit: seconds for bit, seconds in wanted.items() if seconds is not None}
 
 
+def _still_breached(clock: Clock, targets: Targets, done: Escalated) -> bool:
+    """A breach repeats only while its target is still open: a first response given late ends the
+    first response's escalation (the resolution's, if breached, goes on)."""
+    open_bits = sum(_open_targets(clock, targets))
+    return bool(done.breached & open_bits)
+
+
 def plan(clock: Clock, targets: Targets, calendar: WorkingCalendar, done: Escalated, warn_share: float,
          repeat_every: int) -> Plan:
     """Due times and the next moment something may happen: a warning, a breach, or a repeated
@@ -90,7 +97,7 @@ def plan(clock: Clock, targets: Targets, calendar: WorkingCalendar, done: Escala
             moments.append(calendar.add_working(clock.since, max(0, math.ceil(warn_share * target) - clock.used)))
         if not done.breached & bit:
             moments.append(due[bit] or clock.since)
-    if done.breached and not done.acked and done.at is not None:
+    if _still_breached(clock, targets, done) and not done.acked and done.at is not None:
         moments.append(done.at + timedelta(seconds=repeat_every))
     return Plan(due.get(FIRST_RESPONSE), due.get(RESOLUTION), min(moments) if moments else None)
 
@@ -121,6 +128,6 @@ def step(clock: Clock, targets: Targets, done: Escalated, warn_share: float, rep
             breach |= bit
         elif not done.warned & bit and clock.used >= warn_share * target:
             warn |= bit
-    repeat = (not breach and bool(done.breached) and not done.acked and done.at is not None
+    repeat = (not breach and _still_breached(clock, targets, done) and not done.acked and done.at is not None
               and now >= done.at + timedelta(seconds=repeat_every))
     return Step(warn, breach, repeat)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
@@ -21,7 +21,7 @@ from helpdesk.gateway.alerts.fanout import AlertNotice, raise_alert
 from helpdesk.gateway.pipeline.context import PipelineContext
 from helpdesk.gateway.sla.clock import TARGET_NAMES, Clock, Escalated, Step, step
 from helpdesk.gateway.sla.durations import say_duration, say_moment
-from helpdesk.gateway.sla.keeper import clock_columns, clock_of, done_of, targets_of
+from helpdesk.gateway.sla.keeper import clock_columns, clock_of, done_of, still_true, targets_of
 from helpdesk.gateway.sla.profiles import Targets
 from helpdesk.store import workflow as q
 from helpdesk.store.sla_clock import clock_row, due_tickets, set_clock
@@ -97,8 +97,10 @@ def look_at(session: Session, ctx: PipelineContext, number: int, now: datetime) 
     config, conn = ctx.rules().sla, session.connection()
     row = clock_row(conn, number)
     profile = config.profile(row["sla_profile"])
-    clock, done = clock_of(row, now).advanced(profile.calendar, now), done_of(row)
+    clock = clock_of(row, now).advanced(profile.calendar, now)
     targets, esc = targets_of(profile, row["priority"]), config.escalation
+    # Under the rules as they are now: a reload may have lengthened a target or removed it.
+    done = still_true(done_of(row), clock, targets, esc.warn_share)
     todo = step(clock, targets, done, esc.warn_share, esc.repeat_every, now)
     if todo:
         done = _act(session, ctx, number, clock, targets, done, todo, row, now)
@@ -109,5 +111,16 @@ def check_clocks(session: Session, ctx: PipelineContext, now: datetime, limit: i
     """Handle up to `limit` due clocks in the caller's transaction; returns how many were looked at."""
     numbers = due_tickets(session.connection(), now, limit)
     for number in numbers:
-        look_at(session, ctx, number, now)
+        try:
+            with session.begin_nested():  # one ticket's failure must not hold back everyone's escalation
+                look_at(session, ctx, number, now)
+        except Exception:
+            log.exception("ticket %s: SLA look failed; its clock is left as it was and tried at the next pass",
+                          number)
+            _postpone(session, number, now)
     return len(numbers)
+
+
+def _postpone(session: Session, number: int, now: datetime) -> None:
+    """A ticket whose look failed waits a pass, so the same batch does not stop at it every minute."""
+    set_clock(session.connection(), number, {"sla_next_at": now + timedelta(minutes=5)})

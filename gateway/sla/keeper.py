@@ -28,7 +28,7 @@ from helpdesk.gateway.sla.clock import (
     state_for,
 )
 from helpdesk.gateway.sla.profiles import SlaConfig, SlaProfile, Targets
-from helpdesk.store.sla_clock import clock_row
+from helpdesk.store.sla_clock import clock_row, requester_profile
 
 
 def clock_of(row: dict, now: datetime) -> Clock:
@@ -88,7 +88,11 @@ class SlaKeeper:
         """The SLA columns after `values` (the ticket's other changes) are applied now.
         `first_response`: staff gave the client a public answer; `profile_name`: the contract's
         profile changed to it."""
-        config, row, now = self.config(), clock_row(conn, number), self.clock()
+        # Locked: a scheduler pass on another instance must not write an escalation meanwhile that
+        # this change would then overwrite with what it read before (PostgreSQL; SQLite has one writer).
+        config, row, now = self.config(), clock_row(conn, number, lock=True), self.clock()
+        if row["sla_state"] == NONE and profile_name is None:  # from before SLA clocks: the contract's profile
+            profile_name = requester_profile(conn, row["requester_id"], now.date())
         clock = clock_of(row, now).advanced(config.profile(row["sla_profile"]).calendar, now)
         old_status, status = row["status"], values.get("status", row["status"])
         priority = values.get("priority", row["priority"])

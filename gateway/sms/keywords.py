@@ -29,14 +29,16 @@ _WORDS: dict[Keyword, dict[str, str]] = {
         "ru": "СТОП ОТПИСАТЬСЯ",
     },
     "start": {
-        "en": "START YES UNSTOP",
+        # Not YES or INFO, though Twilio lists them: "Yes" alone is how a client answers "does it
+        # work now?", and taking it as a keyword would keep the answer from the ticket.
+        "en": "START UNSTOP",
         "pl": "START ZAPISZ",
         "cs": "START",
         "hr": "START PRIJAVA",
         "ru": "СТАРТ",
     },
     "help": {
-        "en": "HELP INFO",
+        "en": "HELP",
         "pl": "POMOC",
         "cs": "POMOC NÁPOVĚDA",
         "hr": "POMOĆ",

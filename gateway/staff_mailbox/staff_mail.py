@@ -55,7 +55,7 @@ def _client_recipients(store: TicketStore, sm: StaffMail, own: frozenset[str]) -
     """The ticket's other participants (CC'd clients): never staff, never our own addresses."""
     cc = []
     for address in sorted(store.participants(sm.state.number) - {sm.requester.email}):
-        if base_address(address) in own:
+        if "@" not in address or base_address(address) in own:  # a number that texted is no mail recipient
             continue
         person = q.person_by_address(store.conn, address)
         if person is None or not person.is_staff:
