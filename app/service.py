@@ -170,7 +170,8 @@ class Gateway:
                                           s.smtp_max_connections_per_ip)
         except OSError as exc:
             raise UserError(f"cannot listen on {s.smtp_listen}: {exc.strerror}") from None
-        http = HttpService(s, self.metrics, lambda: {"smtp": server.is_serving()}, on_inbound_stored=worker.wake.set)
+        http = HttpService(s, self.metrics, lambda: {"smtp": server.is_serving()}, engine,
+                           on_inbound_stored=worker.wake.set)
         await http.start()  # a port in use: one line, like SMTP's
         writer_task = asyncio.create_task(writer.run())
         loop = asyncio.get_running_loop()

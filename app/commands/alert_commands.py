@@ -28,12 +28,6 @@ STATUS_ORDER = ("sent", "sending", "queued", "bounced", "failed", "not sent")
 COLUMNS = ["id", "created_at", "level", "initiator", "kind", "ticket", "subject", "acknowledged", "deliveries"]
 
 
-def _one_of(value: str | None, option: str, allowed) -> str | None:
-    if value is not None and value not in tuple(allowed):
-        paging.bad_value(option, f"unknown {option[2:]} {value!r} (one of {', '.join(allowed)})")
-    return value
-
-
 def delivery_counts(sent: list[dict]) -> dict[str, dict[str, int]]:
     """channel -> delivery status -> how many recipients ("sent", "queued", "failed", "not sent", "stored")."""
     counts: dict[str, Counter] = {}
@@ -83,8 +77,8 @@ def list_cmd(level: str = typer.Option(None, "--level", metavar="LEVEL", help=f"
              offset: str = paging.OFFSET, as_json: bool = typer.Option(False, "--json")) -> None:
     """Alerts, newest first, a page at a time, with how each was delivered (stderr says when there are more)."""
     page, window = paging.read_page(limit, offset), paging.read_window(since, until)
-    wanted = AlertFilter(_one_of(level, "--level", LEVELS), _one_of(initiator, "--initiator", INITIATORS), kind,
-                         ticket, window.since, window.until, unacknowledged)
+    wanted = AlertFilter(paging.one_of(level, "--level", LEVELS), paging.one_of(initiator, "--initiator", INITIATORS),
+                         kind, ticket, window.since, window.until, unacknowledged)
     with session_scope(read_only=True) as session:
         conn = session.connection()
         rows, total = alert_page(conn, wanted, page.limit, page.offset)

@@ -43,6 +43,13 @@ def bad_value(option: str, problem: str) -> None:
     fail(f"{option}: {problem}", BAD_VALUE)
 
 
+def one_of(value: str | None, option: str, allowed) -> str | None:
+    """`value` when it is one of `allowed` (or not given); else the one-line error naming them."""
+    if value is not None and value not in tuple(allowed):
+        bad_value(option, f"unknown {option[2:]} {value!r} (one of {', '.join(allowed)})")
+    return value
+
+
 def _whole_number(value: str, option: str, lowest: int, highest: int) -> int:
     text = (value or "").strip()
     if not (text.isascii() and text.isdigit()) or not lowest <= int(text) <= highest:

@@ -40,12 +40,6 @@ _WALL_TIME = WorkingCalendar.around_the_clock("wall-time")
 LIST_COLUMNS = ["number", "created_at", "status", "priority", "queue", "requester", "assignee", "subject"]
 
 
-def _one_of(value: str | None, option: str, allowed) -> str | None:
-    if value is not None and value not in tuple(allowed):
-        paging.bad_value(option, f"unknown {option[2:]} {value!r} (one of {', '.join(allowed)})")
-    return value
-
-
 def _found(option: str, find, session: Session, ref: str | None) -> int | None:
     """The id of the user or organization named; an unknown one is an error naming the option."""
     if ref is None:
@@ -97,8 +91,8 @@ def list_cmd(queue: str = typer.Option(None, "--queue", metavar="QUEUE", help="O
     """Tickets, newest first, a page at a time (stderr says when there are more)."""
     page, window = paging.read_page(limit, offset), paging.read_window(since, until)
     due_before = _due_before(due_within, utcnow())
-    _one_of(status, "--status", TicketStatus)
-    _one_of(priority, "--priority", PRIORITIES)
+    paging.one_of(status, "--status", TicketStatus)
+    paging.one_of(priority, "--priority", PRIORITIES)
     with session_scope(read_only=True) as session:
         wanted = TicketFilter(
             queue=_known_queue(session, queue), assignee_id=_found("--assignee", find_user, session, assignee),

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -28,6 +29,7 @@ class HttpState:
     registry: CollectorRegistry
     readiness: Readiness
     db_thread: DatabaseThread
+    engine: Engine  # the gateway's: webhooks store what they receive through it
     # Wakes the processor after an SMS webhook committed a message, as the SMTP intake does.
     on_inbound_stored: Callable[[], None] | None = None
 
@@ -54,7 +56,7 @@ def build_app(state: HttpState) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
-        *sms_webhook_routes(state.settings, state.registry, state.on_inbound_stored),
+        *sms_webhook_routes(state.settings, state.registry, state.engine, state.on_inbound_stored),
     ])
     app.state.http = state
     app.state.public_url = state.public_url

@@ -15,6 +15,7 @@ import socket
 from collections.abc import Callable
 
 import uvicorn
+from sqlalchemy.engine import Engine
 
 from helpdesk.app.http.app import HttpState, build_app
 from helpdesk.app.http.db_collector import DatabaseCollector
@@ -54,9 +55,10 @@ class HttpService:
     """`listening()` names each other listener and whether it is bound, for /readyz."""
 
     def __init__(self, settings: Settings, metrics: Metrics, listening: Callable[[], dict[str, bool]],
-                 on_inbound_stored: Callable[[], None] | None = None):
-        """`on_inbound_stored`: called (on the event loop) after a webhook committed an inbound message."""
-        self.settings, self.metrics, self.listening = settings, metrics, listening
+                 engine: Engine, on_inbound_stored: Callable[[], None] | None = None):
+        """`engine`: the gateway's, for the webhooks; `on_inbound_stored`: called (on the event loop)
+        after a webhook committed an inbound message."""
+        self.settings, self.metrics, self.listening, self.engine = settings, metrics, listening, engine
         self.on_inbound_stored = on_inbound_stored
         self.server: _Server | None = None
         self.task: asyncio.Task | None = None
@@ -77,7 +79,7 @@ class HttpService:
         self.metrics.registry.register(DatabaseCollector(self.probe))
         readiness = Readiness(s, self.probe, self.db_thread, lambda: {**self.listening(), "http": self.is_serving()})
         app = build_app(HttpState(s, public_url(s, *self.address), self.metrics.registry, readiness, self.db_thread,
-                                  self.on_inbound_stored))
+                                  self.engine, self.on_inbound_stored))
         trusted = [ip.strip() for ip in s.trusted_proxies.split(",") if ip.strip()]
         config = uvicorn.Config(app, log_config=None, lifespan="off", access_log=s.log_third_party,
                                 proxy_headers=bool(trusted), forwarded_allow_ips=trusted,

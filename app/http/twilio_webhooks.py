@@ -25,7 +25,6 @@ from twilio.request_validator import RequestValidator
 from helpdesk.gateway.ground.errors import TempFail
 from helpdesk.gateway.ground.message import RawInbound
 from helpdesk.gateway.ground.settings import Settings
-from helpdesk.store.db import make_engine
 from helpdesk.store.sms_inbound import store_sms
 from helpdesk.store.sms_status import record_delivery_status
 
@@ -183,7 +182,7 @@ class TwilioWebhooks:
         return twiml_ok()
 
 
-def sms_webhook_routes(settings: Settings, registry: CollectorRegistry,
+def sms_webhook_routes(settings: Settings, registry: CollectorRegistry, engine: Engine,
                        on_stored: Callable[[], None] | None = None) -> list[Route]:
     """The webhook routes, or none (a 404 like any unknown path) without a Twilio auth token."""
     if not settings.twilio_auth_token_value():
@@ -192,6 +191,4 @@ def sms_webhook_routes(settings: Settings, registry: CollectorRegistry,
     if not settings.public_url:
         log.warning("SMS webhooks refuse every request: HELPDESK_PUBLIC_URL is not set, and Twilio's "
                     "signature covers the public URL")
-    # An engine of the webhooks' own: the HTTP side is handed no engine of the gateway's.
-    engine = make_engine(settings.database_url, settings.db_busy_timeout_ms)
     return TwilioWebhooks(settings, engine, registry, on_stored).routes()

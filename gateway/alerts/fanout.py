@@ -8,20 +8,19 @@ outbox row the SMS dispatcher sends). A person without a phone number is recorde
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
 from helpdesk.gateway.alerts.levels import channels_for
-from helpdesk.gateway.conversation.ticket_tag import format_tag
+from helpdesk.gateway.ground.outgoing import OutboundIntent
+from helpdesk.gateway.ground.processing_log import ProcessingLog
 from helpdesk.gateway.pipeline.context import PipelineContext
 from helpdesk.gateway.pipeline.mailer import queue_mail
+from helpdesk.gateway.pipeline.sms_out import queue_sms
 from helpdesk.gateway.staff_mailbox.staff_notify import notification_for
 from helpdesk.store import alerts as store
 from helpdesk.store import workflow as q
-from helpdesk.store.outbox import enqueue_sms
-from helpdesk.store.sms_people import is_opted_out
 
 MAIL_KIND, SMS_KIND = "sla_alert", "alert_sms"
 
@@ -58,14 +57,13 @@ def _mail(session: Session, ctx: PipelineContext, notice: AlertNotice, people: l
 
 
 def _sms(session: Session, ctx: PipelineContext, notice: AlertNotice, person: q.Person, number: str,
-         context: dict) -> int:
-    tag = format_tag(ctx.settings.ticket_tag, notice.ticket.number) if notice.ticket else ""
-    body = ctx.renderer.render(SMS_KIND, person.locale, {
-        **context, "tag": tag, "number": notice.ticket.number if notice.ticket else 0,
-        "support_name": ctx.settings.support_name, "support_address": ctx.settings.support_address}).body
-    return enqueue_sms(session.connection(), SMS_KIND, notice.ticket.number if notice.ticket else None, number,
-                       " ".join(body.split()), f"sms-{uuid.uuid4().hex}@{ctx.settings.message_id_domain}",
-                       ctx.clock())
+         context: dict) -> int | None:
+    """The outbox id of the alert's SMS, queued like every SMS (rendered, fitted into the segment
+    limit); None when the number opted out."""
+    intent = OutboundIntent(kind=SMS_KIND, ticket_number=notice.ticket.number if notice.ticket else 0,
+                            to_address=number, to_name=person.name, locale=person.locale, in_reply_to=None,
+                            context=context, auto_submitted="auto-generated", channel="sms")
+    return queue_sms(session, intent, ctx, ProcessingLog())
 
 
 def raise_alert(session: Session, ctx: PipelineContext, notice: AlertNotice, people: list[q.Person],
@@ -93,10 +91,9 @@ def raise_alert(session: Session, ctx: PipelineContext, notice: AlertNotice, peo
         numbers = store.phones(conn, [p.user_id for p in people])
         for p in people:
             number = numbers.get(p.user_id)
-            stopped = bool(number) and is_opted_out(conn, number)
+            row_id = _sms(session, ctx, notice, p, number, context) if number else None
             rows.append({"alert_id": alert_id, "user_id": p.user_id, "channel": "sms", "address": number or "",
-                         "outbox_id": _sms(session, ctx, notice, p, number, context) if number and not stopped
-                         else None,
-                         "detail": "opted out of SMS" if stopped else "" if number else "no phone number"})
+                         "outbox_id": row_id,
+                         "detail": "" if row_id else "opted out of SMS" if number else "no phone number"})
     store.insert_deliveries(conn, [{"outbox_id": None, **r} for r in rows])
     return alert_id

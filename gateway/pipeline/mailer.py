@@ -32,8 +32,9 @@ def _over_limit(session: Session, intent: OutboundIntent, limit: int, now: datet
 
 def _blocked(session: Session, intent: OutboundIntent, writer: str, now: datetime) -> str | None:
     # A person's answer still goes; only automatic mail is held back. The writer of the mail being
-    # handled has just shown their address works (which lifted any block), so no look-up for them.
-    if intent.auto_submitted is None or intent.to_address == writer:
+    # handled has just shown their address works (which lifted any block), so no look-up for them;
+    # an SMS goes to a number, which bounces have never blocked.
+    if intent.auto_submitted is None or intent.to_address == writer or intent.channel == "sms":
         return None
     return blocked_reason(session.connection(), intent.to_address, now)
 
