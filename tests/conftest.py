@@ -27,6 +27,7 @@ for _key in [k for k in os.environ if k.startswith("HELPDESK_") and not k.starts
 os.environ["HELPDESK_ENV_FILE"] = "/nonexistent/helpdesk.env"
 
 from helpdesk.app.service import Gateway  # noqa: E402
+from helpdesk.gateway.ground.errors import UserError  # noqa: E402
 from helpdesk.gateway.ground.settings import Settings  # noqa: E402
 from helpdesk.store.db import make_engine  # noqa: E402
 from helpdesk.store.migrate import upgrade  # noqa: E402
@@ -187,9 +188,17 @@ def start_gateway():
     started: list[GatewayThread] = []
 
     def start(settings: Settings, clock=None) -> GatewayThread:
-        gw = GatewayThread(settings, clock).start()
-        started.append(gw)
-        return gw
+        for attempt in range(3):
+            gw = GatewayThread(settings, clock)
+            started.append(gw)
+            try:
+                return gw.start()
+            except UserError as exc:
+                # free_port() hands out a port that is free now; another worker may bind it before the
+                # gateway does. Only the SMTP port is replaced: tests read it from gw.settings.
+                if attempt == 2 or f"cannot listen on {settings.smtp_listen}" not in str(exc):
+                    raise
+                settings = settings.model_copy(update={"smtp_listen": f"127.0.0.1:{free_port()}"})
 
     yield start
     for gw in started:
