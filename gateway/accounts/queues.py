@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from helpdesk.gateway.accounts.directory import actor_for, find_user, user_roles
@@ -47,12 +48,17 @@ def add_queue(session: Session, name: str, title: str, declared: dict[str, str],
 
 def ensure_queues(session: Session, queues: dict[str, str]) -> None:
     """Make every queue declared in rules.yaml exist with its title there, so members can be added to it."""
-    for name, title in queues.items():
-        name, title = check_queue(name, title)
+    checked = [check_queue(name, title) for name, title in queues.items()]
+    if not checked:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    # ON CONFLICT DO NOTHING: `queues add` and a service reloading rules.yaml may create the same
+    # queue at the same moment; the loser must not fail (a failed reload is not tried again).
+    session.execute(dialect.insert(Queue.__table__).values([{"name": n, "title": t} for n, t in checked])
+                    .on_conflict_do_nothing(index_elements=["name"]))
+    for name, title in checked:
         queue = session.get(Queue, name)
-        if queue is None:
-            session.add(Queue(name=name, title=title))
-        elif queue.title != title:
+        if queue.title != title:
             queue.title = title
 
 
