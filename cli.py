@@ -10,6 +10,8 @@ from helpdesk.app.commands import alert_commands as alerts
 from helpdesk.app.commands import backup_commands as backup
 from helpdesk.app.commands import contract_commands as contracts
 from helpdesk.app.commands import inbound_commands as inbound
+from helpdesk.app.commands import invoice_commands as invoices
+from helpdesk.app.commands import object_commands as objects
 from helpdesk.app.commands import org_commands as orgs
 from helpdesk.app.commands import outbox_commands as outbox
 from helpdesk.app.commands import queue_commands as queues
@@ -18,6 +20,7 @@ from helpdesk.app.commands import rule_commands as rules
 from helpdesk.app.commands import service_commands as service
 from helpdesk.app.commands import sla_commands as sla
 from helpdesk.app.commands import ticket_commands as tickets
+from helpdesk.app.commands import time_commands as time_entries
 from helpdesk.app.commands import user_commands as users
 from helpdesk.app.commands.console import run_cli
 
@@ -51,6 +54,9 @@ app.add_typer(backup.app, name="backup")
 app.add_typer(sla.app, name="sla")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(report.app, name="report")
+app.add_typer(objects.app, name="objects")
+app.add_typer(time_entries.app, name="time")
+app.add_typer(invoices.app, name="invoices")
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ class Alert(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    object_id: int | None = Field(default=None, foreign_key="client_object.id", index=True)
     # external-client, external-service, internal-service, internal-client (gateway/alerts/levels.py)
     initiator: str = Field(max_length=24)
     level: str = Field(max_length=16)

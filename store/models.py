@@ -12,6 +12,7 @@ from sqlmodel import Field, SQLModel
 
 from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.gateway.ground.statuses import InboundStatus, OutboxStatus, TicketStatus
+from helpdesk.store import billing_tables, object_tables  # noqa: F401  (registers the tables)
 from helpdesk.store.alert_tables import Alert, AlertDelivery, JobLease  # noqa: F401  (registers the tables)
 
 
@@ -57,6 +58,11 @@ class Ticket(SQLModel, table=True):
     escalated_at: datetime | None = None
     escalation_acked: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     sla_next_at: datetime | None = None
+    # The client's object the ticket is about, and whether it is an incident or a problem (a common
+    # cause of incidents, which point at it with problem_id).
+    object_id: int | None = Field(default=None, foreign_key="client_object.id", index=True)
+    kind: str = Field(default="incident", max_length=16, sa_column_kwargs={"server_default": "incident"})
+    problem_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
 
     @property
     def number(self) -> int:

@@ -152,6 +152,21 @@ class Settings(BaseSettings):
     # How often (seconds) the scheduler looks for SLA clocks that reached a warning, a breach or a
     # repeated escalation (the moments are stored, so a look costs an index scan).
     sla_check_seconds: float = 60.0
+    # Clients' objects: days before an inspection is due that reminders go (comma-separated,
+    # each step once), and the subject tag that names an object ("[OBJ SRV-01]"; group 1 is the id).
+    inspection_reminder_days: str = "30,7"
+    object_tag_pattern: str = r"\[OBJ\s+([A-Za-z0-9][A-Za-z0-9._/-]{0,63})\]"
+    # Billing: the provider's own details on every invoice (EDIFACT NAD+SU), and the hour (UTC) of
+    # the first day of a period when the scheduled period run makes the previous period's invoices.
+    provider_legal_name: str = ""
+    provider_street: str = ""
+    provider_city: str = ""
+    provider_postcode: str = ""
+    provider_country: str = ""   # ISO 3166-1 alpha-2
+    provider_vat_number: str = ""
+    provider_edi_id: str = ""
+    provider_edi_qualifier: str = "ZZZ"  # 14 = GLN (EAN), ZZZ = mutually defined, ...
+    invoice_run_hour: int = 2
     # Optional address for internal notes: staff mail sent here never reaches the client.
     notes_address: str | None = None
     # Hosts whose Authentication-Results headers (RFC 8601) count, by authserv-id (comma-separated),
@@ -227,6 +242,38 @@ class Settings(BaseSettings):
         except re.error as exc:
             raise ValueError(f"HELPDESK_SMS_TICKET_PATTERN is not a regular expression: {exc}") from None
         return value
+
+    @field_validator("object_tag_pattern")
+    @classmethod
+    def _check_object_tag(cls, value: str) -> str:
+        try:
+            groups = re.compile(value).groups
+        except re.error as exc:
+            raise ValueError(f"HELPDESK_OBJECT_TAG_PATTERN is not a regular expression: {exc}") from None
+        if groups < 1:
+            raise ValueError("HELPDESK_OBJECT_TAG_PATTERN needs a group for the object's identifier")
+        return value
+
+    @field_validator("inspection_reminder_days")
+    @classmethod
+    def _check_reminder_days(cls, value: str) -> str:
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        if not all(p.isdigit() and int(p) > 0 for p in parts):
+            raise ValueError(f"HELPDESK_INSPECTION_REMINDER_DAYS must be positive whole days, "
+                             f"comma-separated, got {value!r}")
+        return ",".join(parts)
+
+    @field_validator("invoice_run_hour")
+    @classmethod
+    def _check_run_hour(cls, value: int) -> int:
+        if not 0 <= value <= 23:
+            raise ValueError(f"HELPDESK_INVOICE_RUN_HOUR must be 0-23, got {value}")
+        return value
+
+    @property
+    def reminder_days(self) -> tuple[int, ...]:
+        """Reminder steps, earliest first (30 before 7)."""
+        return tuple(sorted({int(p) for p in self.inspection_reminder_days.split(",") if p}, reverse=True))
 
     @model_validator(mode="after")
     def _check_sms_provider(self):

@@ -16,6 +16,7 @@ from datetime import timedelta
 from sqlmodel import Session
 
 from helpdesk.gateway.alerts.ticket_alert import raise_new_ticket_alert
+from helpdesk.gateway.billing.approval_mail import invoice_reply
 from helpdesk.gateway.conversation.closed_policy import follow_up_instead
 from helpdesk.gateway.conversation.closing import close_confirmed, thanks_after_close
 from helpdesk.gateway.conversation.confirmation import read_answer
@@ -31,6 +32,7 @@ from helpdesk.gateway.hygiene.bounce_records import record_bounce
 from helpdesk.gateway.hygiene.classify import Classification, classify, from_mail_system
 from helpdesk.gateway.hygiene.quoting import strip_quoted
 from helpdesk.gateway.hygiene.sender_proof import prove_sender as sender_proof
+from helpdesk.gateway.objects.object_mail import machine_fault, object_mail
 from helpdesk.gateway.pipeline.apply import apply_mail
 from helpdesk.gateway.pipeline.context import MessageInProcess, PipelineContext
 from helpdesk.gateway.pipeline.mailer import queue_mail
@@ -229,8 +231,11 @@ STAGES: tuple[tuple[str, Stage], ...] = (
     ("bounce", record_delivery_report),
     ("classify", classify_sender),
     ("prove", prove_sender),
+    ("invoice-reply", invoice_reply),
+    ("object-mail", object_mail),
     ("thread", find_thread),
     ("staff", staff_on_ticket),
+    ("machine-fault", machine_fault),
     ("continue", check_continuation),
     ("confirmation", answer_to_finished),
     ("closed-policy", closed_ticket_policy),

@@ -1,0 +1,1 @@
+"""Billing: contracts priced per period, invoices, EDIFACT INVOIC interchanges."""

@@ -1,0 +1,1 @@
+"""Clients' objects: documents, inspections, machine-reported faults, incidents and problems."""
