@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from email.utils import formatdate
 
@@ -45,6 +46,12 @@ IDLE_TIMEOUT_SECONDS = 300
 # asyncio's default of 100 the rest waited for SYN-ACK retransmissions, up to a minute, instead
 # of a prompt 220 or 421 (bench/hostile_smtp.py). The kernel caps it at net.core.somaxconn.
 LISTEN_BACKLOG = 1024
+# A plain <local@domain> path, as nearly every MAIL and RCPT names (dot-atom local part, host
+# name domain; RFC 5321 4.1.2). Anything else (quoted local parts, address literals, source
+# routes, <>) goes to aiosmtpd's full parser.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_PLAIN_PATH = re.compile(rf"\s*<({_ATEXT}(?:\.{_ATEXT})*)@({_LABEL}(?:\.{_LABEL})*)>\s*(.*)", re.DOTALL)
 
 
 class IntakeHandler:
@@ -139,6 +146,14 @@ class Listener(EnhancedReplies):
             self.release_slot()
             self.release_slot = None
         super().connection_lost(error)
+
+    def _getaddr(self, arg: str):
+        # aiosmtpd reads every MAIL and RCPT argument with the email package's RFC 5322 header
+        # parser, a fifth of a millisecond each; a plain path gives the same result from one match.
+        match = _PLAIN_PATH.fullmatch(arg)
+        if match is None or (self.local_part_limit and len(match.group(1)) > self.local_part_limit):
+            return super()._getaddr(arg)
+        return f"{match.group(1)}@{match.group(2)}", match.group(3)
 
     async def smtp_EHLO(self, hostname: str) -> None:
         await super().smtp_EHLO(hostname)

@@ -29,6 +29,7 @@ from helpdesk.store.models import DeliveryAttempt, Instance, Outbox, ThreadRef
 log = logging.getLogger("helpdesk.outbound")
 INSERT_OUTBOX = insert(Outbox.__table__).returning(Outbox.__table__.c.id)
 INSERT_THREAD_REF = insert(ThreadRef.__table__)
+_outbox = Outbox.__table__
 
 
 def enqueue(session: Session, composed: ComposedMail, kind: str, ticket_id: int | None,
@@ -66,19 +67,25 @@ def _abandoned_claim(now: datetime, stale_after: timedelta, instance_id: int | N
     return and_(Outbox.status == OutboxStatus.SENDING, or_(Outbox.claimed_until < now, dead_instance, mine))
 
 
+_CLAIM_COLUMNS = (Outbox.__table__.c.id, Outbox.__table__.c.mail_from, Outbox.__table__.c.rcpt_to,
+                  Outbox.__table__.c.raw, Outbox.__table__.c.attempts)
+
+
 def claim_due(session: Session, now: datetime, limit: int, lease: timedelta, *,
               instance_id: int | None = None, stale_after: timedelta = timedelta(seconds=10),
               channel: str = "email") -> list[ClaimedMail]:
     """Lease up to `limit` due rows of one channel (each has its own dispatcher) to the caller's
-    instance; commit happens in the caller."""
+    instance; commit happens in the caller. Core statements, not the ORM: this runs for every
+    batch the dispatcher sends, and one UPDATE for the batch replaces a flush per row."""
     due = or_(and_(Outbox.status == OutboxStatus.QUEUED, Outbox.next_attempt_at <= now),
               _abandoned_claim(now, stale_after, instance_id))
-    rows = session.execute(
-        select(Outbox).where(due, Outbox.channel == channel).order_by(Outbox.id).limit(limit)
-        .with_for_update(skip_locked=True)
-    ).scalars().all()
-    for row in rows:
-        row.status, row.claimed_until, row.claimed_by = OutboxStatus.SENDING, now + lease, instance_id
+    conn = session.connection()
+    rows = conn.execute(
+        select(*_CLAIM_COLUMNS).where(due, Outbox.channel == channel).order_by(Outbox.id).limit(limit)
+        .with_for_update(skip_locked=True)).all()
+    if rows:
+        conn.execute(update(_outbox).where(_outbox.c.id.in_([r.id for r in rows]))
+                     .values(status=OutboxStatus.SENDING, claimed_until=now + lease, claimed_by=instance_id))
     return [ClaimedMail(r.id, r.mail_from, tuple(r.rcpt_to.split(",")), r.raw, r.attempts) for r in rows]
 
 
@@ -86,7 +93,6 @@ def backoff(attempts: int, base: float, cap: float) -> timedelta:
     return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
 
 
-_outbox = Outbox.__table__
 # Results are written only while the claim is still ours: a row another instance took over
 # (this one was taken for dead) is that instance's to record.
 _STILL_OURS = _outbox.c.claimed_by.is_not_distinct_from(bindparam("me"))
