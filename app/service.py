@@ -31,7 +31,7 @@ from helpdesk.gateway.pipeline.processor import Processor
 from helpdesk.gateway.routing.rules import Rules, load_rules
 from helpdesk.inbound.smtp import IntakeHandler, start_listener
 from helpdesk.outbound.render import Renderer
-from helpdesk.store.db import make_engine, new_session
+from helpdesk.store.db import is_sqlite, make_engine, new_session
 from helpdesk.store.migrate import upgrade
 
 log = logging.getLogger("helpdesk.service")
@@ -78,6 +78,14 @@ class Worker:
         except TimeoutError:
             log.warning("%s: still busy at shutdown; the rest waits for the next start", self.name)
             self.task.cancel()
+
+
+def processor_workers(settings: Settings, engine) -> int:
+    """SQLite has one writer at a time, so one worker; PostgreSQL overlaps one worker's round trips
+    with another's work (each claims rows the other has not locked, a sender's mail in order)."""
+    if settings.processor_workers:
+        return settings.processor_workers
+    return 1 if is_sqlite(engine) else 2
 
 
 async def _work_loop(worker: Worker) -> None:
@@ -145,7 +153,6 @@ class Gateway:
         renderer = self.renderer
         sync_queues(engine, self.rules)
         ctx = make_pipeline_context(s, lambda: self.rules, renderer, self.clock)
-        processor = Processor(engine, ctx, metrics=self.metrics)
         transport = make_relay_transport(s)
         heartbeat = InstanceHeartbeat(engine, s)  # registered before the first claim, which names it
         instance_id = heartbeat.register()
@@ -160,8 +167,13 @@ class Gateway:
         def wake_senders() -> None:  # whatever queued mail may have queued SMS too
             for sender in senders:
                 sender.wake.set()
-        worker = Worker("processor", processor.run_once, after_work=wake_senders)
-        writer = make_writer(engine, s, on_commit=worker.wake.set)
+        processors = [Worker(f"processor {n + 1}", Processor(engine, ctx, metrics=self.metrics).run_once,
+                             after_work=wake_senders) for n in range(processor_workers(s, engine))]
+
+        def wake_processors() -> None:  # they share the work: PostgreSQL claims skip what another locked
+            for processor in processors:
+                processor.wake.set()
+        writer = make_writer(engine, s, on_commit=wake_processors)
         handler = IntakeHandler(writer, s.accepted_addresses, s.message_id_domain, s.smtp_max_recipients,
                                 metrics=self.metrics)
         host, port = s.smtp_host_port
@@ -171,15 +183,16 @@ class Gateway:
         except OSError as exc:
             raise UserError(f"cannot listen on {s.smtp_listen}: {exc.strerror}") from None
         http = HttpService(s, self.metrics, lambda: {"smtp": server.is_serving()}, engine,
-                           on_inbound_stored=worker.wake.set)
+                           on_inbound_stored=wake_processors)
         await http.start()  # a port in use: one line, like SMTP's
         writer_task = asyncio.create_task(writer.run())
         loop = asyncio.get_running_loop()
-        readers = make_readers(engine, s, lambda: loop.call_soon_threadsafe(worker.wake.set))
+        readers = make_readers(engine, s, lambda: loop.call_soon_threadsafe(wake_processors))
         for reader in readers:
             reader.thread.start()
         watcher = asyncio.create_task(self._watch_rules())
-        worker.start()
+        for processor in processors:
+            processor.start()
         for sender in senders:
             sender.start()
         heartbeat.start()
@@ -205,7 +218,7 @@ class Gateway:
             reader.stop.set()
         for reader in readers:
             await asyncio.to_thread(reader.thread.join, SHUTDOWN_GRACE)
-        await self._shutdown(server, handler, writer_task, worker, senders)
+        await self._shutdown(server, handler, writer_task, processors, senders)
         await heartbeat.stop()
         await http.stop()  # last: /readyz says "not ready" while the rest drains
         transport.close()
@@ -244,7 +257,7 @@ class Gateway:
                 seen = current
                 self.reload_rules()
 
-    async def _shutdown(self, server, handler, writer_task, worker: Worker, senders: list[Worker]) -> None:
+    async def _shutdown(self, server, handler, writer_task, processors: list[Worker], senders: list[Worker]) -> None:
         log.info("stopping: no new connections, finishing in-flight work")
         server.close()
         handler.draining = True  # what is in DATA finishes; new transactions get 421
@@ -254,6 +267,6 @@ class Gateway:
             await asyncio.sleep(0.05)
         writer_task.cancel()  # commits whatever is still queued, then stops
         await asyncio.gather(writer_task, return_exceptions=True)
-        await worker.finish(SHUTDOWN_GRACE)
+        await asyncio.gather(*(processor.finish(SHUTDOWN_GRACE) for processor in processors))
         for sender in senders:
             await sender.finish(SHUTDOWN_GRACE)

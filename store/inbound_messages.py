@@ -6,7 +6,7 @@ pending rows and records what became of each; the CLI looks at and releases quar
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -60,7 +60,23 @@ def insert_raw(conn: Connection, items: list[RawInbound]) -> list[int]:
 PENDING = (select(_inbound.c.id, _inbound.c.raw, _inbound.c.envelope_from, _inbound.c.envelope_to,
                   _inbound.c.source)
            .where(_inbound.c.status == InboundStatus.PENDING).order_by(_inbound.c.id))
-PENDING_CLAIM = (select(_inbound.c.id, _inbound.c.raw, _inbound.c.envelope_from, _inbound.c.envelope_to,
+# PostgreSQL, several processing workers or instances: the next pending rows nobody has locked,
+# except a message whose sender has an earlier one another worker is still processing (that one
+# is locked, so it is not among ours). Without this rule a sender's second mail could be applied
+# before its first: a reply before the mail that opens its ticket. It waits for the next claim.
+# The null sender (bounces) has no order to keep. The status is written literally (see role_in).
+PENDING_CLAIM = text("""
+WITH mine AS MATERIALIZED (
+    SELECT id FROM inbound_message WHERE status = 'pending' ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED)
+SELECT m.id, m.raw, m.envelope_from, m.envelope_to, m.source, m.attempts, m.received_at, m.channel
+FROM inbound_message m JOIN mine ON mine.id = m.id
+WHERE coalesce(m.envelope_from, '') = '' OR NOT EXISTS (
+    SELECT 1 FROM inbound_message earlier
+    WHERE earlier.status = 'pending' AND earlier.envelope_from = m.envelope_from AND earlier.id < m.id
+      AND earlier.id NOT IN (SELECT id FROM mine))
+ORDER BY m.id""")
+assert InboundStatus.PENDING == "pending"
+CLAIM = (select(_inbound.c.id, _inbound.c.raw, _inbound.c.envelope_from, _inbound.c.envelope_to,
                         _inbound.c.source, _inbound.c.attempts, _inbound.c.received_at, _inbound.c.channel)
                  .where(_inbound.c.status == InboundStatus.PENDING).order_by(_inbound.c.id)
                  .with_for_update(skip_locked=True))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, SmallInteger, Text, false
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, SmallInteger, Text, false, text
 from sqlmodel import Field, SQLModel
 
 from helpdesk.gateway.ground.clock import utcnow
@@ -74,7 +74,10 @@ class InboundMessage(SQLModel, table=True):
     """A raw message exactly as received, committed before the sender gets its 250."""
 
     __tablename__ = "inbound_message"
-    __table_args__ = (Index("ix_inbound_status", "status"), Index("ux_inbound_external_id", "external_id", unique=True))
+    __table_args__ = (Index("ix_inbound_status", "status"), Index("ux_inbound_external_id", "external_id", unique=True),
+                      # a sender's pending messages, for the processor's in-order claim (store/inbound_messages.py)
+                      Index("ix_inbound_pending_sender", "envelope_from", "id",
+                            postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")))
 
     id: int | None = Field(default=None, primary_key=True)
     received_at: datetime = Field(default_factory=utcnow)

@@ -152,6 +152,9 @@ class Settings(BaseSettings):
     # How often (seconds) the scheduler looks for SLA clocks that reached a warning, a breach or a
     # repeated escalation (the moments are stored, so a look costs an index scan).
     sla_check_seconds: float = 60.0
+    # Threads that take stored messages through the pipeline; 0: one on SQLite (one writer at a
+    # time), two on PostgreSQL (one's round trips overlap another's work; a sender's mail stays in order).
+    processor_workers: int = 0
     # Clients' objects: days before an inspection is due that reminders go (comma-separated,
     # each step once), and the subject tag that names an object ("[OBJ SRV-01]"; group 1 is the id).
     inspection_reminder_days: str = "30,7"
@@ -262,6 +265,13 @@ class Settings(BaseSettings):
             raise ValueError(f"HELPDESK_INSPECTION_REMINDER_DAYS must be positive whole days, "
                              f"comma-separated, got {value!r}")
         return ",".join(parts)
+
+    @field_validator("processor_workers")
+    @classmethod
+    def _check_workers(cls, value: int) -> int:
+        if not 0 <= value <= 16:
+            raise ValueError(f"HELPDESK_PROCESSOR_WORKERS must be 0 (automatic) to 16, got {value}")
+        return value
 
     @field_validator("invoice_run_hour")
     @classmethod

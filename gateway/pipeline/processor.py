@@ -76,7 +76,7 @@ class Processor:
     def _claim_next(self, session: Session) -> tuple[list[_Claimed], dict]:
         """PostgreSQL: lock the next pending rows other instances have not locked, then parse, so
         several instances share the work instead of racing for the same first rows."""
-        rows = session.execute(PENDING_CLAIM.limit(self.batch)).all()
+        rows = session.execute(PENDING_CLAIM, {"limit": self.batch}).all()
         return [_Claimed(r[0], *r[5:]) for r in rows], self._parse([r[:5] for r in rows])
 
     def _claim(self, session: Session, ids: list[int]) -> list[_Claimed]:

@@ -1,0 +1,25 @@
+"""A partial index of pending inbound messages by sender: several processing workers on PostgreSQL
+keep each sender's messages in order (store/inbound_messages.py PENDING_CLAIM).
+
+Revision ID: 0017
+Revises: 0016
+Create Date: 2026-12-01
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0017"
+down_revision = "0016"
+branch_labels = None
+depends_on = None
+
+_PENDING = sa.text("status = 'pending'")
+
+
+def upgrade() -> None:
+    op.create_index("ix_inbound_pending_sender", "inbound_message", ["envelope_from", "id"],
+                    postgresql_where=_PENDING, sqlite_where=_PENDING)
+
+
+def downgrade() -> None:
+    op.drop_index("ix_inbound_pending_sender", "inbound_message")
