@@ -15,6 +15,7 @@ from helpdesk.gateway.ground.errors import TempFail, database_error_line
 from helpdesk.gateway.ground.message import RawInbound
 from helpdesk.gateway.ground.statuses import InboundStatus
 from helpdesk.store.models import InboundMessage
+from helpdesk.store.prebuilt import Prebuilt
 
 _inbound = InboundMessage.__table__
 
@@ -34,7 +35,7 @@ def store_raw(engine: Engine, items: list[RawInbound], timeout_ms: int = 5000) -
         raise TempFail(f"database unavailable: {cause}") from exc
 
 
-INSERT_INBOUND = insert(InboundMessage.__table__).returning(InboundMessage.__table__.c.id)
+INSERT_INBOUND = Prebuilt(insert(InboundMessage.__table__).returning(InboundMessage.__table__.c.id))
 
 
 def bound_waits(conn: Connection, timeout_ms: int) -> None:
@@ -47,11 +48,11 @@ def bound_waits(conn: Connection, timeout_ms: int) -> None:
 def insert_raw(conn: Connection, items: list[RawInbound]) -> list[int]:
     """Insert raw messages as pending in the caller's transaction; returns their ids in order."""
     now = utcnow()
-    return [conn.execute(INSERT_INBOUND, {
+    return [INSERT_INBOUND.scalar(conn, {
         "raw": item.raw, "envelope_from": item.envelope_from, "envelope_to": ",".join(item.envelope_to),
         "source": item.source, "channel": item.channel, "received_at": now, "status": InboundStatus.PENDING,
         "attempts": 0,
-    }).scalar_one() for item in items]
+    }) for item in items]
 
 
 
@@ -83,9 +84,9 @@ CLAIM = (select(_inbound.c.id, _inbound.c.raw, _inbound.c.envelope_from, _inboun
 CLAIM = (select(_inbound.c.id, _inbound.c.attempts, _inbound.c.received_at, _inbound.c.channel)
          .where(_inbound.c.id.in_(bindparam("ids", expanding=True)), _inbound.c.status == InboundStatus.PENDING)
          .order_by(_inbound.c.id).with_for_update(skip_locked=True))
-FINISH = update(_inbound).where(_inbound.c.id == bindparam("row_id")).values(
+FINISH = Prebuilt(update(_inbound).where(_inbound.c.id == bindparam("row_id")).values(
     status=bindparam("status"), processed_at=bindparam("processed_at"), reason=bindparam("reason"),
-    ticket_id=bindparam("ticket_id"), processing_log=bindparam("log"))
+    ticket_id=bindparam("ticket_id"), processing_log=bindparam("log")))
 FAILED = update(_inbound).where(_inbound.c.id == bindparam("row_id")).values(
     status=bindparam("status"), processed_at=bindparam("processed_at"), reason=bindparam("reason"),
     attempts=bindparam("attempts"))

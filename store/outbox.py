@@ -25,10 +25,11 @@ from helpdesk.gateway.ground.outgoing import ClaimedMail, ComposedMail, Delivery
 from helpdesk.gateway.ground.statuses import OutboxStatus
 from helpdesk.store.db import new_session
 from helpdesk.store.models import DeliveryAttempt, Instance, Outbox, ThreadRef
+from helpdesk.store.prebuilt import Prebuilt
 
 log = logging.getLogger("helpdesk.outbound")
-INSERT_OUTBOX = insert(Outbox.__table__).returning(Outbox.__table__.c.id)
-INSERT_THREAD_REF = insert(ThreadRef.__table__)
+INSERT_OUTBOX = Prebuilt(insert(Outbox.__table__).returning(Outbox.__table__.c.id))
+INSERT_THREAD_REF = Prebuilt(insert(ThreadRef.__table__))
 _outbox = Outbox.__table__
 
 
@@ -37,23 +38,23 @@ def enqueue(session: Session, composed: ComposedMail, kind: str, ticket_id: int 
     """Write a finished mail to the outbox in the caller's transaction; returns the row id.
     `thread_ref` False for the further copies of one mail (one Message-ID, one per recipient)."""
     now, conn = utcnow(), session.connection()
-    row_id = conn.execute(INSERT_OUTBOX, {
+    row_id = INSERT_OUTBOX.scalar(conn, {
         "ticket_id": ticket_id, "kind": kind, "mail_from": composed.mail_from,
         "rcpt_to": ",".join(composed.rcpt_to), "message_id": composed.message_id, "raw": composed.raw,
         "status": OutboxStatus.QUEUED, "attempts": 0, "created_at": now, "queued_at": now, "next_attempt_at": now,
-    }).scalar_one()
+    })
     if ticket_id is not None and thread_ref:  # replies to this mail thread back to the ticket
-        conn.execute(INSERT_THREAD_REF, {"message_id": composed.message_id, "ticket_id": ticket_id})
+        INSERT_THREAD_REF.execute(conn, {"message_id": composed.message_id, "ticket_id": ticket_id}).close()
     return row_id
 
 
 def enqueue_sms(conn: Connection, kind: str, ticket_id: int | None, number: str, text: str, message_id: str,
                 now: datetime) -> int:
     """Write a text message to the outbox in the caller's transaction, for the SMS dispatcher."""
-    return conn.execute(INSERT_OUTBOX, {
+    return INSERT_OUTBOX.scalar(conn, {
         "ticket_id": ticket_id, "kind": kind, "mail_from": "", "rcpt_to": number, "message_id": message_id,
         "raw": text.encode("utf-8"), "status": OutboxStatus.QUEUED, "attempts": 0, "created_at": now,
-        "queued_at": now, "next_attempt_at": now, "channel": "sms"}).scalar_one()
+        "queued_at": now, "next_attempt_at": now, "channel": "sms"})
 
 
 def _abandoned_claim(now: datetime, stale_after: timedelta, instance_id: int | None):
