@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Numeric, Text, literal_column
+from sqlalchemy import Column, Index, Numeric, Text, literal_column
 from sqlmodel import Field, SQLModel
 
 from helpdesk.gateway.ground.clock import utcnow
@@ -65,6 +65,8 @@ class UserEmail(SQLModel, table=True):
 
 class UserRole(SQLModel, table=True):
     __tablename__ = "user_role"
+    # By role: the few staff among many clients (see role_in); migration 0017.
+    __table_args__ = (Index("ix_user_role_role", "role", "user_id"),)
 
     user_id: int = Field(foreign_key="user_account.id", primary_key=True)
     role: str = Field(primary_key=True, max_length=32)
