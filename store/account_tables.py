@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Index, Numeric, Text, literal_column
+from sqlalchemy import Column, Index, Numeric, Text, false, literal_column
 from sqlmodel import Field, SQLModel
 
 from helpdesk.gateway.ground.clock import utcnow
@@ -118,3 +118,21 @@ class Contract(SQLModel, table=True):
     buyer_edi_id: str | None = Field(default=None, max_length=35)
     notes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     created_at: datetime = Field(default_factory=utcnow)
+    # Billing (gateway/billing/): monthly_fee is the fee per billing period (per quarter for a
+    # quarterly contract; the name predates quarterly billing). VAT category as UN/CEFACT 5305.
+    tax_category: str = Field(default="S", max_length=3, sa_column_kwargs={"server_default": "S"})
+    carry_over_minutes: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # {"high": "25.00", ...}: a price per ticket created in the period, by priority; {} for none.
+    ticket_prices: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}", server_default="{}"))
+    buyer_edi_qualifier: str = Field(default="ZZZ", max_length=4, sa_column_kwargs={"server_default": "ZZZ"})
+    buyer_vat_number: str = Field(default="", max_length=35, sa_column_kwargs={"server_default": ""})
+    buyer_legal_name: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    buyer_street: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    buyer_city: str = Field(default="", max_length=100, sa_column_kwargs={"server_default": ""})
+    buyer_postcode: str = Field(default="", max_length=17, sa_column_kwargs={"server_default": ""})
+    buyer_country: str = Field(default="", max_length=2, sa_column_kwargs={"server_default": ""})
+    edi_address: str | None = Field(default=None, max_length=320)  # the client's EDI inbox (mail)
+    edi_charset: str = Field(default="UNOC", max_length=4, sa_column_kwargs={"server_default": "UNOC"})
+    eancom: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # The organization's fin-admin (or a provider admin) approves each invoice before it is sent.
+    requires_approval: bool = Field(default=False, sa_column_kwargs={"server_default": false()})

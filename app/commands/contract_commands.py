@@ -23,11 +23,20 @@ NUMBER = typer.Argument(..., metavar="NUMBER", help="The contract number, e.g. A
 
 
 def _fields(start, end, period, sla, guarantor, currency, monthly_fee, hourly_rate, included_minutes, vat_rate,
-            payment_terms_days, buyer_edi_id, notes) -> dict:
+            payment_terms_days, buyer_edi_id, notes, billing: dict) -> dict:
     return {"starts_on": start, "ends_on": end, "billing_period": period, "sla_profile": sla,
             "guarantor": guarantor, "currency": currency, "monthly_fee": monthly_fee, "hourly_rate": hourly_rate,
             "included_minutes": included_minutes, "vat_rate": vat_rate, "payment_terms_days": payment_terms_days,
-            "buyer_edi_id": buyer_edi_id, "notes": notes}
+            "buyer_edi_id": buyer_edi_id, "notes": notes, **billing}
+
+
+def _billing(tax_category, carry_over, ticket_prices, buyer_edi_qualifier, buyer_vat, buyer_name, buyer_street,
+             buyer_city, buyer_postcode, buyer_country, edi_address, edi_charset, eancom, requires_approval) -> dict:
+    return {"tax_category": tax_category, "carry_over_minutes": carry_over, "ticket_prices": ticket_prices,
+            "buyer_edi_qualifier": buyer_edi_qualifier, "buyer_vat_number": buyer_vat, "buyer_legal_name": buyer_name,
+            "buyer_street": buyer_street, "buyer_city": buyer_city, "buyer_postcode": buyer_postcode,
+            "buyer_country": buyer_country, "edi_address": edi_address, "edi_charset": edi_charset,
+            "eancom": eancom, "requires_approval": requires_approval}
 
 
 # The same options for add and edit; None means "not given" (edit leaves the field alone).
@@ -38,7 +47,8 @@ PERIOD = typer.Option(None, "--period", metavar="PERIOD", help=f"Billing period:
 SLA = typer.Option(None, "--sla", metavar="PROFILE", help="SLA profile name.")
 GUARANTOR = typer.Option(None, "--guarantor", metavar="USER", help="Technician responsible (email or id).")
 CURRENCY = typer.Option(None, metavar="CODE", help="ISO 4217 code, e.g. EUR.")
-FEE = typer.Option(None, "--monthly-fee", metavar="AMOUNT", help="Fixed fee per month.")
+FEE = typer.Option(None, "--monthly-fee", "--period-fee", metavar="AMOUNT",
+                   help="Fixed fee per billing period (per quarter for a quarterly contract).")
 RATE = typer.Option(None, "--hourly-rate", metavar="AMOUNT", help="Price of an hour of work beyond the included time.")
 INCLUDED = typer.Option(None, "--included-minutes", min=0, max=10**9, metavar="MINUTES",
                         help="Minutes of work included per billing period (0 to 1000000000).")
@@ -47,6 +57,26 @@ TERMS = typer.Option(None, "--payment-terms-days", min=0, max=3650, metavar="DAY
                      help="Days the client has to pay an invoice (0 to 3650).")
 EDI = typer.Option(None, "--buyer-edi-id", metavar="ID", help="Buyer's id in EDIFACT invoices (e.g. GLN).")
 NOTES = typer.Option(None, "--notes", metavar="TEXT", help="Free text for people reading the contract.")
+TAX_CATEGORY = typer.Option(None, "--tax-category", metavar="CODE",
+                            help="VAT category (UN/CEFACT 5305): S standard, Z zero, E exempt, AE reverse charge, ...")
+CARRY = typer.Option(None, "--carry-over/--no-carry-over", help="Unused included minutes go on to the next period.")
+TICKET_PRICES = typer.Option(None, "--ticket-prices", metavar="PRIORITY=AMOUNT,...",
+                             help='Price per ticket created in the period, by priority, e.g. "high=25,highest=40" '
+                                  '("" for none).')
+QUALIFIER = typer.Option(None, "--buyer-edi-qualifier", metavar="CODE", help="Code list of the buyer's EDI id: 14 "
+                         "(GLN), ZZZ (mutually defined), ...")
+BUYER_VAT = typer.Option(None, "--buyer-vat", metavar="NUMBER", help="Buyer's VAT number.")
+BUYER_NAME = typer.Option(None, "--buyer-name", metavar="NAME", help="Buyer's legal name (else the organization's).")
+BUYER_STREET = typer.Option(None, "--buyer-street", metavar="TEXT")
+BUYER_CITY = typer.Option(None, "--buyer-city", metavar="TEXT")
+BUYER_POSTCODE = typer.Option(None, "--buyer-postcode", metavar="TEXT")
+BUYER_COUNTRY = typer.Option(None, "--buyer-country", metavar="CC", help="ISO 3166 alpha-2, e.g. CZ.")
+EDI_ADDRESS = typer.Option(None, "--edi-address", metavar="EMAIL", help="The client's EDI inbox: where invoices go.")
+CHARSET = typer.Option(None, "--edi-charset", metavar="UNOC", help="Character set agreed: UNOC (default), UNOD, UNOE, "
+                       "UNOW, UNOY.")
+EANCOM = typer.Option(None, "--eancom/--no-eancom", help="The partner reads EANCOM INVOIC.")
+APPROVAL = typer.Option(None, "--requires-approval/--no-approval",
+                        help="Each invoice waits for a fin-admin of the organization to approve it.")
 
 
 def _sla_config():
@@ -65,10 +95,18 @@ def _retime(session, config, contract) -> str:
 def add(number: str = NUMBER, org: str = typer.Option(..., "--org", metavar="ORG", help="Organization (name or id)."),
         start: str = START_REQUIRED, end: str = END, period: str = PERIOD, sla: str = SLA, guarantor: str = GUARANTOR,
         currency: str = CURRENCY, monthly_fee: str = FEE, hourly_rate: str = RATE, included_minutes: int = INCLUDED,
-        vat_rate: str = VAT, payment_terms_days: int = TERMS, buyer_edi_id: str = EDI, notes: str = NOTES) -> None:
+        vat_rate: str = VAT, payment_terms_days: int = TERMS, buyer_edi_id: str = EDI, notes: str = NOTES,
+        tax_category: str = TAX_CATEGORY, carry_over: bool = CARRY, ticket_prices: str = TICKET_PRICES,
+        buyer_edi_qualifier: str = QUALIFIER, buyer_vat: str = BUYER_VAT, buyer_name: str = BUYER_NAME,
+        buyer_street: str = BUYER_STREET, buyer_city: str = BUYER_CITY, buyer_postcode: str = BUYER_POSTCODE,
+        buyer_country: str = BUYER_COUNTRY, edi_address: str = EDI_ADDRESS, edi_charset: str = CHARSET,
+        eancom: bool = EANCOM, requires_approval: bool = APPROVAL) -> None:
     """Add a contract."""
     fields = _fields(start, end, period, sla, guarantor, currency, monthly_fee, hourly_rate, included_minutes,
-                     vat_rate, payment_terms_days, buyer_edi_id, notes)
+                     vat_rate, payment_terms_days, buyer_edi_id, notes,
+                     _billing(tax_category, carry_over, ticket_prices, buyer_edi_qualifier, buyer_vat, buyer_name,
+                              buyer_street, buyer_city, buyer_postcode, buyer_country, edi_address, edi_charset,
+                              eancom, requires_approval))
     config = _sla_config()
     with session_scope() as session:
         contract = add_contract(session, org, number, fields)
@@ -98,10 +136,18 @@ def show_cmd(number: str = NUMBER, as_json: bool = JSON) -> None:
 def edit(number: str = NUMBER, start: str = START, end: str = END, period: str = PERIOD, sla: str = SLA,
          guarantor: str = GUARANTOR, currency: str = CURRENCY, monthly_fee: str = FEE, hourly_rate: str = RATE,
          included_minutes: int = INCLUDED, vat_rate: str = VAT, payment_terms_days: int = TERMS,
-         buyer_edi_id: str = EDI, notes: str = NOTES) -> None:
+         buyer_edi_id: str = EDI, notes: str = NOTES,
+         tax_category: str = TAX_CATEGORY, carry_over: bool = CARRY, ticket_prices: str = TICKET_PRICES,
+         buyer_edi_qualifier: str = QUALIFIER, buyer_vat: str = BUYER_VAT, buyer_name: str = BUYER_NAME,
+         buyer_street: str = BUYER_STREET, buyer_city: str = BUYER_CITY, buyer_postcode: str = BUYER_POSTCODE,
+         buyer_country: str = BUYER_COUNTRY, edi_address: str = EDI_ADDRESS, edi_charset: str = CHARSET,
+         eancom: bool = EANCOM, requires_approval: bool = APPROVAL) -> None:
     """Change a contract's fields."""
     fields = _fields(start, end, period, sla, guarantor, currency, monthly_fee, hourly_rate, included_minutes,
-                     vat_rate, payment_terms_days, buyer_edi_id, notes)
+                     vat_rate, payment_terms_days, buyer_edi_id, notes,
+                     _billing(tax_category, carry_over, ticket_prices, buyer_edi_qualifier, buyer_vat, buyer_name,
+                              buyer_street, buyer_city, buyer_postcode, buyer_country, edi_address, edi_charset,
+                              eancom, requires_approval))
     config = _sla_config()
     with session_scope() as session:
         contract = find_contract(session, number)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -11,11 +12,14 @@ from sqlmodel import Session
 from helpdesk.gateway.accounts.directory import actor_for, find_org, find_user
 from helpdesk.gateway.accounts.names import check_line, check_text, column_length
 from helpdesk.gateway.accounts.permissions import decide
+from helpdesk.gateway.billing.contract_terms import check_billing_field, parse_money
 from helpdesk.gateway.ground.clock import utc_today
 from helpdesk.gateway.ground.errors import UserError
 from helpdesk.store.account_tables import Contract, Organization, UserEmail
 
-BILLING_PERIODS = ("monthly", "quarterly", "yearly")
+# monthly_fee is the fee per billing period: per quarter for a quarterly contract.
+BILLING_PERIODS = ("monthly", "quarterly")
+FLAGS = ("carry_over_minutes", "eancom", "requires_approval")
 MONEY_FIELDS = ("monthly_fee", "hourly_rate", "vat_rate")
 # One-line text fields and how errors name them; their widths come from the table.
 LINE_FIELDS = {"sla_profile": "SLA profile", "buyer_edi_id": "buyer EDI id"}
@@ -29,14 +33,7 @@ def parse_date(value: str, what: str) -> date:
         raise UserError(f"{what} must be a date like 2026-01-31, got {value!r}") from None
 
 
-def _money(value: str, what: str, limit: Decimal = Decimal("1e10")) -> Decimal:
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        raise UserError(f"{what} must be a number, got {value!r}") from None
-    if not amount.is_finite() or amount < 0 or amount >= limit:
-        raise UserError(f"{what} must be a number from 0 to below {limit}, got {value!r}")
-    return amount.quantize(Decimal("0.01"))
+_money = parse_money
 
 
 def find_contract(session: Session, number: str) -> Contract:
@@ -59,10 +56,10 @@ def apply_fields(session: Session, contract: Contract, fields: dict) -> None:
             value = _money(value, key.replace("_", " "), Decimal(100) if key == "vat_rate" else Decimal("1e10"))
         elif key in ("included_minutes", "payment_terms_days") and not 0 <= value <= 10**9:
             raise UserError(f"{key.replace('_', ' ')} must be between 0 and 1000000000")
-        elif key == "currency":
-            if len(value) != 3 or not value.isalpha():
-                raise UserError(f"currency must be an ISO 4217 code like EUR, got {value!r}")
-            value = value.upper()
+        elif (checked := check_billing_field(key, value)) is not None or key == "edi_address":
+            value = checked
+        elif key in FLAGS:
+            value = bool(value)
         elif key in LINE_FIELDS:
             value = check_line(value, LINE_FIELDS[key], column_length(Contract, key))
         elif key == "notes":
@@ -103,7 +100,18 @@ def contract_view(session: Session, contract: Contract) -> dict:
             "guarantor": guarantor, "currency": contract.currency, "monthly_fee": str(contract.monthly_fee),
             "hourly_rate": str(contract.hourly_rate), "included_minutes": contract.included_minutes,
             "vat_rate": str(contract.vat_rate), "payment_terms_days": contract.payment_terms_days,
-            "buyer_edi_id": contract.buyer_edi_id, "notes": contract.notes}
+            "buyer_edi_id": contract.buyer_edi_id, "notes": contract.notes, **billing_view(contract)}
+
+
+def billing_view(contract: Contract) -> dict:
+    return {"tax_category": contract.tax_category, "carry_over_minutes": contract.carry_over_minutes,
+            "ticket_prices": json.loads(contract.ticket_prices or "{}"),
+            "buyer_edi_qualifier": contract.buyer_edi_qualifier, "buyer_vat_number": contract.buyer_vat_number,
+            "buyer_legal_name": contract.buyer_legal_name, "buyer_street": contract.buyer_street,
+            "buyer_city": contract.buyer_city, "buyer_postcode": contract.buyer_postcode,
+            "buyer_country": contract.buyer_country, "edi_address": contract.edi_address,
+            "edi_charset": contract.edi_charset, "eancom": contract.eancom,
+            "requires_approval": contract.requires_approval}
 
 
 def list_contracts(session: Session, organization: str | None = None) -> list[dict]:

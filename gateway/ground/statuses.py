@@ -51,3 +51,4 @@ class Disposition(StrEnum):
     COMMANDS_REFUSED = "commands-refused"
     STAFF_UNVERIFIED = "staff-unverified"  # mail naming a staff From without proof: kept internal, did nothing
     SMS_KEYWORD = "sms-keyword"          # STOP, START or HELP: the number's SMS opt-out, no ticket
+    INVOICE_REPLY = "invoice-reply"      # a fin-admin's #approve / #reject (or a refused one); no ticket
