@@ -1,5 +1,6 @@
-"""Periodic jobs of a running gateway (apscheduler): close resolved tickets nobody confirmed, and
-look at SLA clocks that reached a warning, a breach or a repeated escalation.
+"""Periodic jobs of a running gateway (apscheduler): close resolved tickets nobody confirmed, look at
+SLA clocks that reached a warning, a breach or a repeated escalation, remind clients and
+technicians of their objects' inspections, and invoice the billing periods that have ended.
 
 The clock is injectable so tests can move time forward instead of waiting days. With several
 instances on one database a job's lease (store/job_leases.py) lets one of them run it at a time.
@@ -17,9 +18,11 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from helpdesk.app.retention_job import INTERVAL_HOURS, retention_job
+from helpdesk.gateway.billing.period_run import run_due_period
 from helpdesk.gateway.conversation.closing import close_unconfirmed
 from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.gateway.ground.metrics import Metrics
+from helpdesk.gateway.objects.inspections import due_object_ids, remind_one
 from helpdesk.gateway.pipeline.context import PipelineContext
 from helpdesk.gateway.sla.escalation import check_clocks
 from helpdesk.store.db import new_session
@@ -28,6 +31,14 @@ from helpdesk.store.job_leases import release_lease, take_lease
 log = logging.getLogger("helpdesk.housekeeping")
 SLA_BATCH, SLA_MAX_BATCHES = 500, 400
 SLA_LEASE = timedelta(minutes=10)  # longer than any pass; a dead instance's lease runs out after it
+# Reminders are daily, but the job looks hourly: a gateway that was down at midnight still sends the
+# day's reminders that day (each step goes once whatever the number of looks; store/object_tables.py).
+# The first look waits a few minutes, so a start's urgent work (SLA clocks, the outbox) goes first.
+INSPECTION_CHECK_HOURS, INSPECTION_LEASE, INSPECTION_FIRST_DELAY = 1, timedelta(minutes=30), timedelta(minutes=5)
+# The period run looks hourly too: once the first day's HELPDESK_INVOICE_RUN_HOUR has come it invoices
+# the month (and quarter) before; later looks find every contract invoiced (one query), and a gateway
+# that was down that day catches up at its next look.
+INVOICE_CHECK_HOURS, INVOICE_LEASE, INVOICE_FIRST_DELAY = 1, timedelta(minutes=60), timedelta(minutes=10)
 
 
 class Housekeeping:
@@ -46,6 +57,14 @@ class Housekeeping:
         self.scheduler.add_job(self._run, "interval", seconds=self.ctx.settings.sla_check_seconds,
                                args=("sla-clocks", self.sla_once), next_run_time=utcnow(), coalesce=True,
                                max_instances=1, id="sla-clocks")
+        self.scheduler.add_job(self._run, "interval", hours=INSPECTION_CHECK_HOURS,
+                               args=("inspection-reminders", self.inspections_once),
+                               next_run_time=utcnow() + INSPECTION_FIRST_DELAY, coalesce=True, max_instances=1,
+                               id="inspection-reminders")
+        self.scheduler.add_job(self._run, "interval", hours=INVOICE_CHECK_HOURS,
+                               args=("invoice-periods", self.invoices_once),
+                               next_run_time=utcnow() + INVOICE_FIRST_DELAY, coalesce=True, max_instances=1,
+                               id="invoice-periods")
         if self.ctx.settings.raw_retention_days > 0:  # 0 keeps raw copies forever
             self.scheduler.add_job(retention_job, "interval", hours=INTERVAL_HOURS, next_run_time=utcnow(),
                                    args=(self.engine, self.ctx.settings, self.clock), coalesce=True,
@@ -97,3 +116,34 @@ class Housekeeping:
             with new_session(self.engine) as session, session.begin():
                 release_lease(session.connection(), "sla-clocks", self.holder, now)
         return total
+
+    def inspections_once(self) -> int:
+        """One pass of the inspection reminders for today (UTC); skipped while another instance runs it."""
+        now = self.clock()
+        with new_session(self.engine) as session, session.begin():
+            if not take_lease(session.connection(), "inspection-reminders", self.holder, now, INSPECTION_LEASE):
+                return 0
+        try:
+            with new_session(self.engine) as session, session.begin():
+                due = due_object_ids(session, self.ctx, now.date())
+            sent = 0
+            for object_id in due:  # a transaction each: SQLite's writer lock is never held for the whole pass
+                with new_session(self.engine) as session, session.begin():
+                    sent += remind_one(session, self.ctx, object_id, now.date())
+            return sent
+        finally:
+            with new_session(self.engine) as session, session.begin():
+                release_lease(session.connection(), "inspection-reminders", self.holder, now)
+
+    def invoices_once(self) -> int:
+        """Invoice the periods that have ended, once their run hour has come; skipped while another
+        instance runs it (its numbers would be safe anyway: each takes the locked year counter)."""
+        now = self.clock()
+        with new_session(self.engine) as session, session.begin():
+            if not take_lease(session.connection(), "invoice-periods", self.holder, now, INVOICE_LEASE):
+                return 0
+        try:
+            return run_due_period(self.engine, self.ctx, now)
+        finally:
+            with new_session(self.engine) as session, session.begin():
+                release_lease(session.connection(), "invoice-periods", self.holder, now)

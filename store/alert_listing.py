@@ -26,6 +26,7 @@ class AlertFilter:
     initiator: str | None = None
     kind: str | None = None
     ticket: int | None = None
+    object_id: int | None = None
     since: datetime | None = None
     until: datetime | None = None
     unacknowledged: bool = False
@@ -43,13 +44,14 @@ def _primary_address(user_id):
 
 
 _COLUMNS = (_alert.c.id, _alert.c.created_at, _alert.c.level, _alert.c.initiator, _alert.c.kind,
-            _alert.c.ticket_id, _alert.c.subject, _alert.c.escalation_level, _alert.c.acknowledged_at,
+            _alert.c.ticket_id, _alert.c.object_id, _alert.c.subject, _alert.c.escalation_level,
+            _alert.c.acknowledged_at,
             _primary_address(_alert.c.acknowledged_by).label("acknowledged_by"))
 
 
 def _conditions(f: AlertFilter) -> list:
     equal = ((_alert.c.level, f.level), (_alert.c.initiator, f.initiator), (_alert.c.kind, f.kind),
-             (_alert.c.ticket_id, f.ticket))
+             (_alert.c.ticket_id, f.ticket), (_alert.c.object_id, f.object_id))
     conditions = [column == value for column, value in equal if value is not None]
     # SQLite compares times as UTC text without an offset, so a bound must be UTC already.
     if f.since is not None:
@@ -63,7 +65,8 @@ def _conditions(f: AlertFilter) -> list:
 
 def _row(r) -> dict:
     return {"id": r.id, "created_at": _iso(r.created_at), "level": r.level, "initiator": r.initiator,
-            "kind": r.kind, "ticket": r.ticket_id, "subject": r.subject, "escalation_level": r.escalation_level,
+            "kind": r.kind, "ticket": r.ticket_id, "object": r.object_id, "subject": r.subject,
+            "escalation_level": r.escalation_level,
             "acknowledged_at": _iso(r.acknowledged_at), "acknowledged_by": r.acknowledged_by}
 
 

@@ -29,10 +29,10 @@ _DELIVERIES = (select(_delivery.c.alert_id, _delivery.c.user_id, _delivery.c.cha
 
 
 def insert_alert(conn: Connection, *, kind: str, level: str, initiator: str, ticket_id: int | None, subject: str,
-                 text: str, now: datetime, escalation_level: int | None = None) -> int:
+                 text: str, now: datetime, escalation_level: int | None = None, object_id: int | None = None) -> int:
     return conn.execute(INSERT_ALERT, {"kind": kind, "level": level, "initiator": initiator, "ticket_id": ticket_id,
                                        "subject": subject, "text": text, "created_at": now,
-                                       "escalation_level": escalation_level}).scalar_one()
+                                       "escalation_level": escalation_level, "object_id": object_id}).scalar_one()
 
 
 def insert_deliveries(conn: Connection, rows: list[dict]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Integer, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from helpdesk.gateway.ground.clock import utcnow
@@ -17,7 +17,10 @@ class ClientObject(SQLModel, table=True):
 
     __tablename__ = "client_object"
     __table_args__ = (UniqueConstraint("organization_id", "identifier", name="ux_client_object_identifier"),
-                      Index("ix_client_object_next_inspection", "next_inspection_on"))
+                      Index("ix_client_object_next_inspection", "next_inspection_on"),
+                      # without case, as identifiers are compared (store/objects.find_object)
+                      Index("ux_client_object_identifier_lower", text("lower(identifier)"), "organization_id",
+                            unique=True))
 
     id: int | None = Field(default=None, primary_key=True)
     organization_id: int = Field(foreign_key="organization.id", index=True)

@@ -1,4 +1,5 @@
-"""`helpdesk alerts`: alerts of every level, who was told by which channel, and acknowledging them."""
+"""`helpdesk alerts`: alerts of every level, who was told by which channel, and acknowledging them;
+announcing planned work on a client's object to its people."""
 
 from __future__ import annotations
 
@@ -9,14 +10,22 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from helpdesk.app.commands import list_paging as paging
-from helpdesk.app.commands.console import ID, fail, print_json, print_table, session_scope
+from helpdesk.app.commands.console import ID, fail, print_json, print_table, session_scope, settings
+from helpdesk.app.commands.object_common import ORG, resolve_object
+from helpdesk.app.wiring import make_pipeline_context
 from helpdesk.gateway.accounts.directory import find_user
+from helpdesk.gateway.accounts.names import check_line, check_text, column_length
+from helpdesk.gateway.alerts.audience import object_audience
+from helpdesk.gateway.alerts.fanout import AlertNotice, object_alert_context, raise_alert
 from helpdesk.gateway.alerts.levels import INITIATORS, LEVELS
 from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.gateway.ground.errors import UserError
+from helpdesk.gateway.routing.rules import load_rules
 from helpdesk.store.account_tables import User, UserEmail
 from helpdesk.store.alert_listing import AlertFilter, alert_detail, alert_page
+from helpdesk.store.alert_tables import Alert
 from helpdesk.store.alerts import acknowledge, deliveries
+from helpdesk.store.objects import record_event
 from helpdesk.store.tickets import TicketStore
 
 app = typer.Typer(help="Alerts (standard, important, urgent): list, show, acknowledge.", no_args_is_help=True)
@@ -72,14 +81,18 @@ def list_cmd(level: str = typer.Option(None, "--level", metavar="LEVEL", help=f"
              kind: str = typer.Option(None, "--kind", metavar="KIND", help="Only this kind (sla-breach, ...)."),
              ticket: int = typer.Option(None, "--ticket", metavar="NUMBER", help="Only alerts of this ticket.",
                                         **ID),
+             about: str = typer.Option(None, "--object", metavar="OBJECT", help="Only alerts about this object."),
+             org: str = ORG,
              unacknowledged: bool = typer.Option(False, "--unacknowledged", help="Only alerts nobody acknowledged."),
              since: str = paging.SINCE, until: str = paging.UNTIL, limit: str = paging.LIMIT,
              offset: str = paging.OFFSET, as_json: bool = typer.Option(False, "--json")) -> None:
     """Alerts, newest first, a page at a time, with how each was delivered (stderr says when there are more)."""
     page, window = paging.read_page(limit, offset), paging.read_window(since, until)
-    wanted = AlertFilter(paging.one_of(level, "--level", LEVELS), paging.one_of(initiator, "--initiator", INITIATORS),
-                         kind, ticket, window.since, window.until, unacknowledged)
+    level, initiator = paging.one_of(level, "--level", LEVELS), paging.one_of(initiator, "--initiator", INITIATORS)
     with session_scope(read_only=True) as session:
+        object_id = resolve_object(session, about, org).id if about is not None else None
+        wanted = AlertFilter(level, initiator, kind, ticket, object_id=object_id, since=window.since,
+                             until=window.until, unacknowledged=unacknowledged)
         conn = session.connection()
         rows, total = alert_page(conn, wanted, page.limit, page.offset)
         sent = deliveries(conn, [row["id"] for row in rows])
@@ -98,6 +111,7 @@ def _print_detail(a: dict) -> None:
     typer.echo(f"  {a['level']}, kind {a['kind']}, started by {a['initiator']}: "
                f"{INITIATORS.get(a['initiator'], 'an initiator this version does not know')}")
     ticket = f"ticket {a['ticket']} ({a['ticket_subject']})" if a["ticket"] is not None else "no ticket"
+    ticket += f", object {a['object']}" if a.get("object") is not None else ""
     escalation = f", escalation level {a['escalation_level']}" if a["escalation_level"] is not None else ""
     typer.echo(f"  {ticket}{escalation}; created {a['created_at']}")
     by = f" by {a['acknowledged_by']}" if a["acknowledged_by"] else ""
@@ -148,3 +162,33 @@ def ack(alert_id: int = typer.Argument(..., metavar="ID", **ID),
                 number, "acknowledged", f"alert {alert_id} acknowledged from the CLI{who}; escalation stops repeating",
                 at=now)
     typer.echo(f"alert {alert_id} acknowledged" + (f"; ticket {number} stops escalating" if number is not None else ""))
+
+
+@app.command("announce")
+def announce(ref: str = typer.Option(..., "--object", metavar="OBJECT", help="The object's identifier or id."),
+             org: str = ORG,
+             level: str = typer.Option("important", "--level", metavar="LEVEL",
+                                       help=f"{', '.join(LEVELS)}: important mails, urgent also texts."),
+             subject: str = typer.Option(..., "--subject", metavar="TEXT", help="One line: what is planned."),
+             text: str = typer.Option("", "--text", metavar="TEXT", help="The details (when, how long, what stops)."),
+             by: str = typer.Option(None, "--by", metavar="ADDRESS", help="The technician announcing it.")) -> None:
+    """Announce planned work on an object to its responsible users and technicians (an external-service
+    alert, recorded in the object's history)."""
+    paging.one_of(level, "--level", LEVELS)
+    subject = check_line(subject, "--subject", column_length(Alert, "subject"), missing="--subject is empty")
+    text = check_text(text, "--text", 20000)
+    s = settings()
+    ctx = make_pipeline_context(s, lambda: load_rules(s.rules))
+    with session_scope(s) as session:
+        obj = resolve_object(session, ref, org)
+        user = find_user(session, by) if by else None
+        people = object_audience(session.connection(), obj.id)
+        if not people:
+            fail(f"{obj.identifier} has no responsible users or technicians to tell; add them with objects edit")
+        notice = AlertNotice("announcement", level, "external-service", None, subject, text,
+                             context=object_alert_context(obj, "announcement", subject, text),
+                             object_id=obj.id)
+        alert_id = raise_alert(session, ctx, notice, people)
+        record_event(session, obj.id, "announcement", subject, alert_id=alert_id,
+                     user_id=user.id if user else None, now=ctx.clock())
+    typer.echo(f"alert {alert_id} announced to {len(people)} people of {obj.identifier}")

@@ -30,11 +30,17 @@ class RowProblem:
     message: str
 
 
-def _split(value: str | None) -> list[str]:
+def split_list(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").replace(",", ";").split(";") if part.strip()]
 
 
 def read_rows(path: Path) -> list[tuple[int, dict]]:
+    return read_csv(path, REQUIRED, COLUMNS)
+
+
+def read_csv(path: Path, required, columns) -> list[tuple[int, dict]]:
+    """(line number, row) of a UTF-8 CSV file with a header line naming `columns` (all of
+    `required`); any problem with the file itself is one UserError naming its line."""
     try:
         handle = open(path, newline="", encoding="utf-8-sig")
     except OSError as exc:
@@ -45,11 +51,11 @@ def read_rows(path: Path) -> list[tuple[int, dict]]:
             header = [h.strip().lower() for h in (reader.fieldnames or [])]
         except (csv.Error, UnicodeDecodeError) as exc:
             raise UserError(f"{path}:1: not a readable UTF-8 CSV file: {exc}") from None
-        missing = [c for c in REQUIRED if c not in header]
-        unknown = [h for h in header if h not in COLUMNS]
+        missing = [c for c in required if c not in header]
+        unknown = [h for h in header if h not in columns]
         if missing or unknown:
             problem = f"unknown column {unknown[0]!r}" if unknown else f"missing column {missing[0]!r}"
-            raise UserError(f"{path}:1: {problem} (columns: {', '.join(COLUMNS)})")
+            raise UserError(f"{path}:1: {problem} (columns: {', '.join(columns)})")
         reader.fieldnames = header
         return _numbered_rows(path, reader)
 
@@ -94,7 +100,7 @@ def _shape_problem(row: dict) -> str | None:
 
 def _duplicate_problem(row: dict, line: int, first_seen: dict[str, int]) -> str | None:
     """An address given twice in the file; said before the database would blame a user of this import."""
-    for raw in _split(row.get("email")):
+    for raw in split_list(row.get("email")):
         try:
             address = normalize_email(raw)
         except UserError:
@@ -109,7 +115,7 @@ def _row_problem(row: dict, line: int, first_seen: dict[str, int]) -> str | None
     problem = _shape_problem(row) or _cell_problem(row)
     if problem is None and not (row.get("name") or "").strip():
         problem = "a user needs a name"
-    if problem is None and not _split(row.get("email")):
+    if problem is None and not split_list(row.get("email")):
         problem = "a user needs at least one email address (column email)"
     return problem or _duplicate_problem(row, line, first_seen)
 
@@ -125,11 +131,11 @@ def import_users(session: Session, rows: list[tuple[int, dict]]) -> list[RowProb
             continue
         try:
             with session.begin_nested():
-                add_user(session, (row.get("name") or "").strip(), _split(row.get("email")),
+                add_user(session, (row.get("name") or "").strip(), split_list(row.get("email")),
                          phone=(row.get("phone") or "").strip() or None,
                          locale=(row.get("locale") or "").strip() or None,
                          organization=(row.get("organization") or "").strip() or None,
-                         roles=tuple(_split(row.get("roles"))) or ("client",))
+                         roles=tuple(split_list(row.get("roles"))) or ("client",))
         except UserError as exc:
             problems.append(RowProblem(line, str(exc)))
     return problems

@@ -5,6 +5,9 @@ queue's dispatchers; all-dispatchers: every dispatcher; all-staff: every active 
 dispatcher and admin; admins: the active admins; guarantor: the guarantor of the requester's
 organization's active contract. A circle that finds nobody falls back to the admins, so an
 escalation is never told to no one.
+
+An object's alert (a reminder, an announcement) goes to the object's own people instead: its
+responsible users on the client's side and its technicians (`object_audience`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from helpdesk.gateway.ground.roles import STAFF_ROLES
 from helpdesk.store import workflow as q
 from helpdesk.store.alert_people import people_with_roles
 from helpdesk.store.assignment import contract_guarantors
+from helpdesk.store.objects import object_people
 from helpdesk.store.queue_watchers import active_admins
 from helpdesk.store.tickets import REQUESTER_ORG_OF
 
@@ -51,3 +55,9 @@ def circle(conn: Connection, words: tuple[str, ...], state: q.TicketState, today
     """The people of the words; `fallback`: the admins when that is nobody."""
     people = [p for word in words for p in _word(conn, word, state, today)]
     return people or (active_admins(conn) if fallback else [])
+
+
+def object_audience(conn: Connection, object_id: int) -> list[q.Person]:
+    """The object's active responsible people, clients first, then technicians."""
+    people = [p for side in ("client", "technician") for p in object_people(conn, object_id, side)]
+    return [p for p in people if p.active]

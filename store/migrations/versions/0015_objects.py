@@ -113,6 +113,10 @@ def upgrade() -> None:
         batch.add_column(sa.Column("object_id", sa.Integer, nullable=True))
         batch.create_foreign_key("fk_alert_object_id", "client_object", ["object_id"], ["id"])
         batch.create_index("ix_alert_object_id", ["object_id"])
+    # Identifiers are compared without case (SRV-01 is srv-01): unique so, and found by lower() in one look.
+    # Made last: SQLite's batch copies above reflect client_object, and cannot reflect an expression index.
+    op.create_index("ux_client_object_identifier_lower", "client_object",
+                    [sa.text("lower(identifier)"), "organization_id"], unique=True)
 
 
 def downgrade() -> None:
