@@ -21,6 +21,7 @@ from helpdesk.gateway.sla.contract_change import follow_contract_change
 from helpdesk.store.alert_tables import Alert, AlertDelivery
 from helpdesk.store.db import make_engine, new_session
 from helpdesk.store.models import Outbox, Ticket
+from tests.clock import MovableClock
 from tests.conftest import free_port
 from tests.mail import client_mail, send
 from tests.service import run_helpdesk, service_env
@@ -31,15 +32,9 @@ ADAM = "adam@provider.example"
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
-class Clock:
+class Clock(MovableClock):
     def __init__(self):
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def at(self, **delta) -> None:
-        self.now = T0 + timedelta(**delta)
+        super().__init__(T0)
 
 
 @pytest.fixture
@@ -326,4 +321,6 @@ def test_a_late_first_response_ends_that_escalation_and_the_resolution_still_cou
     assert ticket_row(db, number).escalation_level == 1
     clock.at(hours=4, minutes=1)
     hk.sla_once()
-    assert "resolution" in body(inbox.next(3)[DANA])
+    # The resolution breach is the ticket's second escalation: level 2, every staff member (admin Adam too).
+    assert "resolution" in body(inbox.next(4)[DANA])
+    inbox.nothing_more(db)

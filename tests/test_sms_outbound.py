@@ -20,6 +20,7 @@ from helpdesk.store.db import new_session
 from helpdesk.store.models import DeliveryAttempt, Outbox, Ticket
 from helpdesk.store.outbox import enqueue_sms
 from helpdesk.store.tickets import TicketStore
+from tests.clock import MovableClock
 from tests.conftest import free_port
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio
 from tests.mail import wait_until
@@ -30,15 +31,9 @@ EVA = "+48601234567"
 SECRET = "test-secret-key-0123456789"
 
 
-class Clock:
+class Clock(MovableClock):
     def __init__(self):
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def later(self, **delta) -> None:
-        self.now += timedelta(**delta)
+        super().__init__(T0)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""`helpdesk tickets ...`: list, show and close tickets."""
+"""`helpdesk tickets ...`: list, show, close and resolve tickets; link incidents to a problem."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ from sqlmodel import Session
 from helpdesk.app.commands import list_paging as paging
 from helpdesk.app.commands import participant_commands
 from helpdesk.app.commands.console import ID, fail, print_json, print_table, session_scope, settings
+from helpdesk.app.wiring import make_pipeline_context
 from helpdesk.gateway.accounts.directory import find_org, find_user
 from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.gateway.ground.errors import UserError
-from helpdesk.gateway.ground.statuses import TicketStatus
+from helpdesk.gateway.ground.statuses import FINISHED_STATUSES, TicketStatus
+from helpdesk.gateway.objects.problems import link_to_problem, problem_view, resolve_from_cli, why_not_link
+from helpdesk.gateway.pipeline.mailer import queue_mail
 from helpdesk.gateway.routing.rule_actions import PRIORITIES
 from helpdesk.gateway.routing.rules import load_rules
 from helpdesk.gateway.sla.calendar import WorkingCalendar
@@ -24,6 +27,7 @@ from helpdesk.gateway.sla.durations import say_duration, say_moment
 from helpdesk.gateway.sla.keeper import SlaKeeper
 from helpdesk.gateway.sla.profiles import PRIORITY_MEANINGS, SlaConfig
 from helpdesk.store.account_tables import Queue
+from helpdesk.store.faults import faults_of_ticket
 from helpdesk.store.models import Ticket
 from helpdesk.store.queries import TicketFilter, ticket_detail, ticket_page
 from helpdesk.store.tickets import TicketStore
@@ -154,11 +158,18 @@ def _sla_line(sla: dict, now: datetime) -> str:
 
 
 def _print_detail(t: dict, now: datetime) -> None:
-    typer.echo(f"Ticket {t['number']}: {t['subject']}")
+    typer.echo(f"Ticket {t['number']} ({t['kind']}): {t['subject']}")
     typer.echo(f"  status {t['status']}, priority {t['priority']}, queue {t['queue']} (rule {t['rule']})")
     typer.echo(f"  requester {t['requester_name']} <{t['requester']}>, assignee {t['assignee'] or '-'}")
     typer.echo(f"  participants {', '.join(t['participants']) or '-'}")
     typer.echo(_sla_line(t["sla"], now))
+    if t["problem"]:
+        typer.echo(f"  incident of problem {t['problem']}")
+    for i in t["incidents"]:
+        typer.echo(f"  incident {i['number']} ({i['status']}): {i['subject']}")
+    for f in t["faults"]:
+        typer.echo(f"  fault {f['fingerprint']}: {f['state']}, {f['occurrences']} occurrence(s) from "
+                   f"{f['first_seen']} to {f['last_seen']}, {f['recoveries']} recovery(ies)")
     if t["time_spent_minutes"] or t["ratings"]:
         typer.echo(f"  time spent {t['time_spent_minutes']} min, ratings {t['ratings'] or '-'}")
     for e in t["events"]:
@@ -177,6 +188,8 @@ def show(number: int = typer.Argument(..., **ID), as_json: bool = typer.Option(F
     """One ticket with its SLA clock, conversation, events and outbound mail."""
     with session_scope(read_only=True) as session:
         detail = ticket_detail(session, number)
+        if detail is not None:
+            detail |= _links(session, number)
     if detail is None:
         fail(f"no ticket {number}")
     now = utcnow()
@@ -201,3 +214,51 @@ def close(number: int = typer.Argument(..., **ID)) -> None:
         store.update_ticket(number, status=TicketStatus.CLOSED, closed_at=now)
         store.record_event(number, "closed", "closed from the CLI", at=now)
     typer.echo(f"ticket {number} closed")
+
+
+def _links(session: Session, number: int) -> dict:
+    """Its problem or incidents, and the monitoring faults counted on it."""
+    conn = session.connection()
+    faults = [{"fingerprint": f.fingerprint, "state": f.state, "occurrences": f.occurrences,
+               "recoveries": f.recoveries, "first_seen": f.first_seen.isoformat(), "last_seen": f.last_seen.isoformat(),
+               "recovered_at": f.recovered_at.isoformat() if f.recovered_at else None}
+              for f in faults_of_ticket(conn, number)]
+    return problem_view(conn, number) | {"faults": faults}
+
+
+@app.command("problem")
+def problem(number: int = typer.Argument(..., **ID, help="The problem ticket."),
+            incidents: list[int] = typer.Option(..., "--incident", min=1, max=2**63 - 1,
+                                                help="An incident ticket to link to it (repeatable).")) -> None:
+    """Link incident tickets to the problem ticket of their common cause (it becomes a problem)."""
+    with session_scope() as session:
+        store = TicketStore(session)
+        for incident in incidents:
+            store.lock_ticket(incident)
+            if not store.ticket_exists(incident):
+                fail(f"no ticket {incident}")
+            if reason := why_not_link(session.connection(), incident, str(number)):
+                fail(reason.removeprefix("#problem: "))
+            link_to_problem(store, incident, number, "the CLI")
+    typer.echo(f"ticket {number} is a problem with incident(s) {', '.join(map(str, incidents))}")
+
+
+@app.command("resolve")
+def resolve(number: int = typer.Argument(..., **ID)) -> None:
+    """Resolve a ticket: its requester is asked to confirm (templates/resolved); a problem's open
+    incidents are resolved with it and each requester is asked alike, in their language."""
+    s = settings()
+    rules = load_rules(s.rules)
+    ctx = make_pipeline_context(s, lambda: rules)
+    with session_scope(s) as session:
+        store = TicketStore(session, SlaKeeper(lambda: rules.sla))
+        store.lock_ticket(number)
+        if not store.ticket_exists(number):
+            fail(f"no ticket {number}")
+        if (status := store.get_ticket(number).status) in FINISHED_STATUSES:
+            fail(f"ticket {number} is already {status}")
+        intents = resolve_from_cli(store, number, utcnow(), support_name=s.support_name,
+                                   confirm_days=s.confirm_close_days,
+                                   is_machine=lambda address: rules.monitoring.rule_for(address) is not None)
+        queue_mail(session, intents, ctx)
+    typer.echo(f"ticket {number} resolved; {len(intents)} confirmation request(s) queued")

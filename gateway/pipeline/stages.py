@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from helpdesk.gateway.alerts.ticket_alert import raise_new_ticket_alert
+from helpdesk.gateway.alerts.ticket_alert import alert_new_ticket
 from helpdesk.gateway.billing.approval_mail import invoice_reply
 from helpdesk.gateway.conversation.closed_policy import follow_up_instead
 from helpdesk.gateway.conversation.closing import close_confirmed, thanks_after_close
@@ -32,7 +32,9 @@ from helpdesk.gateway.hygiene.bounce_records import record_bounce
 from helpdesk.gateway.hygiene.classify import Classification, classify, from_mail_system
 from helpdesk.gateway.hygiene.quoting import strip_quoted
 from helpdesk.gateway.hygiene.sender_proof import prove_sender as sender_proof
-from helpdesk.gateway.objects.object_mail import machine_fault, object_mail
+from helpdesk.gateway.objects.faults import absorb_report
+from helpdesk.gateway.objects.object_links import NamedObjects, read_names
+from helpdesk.gateway.objects.object_mail import ObjectRefusal, object_mail
 from helpdesk.gateway.pipeline.apply import apply_mail
 from helpdesk.gateway.pipeline.context import MessageInProcess, PipelineContext
 from helpdesk.gateway.pipeline.mailer import queue_mail
@@ -44,6 +46,8 @@ from helpdesk.gateway.staff_mailbox.mail_commands import parse_commands
 from helpdesk.gateway.staff_mailbox.staff_mail import StaffMail, handle_staff_mail
 from helpdesk.gateway.staff_mailbox.unverified import keep_unverified
 from helpdesk.store import workflow as q
+from helpdesk.store.faults import start_ticket
+from helpdesk.store.object_links import ticket_object
 from helpdesk.store.tickets import TicketStore
 from helpdesk.store.workflow import reply_identities
 
@@ -194,19 +198,22 @@ def closed_ticket_policy(m: MessageInProcess) -> None:
         m.ref = None if m.follow_up else m.ref
 
 
-def route_and_apply(m: MessageInProcess) -> Outcome:
-    """Route a new ticket by the rules, write the message (apply), plan and queue its mail (notify)."""
+def route_and_apply(m: MessageInProcess, names: NamedObjects | None = None, machine: bool = False) -> Outcome:
+    """Route a new ticket by the rules, write the message (apply), plan and queue its mail (notify).
+    `names`: the object a monitoring report names; `machine`: a monitoring system's report (never
+    answered, but staff hear of its ticket as of any other)."""
     s, store, mail = m.ctx.settings, m.store, m.mail
     decision = None
     if m.ref is None:
         decision = route_new(store, mail, m.ctx)
         m.trace.add("route", f"queue {decision.queue}, priority {decision.priority}, assignment {decision.assign} "
                     f"(rule {decision.rule})")
+        names = names or read_names(mail, s.object_tag_pattern, decision.object)
     verdict = m.continue_verdict
     outcome = apply_mail(store, mail, m.classification, m.ref, decision, s.ticket_tag,
                          own_addresses=s.accepted_addresses, refused=m.refused, follow_up=m.follow_up,
                          allowed_because=verdict.reason if verdict else "",
-                         believe_recipients=m.proof.proven)
+                         believe_recipients=m.proof.proven, names=names if decision else None)
     if outcome.ticket_number and parse_commands(mail.new_text).commands:
         m.trace.add("commands", "ignored: only verified staff may give commands")
         store.record_event(outcome.ticket_number, "commands-ignored", f"{mail.sender} is not verified staff: "
@@ -214,13 +221,53 @@ def route_and_apply(m: MessageInProcess) -> Outcome:
     for address in store.unblocked:
         m.trace.add("unblocked", f"{address} wrote to us: automatic mail to it may go again")
     intents = plan_notifications(outcome)
-    if not m.classification.is_automatic:
+    if machine or not m.classification.is_automatic:
         intents += staff_news(store, outcome, m.proof, s.accepted_addresses)
     queued: list = []
     queue_mail(m.session, intents, m.ctx, m.trace, writer=mail.sender, queued_rows=queued)
-    if decision is not None and decision.alert != "standard":
-        alert_id = raise_new_ticket_alert(m.session, m.ctx, outcome, decision.alert, decision.rule, queued)
-        m.trace.add("alert", f"{decision.alert} alert {alert_id} raised")
+    if decision is not None and (alert := alert_new_ticket(m.session, m.ctx, outcome, decision.alert, decision.rule,
+                                                           queued, bool(names), machine)):
+        m.trace.add("alert", alert)
+    return outcome
+
+
+def about_object(m: MessageInProcess) -> Outcome | None:
+    """A document, `#docs` or `#inspected` for a client's object. Mail naming an object its sender
+    may not act on goes the usual way (a ticket, or the ticket it continues), which records why the
+    object was not touched."""
+    decided = object_mail(m)
+    if not isinstance(decided, ObjectRefusal):
+        return decided
+    after = next(i for i, (name, _) in enumerate(STAGES) if name == "object-mail") + 1
+    outcome = next(o for _, stage in STAGES[after:] if (o := stage(m)) is not None)
+    if outcome.ticket_number:
+        m.store.record_event(outcome.ticket_number, "object-refused", decided.reason)
+    return outcome
+
+
+def machine_fault(m: MessageInProcess) -> Outcome | None:
+    """A monitoring system's report: counted on its fault's ticket, or a new ticket for a new fault."""
+    if (rule := m.ctx.rules().monitoring.rule_for(m.mail.sender)) is None or m.verified.verified is False:
+        return None  # a trusted host saw the From fail: not the monitoring system, whatever it says
+    reason = f"machine-reported (monitoring {rule.name}): automatic mail is never answered"
+    m.classification = Classification(True, reason)
+    if (report := rule.read(m.mail.subject, m.mail.new_text or m.mail.text)) is None:
+        m.trace.add("fault", f"monitoring {rule.name}: no problem key found; an ordinary ticket")
+        return None
+    now = m.ctx.clock()
+    absorbed, fault = absorb_report(m.store, m.mail, rule, report, reason, now, m.proof.proven)
+    m.trace.add("fault", f"{report.fingerprint}: {'recovery' if report.recovery else 'failure'}, "
+                + (f"ticket {fault.ticket_id}" if absorbed else "a new ticket"))
+    if absorbed is not None:
+        if absorbed.reopened:
+            intents = staff_news(m.store, absorbed.outcome, m.proof, m.ctx.settings.accepted_addresses)
+            queue_mail(m.session, intents, m.ctx, m.trace, writer=m.mail.sender)
+        return absorbed.outcome
+    m.ref = m.refused = m.follow_up = None
+    names = NamedObjects(by_rule=report.object_identifier, rule_kind=f"monitoring {rule.name}")
+    outcome = route_and_apply(m, names, machine=True)
+    link = ticket_object(m.store.conn, outcome.ticket_number)
+    start_ticket(m.store.conn, report.fingerprint, outcome.ticket_number, link.id if link else None, now)
     return outcome
 
 
@@ -232,7 +279,7 @@ STAGES: tuple[tuple[str, Stage], ...] = (
     ("classify", classify_sender),
     ("prove", prove_sender),
     ("invoice-reply", invoice_reply),
-    ("object-mail", object_mail),
+    ("object-mail", about_object),
     ("thread", find_thread),
     ("staff", staff_on_ticket),
     ("machine-fault", machine_fault),

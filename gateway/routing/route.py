@@ -32,6 +32,7 @@ class RouteDecision:
     alert: str = "standard"
     acknowledgement: str = "acknowledgement"
     quarantine: str | None = None
+    object: str | None = None  # identifier of the object a rule links the ticket to
     queue_from_rule: bool = False  # False: the queue is the default's (a mailbox may choose instead)
     trials: tuple[RuleTrial, ...] = ()  # filled only when routing with explain=True
 
@@ -52,4 +53,5 @@ def route(facts: RoutingFacts, rules: Rules, explain: bool = False) -> RouteDeci
     return RouteDecision(
         queue=final.queue, priority=final.priority, rule="+".join(matched) or "default", category=final.category,
         tags=final.tags, assign=final.assign, alert=final.alert, acknowledgement=final.acknowledgement,
-        quarantine=final.quarantine, queue_from_rule=actions.queue is not None, trials=tuple(trials))
+        quarantine=final.quarantine, object=final.object, queue_from_rule=actions.queue is not None,
+        trials=tuple(trials))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 
 import yaml
@@ -11,7 +12,8 @@ from helpdesk.gateway.routing.yaml_nodes import Nodes
 PRIORITIES = ("lowest", "low", "normal", "high", "highest")
 STRATEGIES = ("dispatcher", "broadcast", "guarantor", "round-robin", "least-loaded")
 ALERT_LEVELS = ("standard", "important", "urgent")
-ACTION_FIELDS = ("queue", "priority", "category", "tags", "assign", "alert", "acknowledgement", "quarantine")
+ACTION_FIELDS = ("queue", "priority", "category", "tags", "assign", "alert", "acknowledgement", "quarantine",
+                 "object")
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Actions:
     alert: str | None = None
     acknowledgement: str | None = None  # template kind of the acknowledgement
     quarantine: str | None = None       # reason; the message is kept aside instead of becoming a ticket
+    object: str | None = None           # identifier of the client's object the ticket is about
 
     def merged_over(self, earlier: "Actions") -> "Actions":
         """These actions applied after `earlier`: set fields win, tags add up."""
@@ -65,4 +68,17 @@ def parse_actions(n: Nodes, node: yaml.Node, vocab: Vocabulary, what: str = "the
         values["acknowledgement"] = name
     if "quarantine" in spec:
         values["quarantine"] = n.scalar(spec["quarantine"], "quarantine reason")
+    if "object" in spec:
+        values["object"] = _object_identifier(n, spec["object"])
     return Actions(**values)
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}")
+
+
+def _object_identifier(n: Nodes, node: yaml.Node) -> str:
+    """An object's identifier as [OBJ ...] writes it; which organization's object it is, is the sender's."""
+    text = n.scalar(node, "object")
+    if not _IDENTIFIER.fullmatch(text):
+        raise n.fail(node, f"object {text!r}: an identifier is up to 64 letters, digits, '.', '_', '/' or '-'")
+    return text

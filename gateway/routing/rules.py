@@ -1,8 +1,10 @@
 """Load and validate rules.yaml into frozen, compiled objects; every error names line and column.
 
 The file declares queues, categories, optional business hours, an ordered list of rules, a
-default and the SLA profiles (`sla:`, read by gateway/sla/sla_yaml.py; without it the built-in
-profile applies). It is compiled once per load: routing a message only runs the compiled conditions.
+default, the SLA profiles (`sla:`, read by gateway/sla/sla_yaml.py; without it the built-in
+profile applies) and the clients' monitoring systems (`monitoring:`,
+gateway/objects/fault_rules.py). It is compiled once per load: routing a message only runs the
+compiled conditions.
 Its `queues:` section is the one list of queues: rules route only to them, `#queue` moves
 tickets only between them, and the database's queue rows (which hold the members) are made
 from it (gateway/accounts/queues.py), so every queue name is checked here as it is stored.
@@ -19,6 +21,7 @@ import yaml
 
 from helpdesk.gateway.accounts.queues import check_queue
 from helpdesk.gateway.ground.errors import UserError
+from helpdesk.gateway.objects.fault_rules import NO_MONITORING, Monitoring, parse_monitoring
 from helpdesk.gateway.routing.rule_actions import PRIORITIES, Actions, Vocabulary, parse_actions
 from helpdesk.gateway.routing.rule_conditions import (
     Condition,
@@ -31,7 +34,7 @@ from helpdesk.gateway.sla.profiles import BUILTIN, SlaConfig
 from helpdesk.gateway.sla.sla_yaml import parse_sla
 
 __all__ = ["PRIORITIES", "Rule", "Rules", "load_rules", "parse_rules"]
-SECTIONS = ("queues", "categories", "business_hours", "rules", "default", "sla")
+SECTIONS = ("queues", "categories", "business_hours", "rules", "default", "sla", "monitoring")
 RULE_FIELDS = ("name", "when", "then", "continue")
 _NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -53,7 +56,8 @@ class Rules:
     default: Actions
     zone: ZoneInfo
     source: str
-    sla: SlaConfig = BUILTIN  # last, with a default, so rules built in code need not name it
+    sla: SlaConfig = BUILTIN  # with a default, so rules built in code need not name it
+    monitoring: Monitoring = NO_MONITORING  # clients' monitoring systems (gateway/objects/fault_rules.py)
 
 
 def _business_hours(n: Nodes, node: yaml.Node | None) -> tuple[TimeWindow | None, ZoneInfo]:
@@ -127,7 +131,8 @@ def parse_rules(text: str, source: str = "rules.yaml", templates: tuple[str, ...
         raise n.fail(top["default"], "default needs a queue")
     base = Actions(priority="normal", assign="dispatcher", alert="standard", acknowledgement="acknowledgement")
     sla = parse_sla(n, top.get("sla"), tuple(queues))
-    return Rules(queues, categories, rules, default.merged_over(base), zone, source, sla)
+    monitoring = parse_monitoring(n, top.get("monitoring"))
+    return Rules(queues, categories, rules, default.merged_over(base), zone, source, sla, monitoring)
 
 
 def load_rules(path: Path, templates: tuple[str, ...] | None = None) -> Rules:

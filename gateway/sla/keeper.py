@@ -27,7 +27,13 @@ from helpdesk.gateway.sla.clock import (
     plan,
     state_for,
 )
-from helpdesk.gateway.sla.profiles import SlaConfig, SlaProfile, Targets
+from helpdesk.gateway.sla.profiles import (
+    SlaConfig,
+    SlaProfile,
+    Targets,
+    critical_profile_name,
+    is_critical_profile,
+)
 from helpdesk.store.sla_clock import clock_row, requester_profile
 
 
@@ -93,6 +99,8 @@ class SlaKeeper:
         config, row, now = self.config(), clock_row(conn, number, lock=True), self.clock()
         if row["sla_state"] == NONE and profile_name is None:  # from before SLA clocks: the contract's profile
             profile_name = requester_profile(conn, row["requester_id"], now.date())
+        if profile_name is not None and is_critical_profile(row["sla_profile"]):
+            profile_name = critical_profile_name(profile_name)  # a new contract; the object is still critical
         clock = clock_of(row, now).advanced(config.profile(row["sla_profile"]).calendar, now)
         old_status, status = row["status"], values.get("status", row["status"])
         priority = values.get("priority", row["priority"])

@@ -29,6 +29,17 @@ CIRCLE_MEMBERS = {
     "guarantor": "the guarantor of the client's contract",
 }
 HOUR = 3600
+# A critical object must run 24/7: its tickets keep their contract's targets but count every hour.
+# The ticket's stored profile then reads "<profile>+24/7" (e.g. "standard+24/7").
+CRITICAL_SUFFIX = "+24/7"
+
+
+def critical_profile_name(name: str) -> str:
+    return name if name.endswith(CRITICAL_SUFFIX) else name + CRITICAL_SUFFIX
+
+
+def is_critical_profile(name: str | None) -> bool:
+    return bool(name) and name.endswith(CRITICAL_SUFFIX)
 
 
 @dataclass(frozen=True)
@@ -77,13 +88,22 @@ class SlaConfig:
 
     def profile(self, name: str | None) -> SlaProfile:
         """That profile, or the default one for a client whose contract names none or one not declared.
-        Names are compared exactly: they are kebab-case, like queue names."""
+        Names are compared exactly: they are kebab-case, like queue names. "<name>+24/7" is that
+        profile's targets on a 24/7 calendar (a critical object's tickets)."""
+        if is_critical_profile(name):
+            base = self.profile(name.removesuffix(CRITICAL_SUFFIX))
+            if base.calendar.always:
+                return base
+            return SlaProfile(critical_profile_name(base.name), _AROUND_THE_CLOCK, base.targets)
         if name is not None and name in self.profiles:
             return self.profiles[name]
         return self.profiles[self.default]
 
     def knows(self, name: str) -> bool:
         return name in self.profiles
+
+
+_AROUND_THE_CLOCK = WorkingCalendar.around_the_clock("24/7")
 
 
 def _builtin() -> SlaConfig:

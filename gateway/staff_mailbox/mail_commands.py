@@ -16,6 +16,7 @@ COMMANDS = {
     "take": False, "assign": True, "queue": True, "priority": True, "category": True, "pending": False,
     "resolve": False, "close": False, "reopen": False, "time": True, "note": False, "cc": True,
     "ack": False,  # acknowledges the ticket's alerts: their escalation stops repeating
+    "problem": True,  # links the ticket, an incident, to the problem ticket of its cause
 }
 _COMMAND_LINE = re.compile(r"#([A-Za-z][\w-]*):?(?:[ \t]+(.*))?")
 _DURATION = re.compile(r"(?:(\d+(?:[.,]\d+)?)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?", re.IGNORECASE)
@@ -81,7 +82,8 @@ def _check(name: str, argument: str) -> str | None:
 
 _EXAMPLES = {"cc": "#cc add jan@client.example",
              "assign": "#assign anna@example.com", "queue": "#queue network", "priority": "#priority high",
-             "category": "#category hardware", "time": "#time 1h30m"}
+             "category": "#category hardware", "time": "#time 1h30m",
+             "problem": "#problem 123"}
 
 
 def parse_commands(text: str) -> ParsedCommands:

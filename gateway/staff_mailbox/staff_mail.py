@@ -21,6 +21,7 @@ from helpdesk.gateway.ground.statuses import FINISHED_STATUSES, Disposition, Tic
 from helpdesk.gateway.hygiene.classify import Classification
 from helpdesk.gateway.hygiene.quoting import strip_quoted
 from helpdesk.gateway.hygiene.signoff import split_signoff
+from helpdesk.gateway.objects.problems import is_problem, resolve_incidents
 from helpdesk.gateway.pipeline.context import PipelineContext
 from helpdesk.gateway.pipeline.notify import answer_thread
 from helpdesk.gateway.sms.sms_answers import sms_answer
@@ -152,6 +153,11 @@ def _follow_on_mail(store: TicketStore, sm: StaffMail, applied: Applied, text: s
         intents.append(texted)
     if (public or applied.resolved) and (sm.requester.email or texted is None):  # mail too, when there is an address
         intents.append(_to_client(store, sm, text, applied.resolved, public, ctx))
+    if applied.resolved and is_problem(store.conn, sm.state.number):  # its incidents are resolved with it
+        s, monitoring = ctx.settings, ctx.rules().monitoring
+        intents += resolve_incidents(store, sm.state.number, ctx.clock(), support_name=s.support_name,
+                                     confirm_days=s.confirm_close_days,
+                                     is_machine=lambda address: monitoring.rule_for(address) is not None)
     state = q.ticket_state(store.conn, sm.state.number)
     if applied.assigned_to is not None:
         intents += update(store.conn, state, sm.requester, "assigned", sm.mail.new_text, actor_name=sm.staff.name,

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from helpdesk.gateway.accounts.permissions import Actor, decide
 from helpdesk.gateway.ground.statuses import FINISHED_STATUSES, TicketStatus
+from helpdesk.gateway.objects.problems import link_to_problem, why_not_link
 from helpdesk.gateway.routing.rule_actions import PRIORITIES
 from helpdesk.gateway.staff_mailbox.mail_commands import Command, parse_cc, parse_duration
 from helpdesk.store import workflow as q
@@ -39,6 +40,10 @@ def _person_ref(conn: Connection, ref: str) -> q.Person | None:
 
 
 def _check_one(conn: Connection, staff: q.Person, state: q.TicketState, cmd: Command, queues) -> str | None:
+    if cmd.name == "problem":  # linking incidents is a technician's judgement of their common cause
+        if "technician" not in staff.roles:
+            return "#problem: not allowed (only technicians link incidents to a problem)"
+        return why_not_link(conn, state.number, cmd.argument)
     allowed = decide(Actor(staff.user_id, None, staff.roles, staff.active), f"ticket.command.{cmd.name}")
     if not allowed:
         return f"#{cmd.name}: not allowed ({allowed.reason})"
@@ -135,6 +140,8 @@ def apply_commands(store: TicketStore, staff: q.Person, state: q.TicketState, co
         applied.events.append(", ".join(f"{k} set to {v}" for k, v in fields.items()) + f" by {staff.email}")
     for cmd in (c for c in commands if c.name == "cc"):
         _change_participant(store, staff, state, cmd, applied)
+    if "problem" in by_name:
+        applied.events.append(link_to_problem(store, state.number, int(by_name["problem"].argument), staff.email))
     if "ack" in by_name:
         count = acknowledge_ticket(store.conn, state.number, staff.user_id, now)
         applied.events.append(f"{count} alert(s) acknowledged by {staff.email}; escalation stops repeating")
