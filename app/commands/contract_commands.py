@@ -67,9 +67,9 @@ QUALIFIER = typer.Option(None, "--buyer-edi-qualifier", metavar="CODE", help="Co
                          "(GLN), ZZZ (mutually defined), ...")
 BUYER_VAT = typer.Option(None, "--buyer-vat", metavar="NUMBER", help="Buyer's VAT number.")
 BUYER_NAME = typer.Option(None, "--buyer-name", metavar="NAME", help="Buyer's legal name (else the organization's).")
-BUYER_STREET = typer.Option(None, "--buyer-street", metavar="TEXT")
-BUYER_CITY = typer.Option(None, "--buyer-city", metavar="TEXT")
-BUYER_POSTCODE = typer.Option(None, "--buyer-postcode", metavar="TEXT")
+BUYER_STREET = typer.Option(None, "--buyer-street", metavar="TEXT", help="Buyer's street and number.")
+BUYER_CITY = typer.Option(None, "--buyer-city", metavar="TEXT", help="Buyer's city.")
+BUYER_POSTCODE = typer.Option(None, "--buyer-postcode", metavar="TEXT", help="Buyer's postcode.")
 BUYER_COUNTRY = typer.Option(None, "--buyer-country", metavar="CC", help="ISO 3166 alpha-2, e.g. CZ.")
 EDI_ADDRESS = typer.Option(None, "--edi-address", metavar="EMAIL", help="The client's EDI inbox: where invoices go.")
 CHARSET = typer.Option(None, "--edi-charset", metavar="UNOC", help="Character set agreed: UNOC (default), UNOD, UNOE, "

@@ -62,7 +62,7 @@ def run(period: str = typer.Option(..., "--period", metavar="PERIOD", help="2026
 
 
 @app.command("list")
-def list_cmd(period: str = typer.Option(None, "--period", metavar="PERIOD"),
+def list_cmd(period: str = typer.Option(None, "--period", metavar="PERIOD", help="Only this period, e.g. 2026-10."),
              org: str = typer.Option(None, "--org", metavar="ORG", help="Organization (name or id)."),
              status: str = typer.Option(None, "--status", metavar="STATUS",
                                         help=", ".join(s.value for s in InvoiceStatus)),
@@ -88,7 +88,8 @@ def show_cmd(number: str = NUMBER, as_json: bool = JSON) -> None:
 
 
 @app.command("export")
-def export(number: str = NUMBER, output: Path = typer.Option(..., "-o", "--output", metavar="FILE"),
+def export(number: str = NUMBER, output: Path = typer.Option(..., "-o", "--output", metavar="FILE",
+                                                                   help="Where to write it."),
            fmt: str = typer.Option("edi", "--format", metavar="FORMAT", help="edi (EDIFACT), json or text.")) -> None:
     """Write the invoice to a file: the EDIFACT interchange, JSON or text."""
     if fmt not in FORMATS:
@@ -124,8 +125,10 @@ def approve(number: str = NUMBER, by: str = typer.Option(None, "--by", metavar="
 
 
 @app.command("reject")
-def reject(number: str = NUMBER, reason: str = typer.Option(..., "--reason", metavar="TEXT"),
-           by: str = typer.Option(None, "--by", metavar="EMAIL")) -> None:
+def reject(number: str = NUMBER, reason: str = typer.Option(..., "--reason", metavar="TEXT",
+                                                            help="Why, for the provider's admins."),
+           by: str = typer.Option(None, "--by", metavar="EMAIL",
+                                  help="The fin-admin or admin rejecting it.")) -> None:
     """Reject an invoice awaiting approval; the provider's admins are told why."""
     s = settings()
     with session_scope(s) as session:

@@ -31,8 +31,8 @@ def add(ticket: int = typer.Argument(..., metavar="TICKET", **ID),
 
 
 @app.command("list")
-def list_cmd(ticket: int = typer.Option(None, "--ticket", metavar="TICKET", **ID),
-             user: str = typer.Option(None, "--user", metavar="EMAIL"),
+def list_cmd(ticket: int = typer.Option(None, "--ticket", metavar="TICKET", help="Only this ticket's entries.", **ID),
+             user: str = typer.Option(None, "--user", metavar="EMAIL", help="Only this technician's entries."),
              since: str = typer.Option(None, "--from", metavar="DATE", help="From this day, YYYY-MM-DD."),
              until: str = typer.Option(None, "--to", metavar="DATE", help="Up to this day, inclusive."),
              uninvoiced: bool = typer.Option(False, "--uninvoiced", help="Only entries no invoice billed yet."),
