@@ -22,6 +22,7 @@ from helpdesk.gateway.ground.ports import ClockKeeper
 from helpdesk.gateway.ground.records import ContactRow
 from helpdesk.store.account_tables import Organization, OrgDomain, User, UserEmail, UserRole
 from helpdesk.store.models import Article, Attachment, Blob, ThreadRef, Ticket, TicketEvent, TicketParticipant
+from helpdesk.store.prebuilt import Prebuilt
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,11 @@ TICKETS_BY_MESSAGE_IDS = select(_thread_ref.c.message_id, _thread_ref.c.ticket_i
 LOCK_TICKET = select(_ticket.c.id).where(_ticket.c.id == bindparam("number")).with_for_update()
 THREAD_REF = select(_thread_ref.c.ticket_id).where(_thread_ref.c.message_id == bindparam("message_id"))
 ARTICLE_BY_MESSAGE_ID = select(_article.c.id).where(_article.c.message_id == bindparam("message_id"))
-# A person's language: their own, else their organization's default.
+# A person's language: their own, else their organization's default. (The organization's name
+# comes last, for routing: SENDER_BY_EMAIL; ContactRow takes the first six.)
 _CONTACT = (select(_user.c.id, _email.c.address, _user.c.display_name,
                    func.coalesce(_user.c.locale, _org.c.default_locale), _user.c.organization_id,
-                   _email.c.blocked_until)
+                   _email.c.blocked_until, _org.c.name)
             .select_from(_email.join(_user, _user.c.id == _email.c.user_id)
                          .outerjoin(_org, _org.c.id == _user.c.organization_id)))
 CONTACT_BY_EMAIL = _CONTACT.where(_email.c.address == bindparam("email"))
@@ -64,7 +66,7 @@ CONTACT_BY_ID = _ANY_CONTACT.where(_user.c.id == bindparam("contact_id")).order_
 CONTACT_BY_PHONE = _ANY_CONTACT.where(_user.c.phone == bindparam("phone")).order_by(
     _user.c.id.desc(), _email.c.is_primary.desc(), _email.c.address).limit(1)
 REQUESTER_ORG_OF = select(_user.c.organization_id).where(_user.c.id == bindparam("user_id"))
-ORG_BY_DOMAIN = select(OrgDomain.__table__.c.organization_id, _org.c.default_locale).join(
+ORG_BY_DOMAIN = select(OrgDomain.__table__.c.organization_id, _org.c.default_locale, _org.c.name).join(
     _org, _org.c.id == OrgDomain.__table__.c.organization_id).where(
     OrgDomain.__table__.c.domain == bindparam("domain"))
 _participant = TicketParticipant.__table__
@@ -85,6 +87,12 @@ INSERT_ARTICLE = insert(_article).returning(_article.c.id)
 INSERT_ATTACHMENT = insert(Attachment.__table__)
 INSERT_THREAD_REF = insert(_thread_ref)
 INSERT_EVENT = insert(_event)
+# The same statements prebuilt (store/prebuilt.py) for the writes every new ticket makes; the Core
+# ones above stay for callers that run them on their own connection.
+_FAST_USER, _FAST_EMAIL, _FAST_ROLE = Prebuilt(INSERT_USER), Prebuilt(INSERT_EMAIL), Prebuilt(INSERT_ROLE)
+_FAST_TICKET, _FAST_ARTICLE = Prebuilt(INSERT_TICKET), Prebuilt(INSERT_ARTICLE)
+_FAST_THREAD_REF, _FAST_EVENT = Prebuilt(INSERT_THREAD_REF), Prebuilt(INSERT_EVENT)
+_FAST_ARTICLE_EXISTS, _FAST_THREAD_REF_OF = Prebuilt(ARTICLE_BY_MESSAGE_ID), Prebuilt(THREAD_REF)
 _E164 = re.compile(r"\+[1-9]\d{5,14}")  # an SMS's sender; an address may start with "+" too
 _SLA_FIELDS = frozenset({"status", "priority", "queue"})  # changes after which the SLA clock is recomputed
 
@@ -96,6 +104,9 @@ class TicketStore:
         self.conn = session.connection()
         self.sla = sla  # keeps the SLA clock true on changes of status and priority; None: untouched
         self.unblocked: list[str] = []  # addresses whose bounce block this message lifted
+        # The sender's user and their domain's organization, looked up once for routing and apply.
+        self._by_email: dict[str, tuple | None] = {}
+        self._by_domain: dict[str, tuple | None] = {}
 
     def ticket_exists(self, number: int) -> bool:
         return self.conn.execute(TICKET_BY_NUMBER, {"number": number}).first() is not None
@@ -106,7 +117,7 @@ class TicketStore:
         return next((by_id[m] for m in message_ids if m in by_id), None)
 
     def has_article(self, message_id: str) -> bool:
-        return self.conn.execute(ARTICLE_BY_MESSAGE_ID, {"message_id": message_id}).first() is not None
+        return _FAST_ARTICLE_EXISTS.scalar(self.conn, {"message_id": message_id}) is not None
 
     def lock_ticket(self, number: int) -> None:
         """Hold the ticket's row until commit (PostgreSQL; SQLite's one writer holds everything), so
@@ -131,10 +142,11 @@ class TicketStore:
         A sender in E.164 (+420...) is an SMS's number: matched to a user by phone."""
         if _E164.fullmatch(email):
             return self.find_or_create_texter(email)
-        row = self.conn.execute(CONTACT_BY_EMAIL, {"email": email}).first()
+        row = self._contact_by_email(email)
         if row is None:
             return self._create_contact(email, display_name)
-        contact = ContactRow(*row)
+        self._by_email.pop(email, None)  # what follows may change it
+        contact = ContactRow(*row[:6])
         if contact.blocked_until is not None:
             self.lift_block(email)
         if display_name and not contact.display_name:
@@ -152,13 +164,33 @@ class TicketStore:
         self.conn.execute(INSERT_ROLE, {"user_id": user_id, "role": "client"})
         return ContactRow(user_id, "", "", None, None)
 
+    def _contact_by_email(self, email: str) -> tuple | None:
+        if email not in self._by_email:
+            self._by_email[email] = self.conn.execute(CONTACT_BY_EMAIL, {"email": email}).first()
+        return self._by_email[email]
+
+    def _org_by_domain(self, domain: str) -> tuple | None:
+        if domain not in self._by_domain:
+            self._by_domain[domain] = self.conn.execute(ORG_BY_DOMAIN, {"domain": domain}).first()
+        return self._by_domain[domain]
+
+    def sender_organization(self, email: str) -> tuple[int | None, str | None]:
+        """(id, name) of the sender's organization; for an unknown sender, the one their mail domain
+        will put them in (what routing asks, before apply creates the contact)."""
+        row = self._contact_by_email(email)
+        if row is not None:
+            return (row[4], row[6]) if row[4] is not None else (None, None)
+        org = self._org_by_domain(email.rpartition("@")[2])
+        return (org[0], org[2]) if org else (None, None)
+
     def _create_contact(self, email: str, display_name: str) -> ContactRow:
-        org = self.conn.execute(ORG_BY_DOMAIN, {"domain": email.rpartition("@")[2]}).first()
+        self._by_email.pop(email, None)
+        org = self._org_by_domain(email.rpartition("@")[2])
         org_id, locale = (org[0], org[1]) if org else (None, None)
-        user_id = self.conn.execute(INSERT_USER, {"display_name": display_name, "organization_id": org_id,
-                                                  "active": True, "created_at": utcnow()}).scalar_one()
-        self.conn.execute(INSERT_EMAIL, {"address": email, "user_id": user_id, "is_primary": True})
-        self.conn.execute(INSERT_ROLE, {"user_id": user_id, "role": "client"})
+        user_id = _FAST_USER.scalar(self.conn, {"display_name": display_name, "organization_id": org_id,
+                                                "active": True, "created_at": utcnow(), "reply_generation": 0})
+        _FAST_EMAIL.execute(self.conn, {"address": email, "user_id": user_id, "is_primary": True}).close()
+        _FAST_ROLE.execute(self.conn, {"user_id": user_id, "role": "client"}).close()
         return ContactRow(user_id, email, display_name, locale, org_id)
 
     def create_ticket(self, subject: str, requester_id: int, routing: dict) -> int:
@@ -168,9 +200,9 @@ class TicketStore:
         (and the SLA clock's columns).
         """
         now = utcnow()
-        return self.conn.execute(INSERT_TICKET, {
+        return _FAST_TICKET.scalar(self.conn, {
             "subject": subject, "requester_id": requester_id, "status": "new", "created_at": now,
-            "updated_at": now, **routing}).scalar_one()
+            "updated_at": now, **routing})
 
     def update_ticket(self, number: int, *, first_response: bool = False, **values) -> None:
         """`first_response`: this change is staff's public answer to the client (the SLA's first response)."""
@@ -181,12 +213,12 @@ class TicketStore:
     def add_inbound_article(self, number: int, mail: InboundMail, *, visibility: str = "public",
                             author_id: int | None = None, new_text: str | None = None) -> int:
         """`author_id` is the staff member who wrote it (None for clients); `new_text` overrides mail.new_text."""
-        article_id = self.conn.execute(INSERT_ARTICLE, {
+        article_id = _FAST_ARTICLE.scalar(self.conn, {
             "ticket_id": number, "inbound_id": mail.inbound_id, "direction": "in", "channel": mail.channel,
             "sender": mail.sender, "subject": mail.subject, "message_id": mail.message_id, "text": mail.text,
             "new_text": mail.new_text if new_text is None else new_text, "visibility": visibility,
             "author_id": author_id, "created_at": utcnow(),
-            "media_urls": mail.headers.get("x-media-urls")}).scalar_one()
+            "media_urls": mail.headers.get("x-media-urls")})
         if mail.attachments:
             self._add_attachments(article_id, mail.attachments)
         self.add_thread_ref(mail.message_id, number)
@@ -206,12 +238,12 @@ class TicketStore:
              "size": len(a.data), "sha256": d, "data": None} for d, a in zip(digests, attachments)])
 
     def add_thread_ref(self, message_id: str, number: int) -> None:
-        if self.conn.execute(THREAD_REF, {"message_id": message_id}).first() is None:
-            self.conn.execute(INSERT_THREAD_REF, {"message_id": message_id, "ticket_id": number})
+        if _FAST_THREAD_REF_OF.scalar(self.conn, {"message_id": message_id}) is None:
+            _FAST_THREAD_REF.execute(self.conn, {"message_id": message_id, "ticket_id": number}).close()
 
     def record_event(self, number: int, kind: str, detail: str = "", at: datetime | None = None) -> None:
-        self.conn.execute(INSERT_EVENT, {"ticket_id": number, "kind": kind, "detail": detail,
-                                         "at": at or utcnow()})
+        _FAST_EVENT.execute(self.conn, {"ticket_id": number, "kind": kind, "detail": detail,
+                                        "at": at or utcnow()}).close()
 
     def participants(self, number: int) -> set[str]:
         return set(self.conn.execute(PARTICIPANTS, {"number": number}).scalars())

@@ -26,9 +26,10 @@ from helpdesk.store.sms_people import phone_of
 from helpdesk.store.tickets import TicketStore
 
 
-def lookup_requester(conn, email: str) -> RequesterInfo:
-    """The sender's organization and active contracts, for rules that ask about them."""
-    org_id, org_name = requester_organization(conn, email)
+def lookup_requester(conn, email: str, store: TicketStore | None = None) -> RequesterInfo:
+    """The sender's organization and active contracts, for rules that ask about them. With the
+    message's `store`, apply reuses what was read here."""
+    org_id, org_name = store.sender_organization(email) if store else requester_organization(conn, email)
     if org_id is None:
         return RequesterInfo()
     contracts = active_contracts(conn, org_id, utc_today())
@@ -53,7 +54,7 @@ def staff_sender(store: TicketStore, mail: InboundMail) -> q.Person | None:
 
 def route_new(store: TicketStore, mail: InboundMail, ctx: PipelineContext) -> RouteDecision:
     rules = ctx.rules()
-    facts = RoutingFacts(mail, ctx.clock(), rules.zone, lambda: lookup_requester(store.conn, mail.sender))
+    facts = RoutingFacts(mail, ctx.clock(), rules.zone, lambda: lookup_requester(store.conn, mail.sender, store))
     decision = route(facts, rules)
     mailbox_queue = ctx.mailbox_queues.get(mail.source)
     if not decision.queue_from_rule and mailbox_queue in rules.queues:  # the mailbox's own default
