@@ -90,10 +90,10 @@ def tickets_by_priority(conn: Connection, org_id: int, start: date, end: date) -
 
 
 def minutes_carried_in(conn: Connection, contract_id: int, before: date) -> int:
-    """Included minutes the contract's latest earlier invoice left unused."""
-    query = (select(_invoice.c.minutes_left).where(_invoice.c.contract_id == contract_id,
-                                                   _invoice.c.period_end < before)
-             .order_by(_invoice.c.period_end.desc()).limit(1))
+    """Included minutes left unused by the contract's invoice of the period just before `before`
+    (none when that period was not invoiced: minutes carry over one period, not across a gap)."""
+    query = select(_invoice.c.minutes_left).where(_invoice.c.contract_id == contract_id,
+                                                  _invoice.c.period_end == before - timedelta(days=1))
     return conn.execute(query).scalar() or 0
 
 

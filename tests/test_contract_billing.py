@@ -96,6 +96,9 @@ def test_approval_and_rejection_by_cli(env, engine):
     assert "neither a fin-admin" in refused(env, "invoices", "approve", "2026-000001", "--by", "jan@acme.example")
     assert "EDI mail queued" in ok(env, "invoices", "approve", "2026-000001", "--by", EVA)
     assert "a rejection needs a reason" in refused(env, "invoices", "reject", "2026-000002", "--reason", " ")
+    assert "at most 2000 fit" in refused(env, "invoices", "reject", "2026-000002", "--reason", "x" * 2001)
+    assert "rejection reason contains" in refused(env, "invoices", "reject", "2026-000002", "--reason", "a\x1bb")
+    assert data(env, "invoices", "list", "--status", "awaiting-approval")[0]["number"] == "2026-000002"
     assert "1 admin(s) told" in ok(env, "invoices", "reject", "2026-000002", "--reason", "wrong fee", "--by", BOSS)
     rows = {r["number"]: r for r in data(env, "invoices", "list")}
     assert (rows["2026-000001"]["status"], rows["2026-000001"]["decided_by"]) == ("approved", EVA)

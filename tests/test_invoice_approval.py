@@ -101,7 +101,8 @@ def test_a_rejection_by_mail_goes_to_the_providers_admins(engine, make_settings,
     reply_to = inbox.next()[EVA].message["Reply-To"]
     answer(gw, reply_to, "Hello\n")  # not an answer: Eva is told why, with the request again
     again = inbox.next()[EVA].message
-    assert "nebyla provedena" in again.get_content() and again["Reply-To"] == reply_to
+    assert "nebylo možné provést" in again.get_content() and again["Reply-To"] == reply_to
+    assert "\nNaše faktura č." in again.get_content()  # a new sentence after the list of errors
     answer(gw, reply_to, "#reject the hours of 3 October\nwere not agreed\n\nEva\n")
     notice = inbox.next()[BOSS].message
     assert status(engine) == ("rejected", EVA)

@@ -217,3 +217,34 @@ def test_without_a_fin_admin_the_providers_admins_are_asked(engine, make_setting
     assert report.awaiting_approval == 2
     asked = sorted((row["kind"], row["to"]) for row in db.outbox())
     assert asked == [("invoice_approval", BOSS), ("invoice_approval", EVA)]
+
+
+def test_unused_minutes_carry_over_one_period_only(engine, make_settings):
+    """Idle months do not bank free work: what carries over is at most one period's allowance, and
+    only into the period right after (a run for August, September and October)."""
+    seed(engine)
+    contract(engine, "CARRY", monthly_fee="0", hourly_rate="60", included_minutes=120, carry_over_minutes=True)
+    work(engine, ticket(engine, at(5)), 300, at(5))  # October: 120 + 120 carried from September
+    ctx = context(make_settings)
+    for period in ("2026-08", "2026-09", "2026-10"):
+        run_period(engine, ctx, parse_period(period), NOW)
+    october = document_from_json(invoices(engine)[2].document)
+    [hours] = [line for line in october.lines if line.kind == "hours"]
+    assert hours.net_amount == Decimal("60.00")  # 300 - 240 = 60 minutes beyond, not 300 - 360
+
+
+def test_a_contract_that_replaces_another_mid_period_bills_only_its_own_days(engine, make_settings):
+    """Acme's contract ends on 15 October and the next starts on the 16th: each invoice bills the time
+    and tickets of its own days; counted over the whole month, both would charge the same tickets."""
+    seed(engine)
+    contract(engine, "OLD", starts_on="2026-01-01", ends_on="2026-10-15", monthly_fee="0", hourly_rate="60",
+             ticket_prices="high=10")
+    contract(engine, "NEW", starts_on="2026-10-16", monthly_fee="0", hourly_rate="90", ticket_prices="high=20")
+    work(engine, ticket(engine, at(5), priority="high"), 60, at(5))
+    work(engine, ticket(engine, at(20), priority="high"), 60, at(20))
+    run_period(engine, context(make_settings), parse_period("2026-10"), NOW)
+    old, new = (document_from_json(row.document) for row in invoices(engine))
+    assert [(line.kind, line.net_amount) for line in old.lines if line.kind != "fee"] == [
+        ("hours", Decimal("60.00")), ("ticket", Decimal("10.00"))]
+    assert [(line.kind, line.net_amount) for line in new.lines if line.kind != "fee"] == [
+        ("hours", Decimal("90.00")), ("ticket", Decimal("20.00"))]

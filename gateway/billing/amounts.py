@@ -4,7 +4,9 @@ Rules (the README's Billing section says the same):
 - the fee is pro-rated by days for a contract that starts or ends within the period:
   fee * active days / days in the period;
 - work beyond the included minutes (plus, when the contract carries them over, the minutes left
-  unused last period) is billed at the hourly rate: rate * minutes / 60;
+  unused in the period just before) is billed at the hourly rate: rate * minutes / 60; unused
+  minutes carry over one period only, at most one period's allowance (`carry_limit`), so an idle
+  contract does not bank months of free work;
 - tickets created in the period are billed at the contract's price for their priority;
 - every line is rounded on its own to the currency's minor unit, half-up (ROUND_HALF_UP);
 - VAT is computed once per (rate, category) on the sum of that rate's rounded lines, and rounded
@@ -36,6 +38,7 @@ class Terms:
     quantum: Decimal              # the currency's minor unit: Decimal("0.01")
     ticket_prices: dict[str, Decimal] = field(default_factory=dict)
     fee_unit: str = "MON"         # UN/ECE rec. 20: MON a month, QAN a quarter
+    carry_limit: int | None = None  # at most this many unused minutes go on (one period's allowance)
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,8 @@ def _plan_lines(terms: Terms, usage: Usage) -> tuple[list[tuple[str, str, Decima
         if price and (count := usage.tickets[priority]):
             planned.append(("ticket", f"Tickets of priority {priority}", Decimal(count), "C62", price,
                             round_money(price * count, terms.quantum)))
-    return planned, max(0, terms.included_minutes - usage.minutes)
+    unused = max(0, terms.included_minutes - usage.minutes)
+    return planned, unused if terms.carry_limit is None else min(unused, terms.carry_limit)
 
 
 def _taxes(lines: list[InvoiceLine], quantum: Decimal) -> tuple[TaxSummary, ...]:

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from helpdesk.gateway.accounts.names import check_text
 from helpdesk.gateway.billing.invoice_json import document_from_json
 from helpdesk.gateway.billing.invoice_mail import queue_rejection_notices
 from helpdesk.gateway.billing.invoice_sending import send_invoice
@@ -18,6 +19,10 @@ from helpdesk.gateway.ground.errors import UserError
 from helpdesk.gateway.pipeline.context import PipelineContext
 from helpdesk.store import invoices as q
 from helpdesk.store.invoice_people import provider_admins
+
+# The reason is stored and mailed to the admins: a paragraph, not a document. Checked like a note, so
+# a control character (a NUL, which PostgreSQL's text refuses mid-transaction) is one clear line.
+REASON_MAX = 2000
 
 
 def awaiting_invoice(session: Session, number: str):
@@ -39,7 +44,7 @@ def approve_invoice(session: Session, ctx: PipelineContext, number: str, by: str
 
 def reject_invoice(session: Session, ctx: PipelineContext, number: str, by: str, reason: str, now: datetime) -> int:
     """Reject with the reason and tell the provider's admins; returns how many were told."""
-    reason = reason.strip()
+    reason = check_text((reason or "").strip(), "the rejection reason", REASON_MAX)
     if not reason:
         raise UserError("a rejection needs a reason")
     row = awaiting_invoice(session, number)

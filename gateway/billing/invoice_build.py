@@ -39,13 +39,24 @@ def _terms(conn: Connection, contract, period: Period) -> Terms:
         included += q.minutes_carried_in(conn, contract.id, period.start)
     return Terms(fee=contract.monthly_fee, hourly_rate=contract.hourly_rate, included_minutes=included,
                  vat_rate=contract.vat_rate, tax_category=contract.tax_category, quantum=quantum(contract.currency),
-                 ticket_prices=ticket_prices(contract), fee_unit="MON" if period.kind == "monthly" else "QAN")
+                 ticket_prices=ticket_prices(contract), fee_unit="MON" if period.kind == "monthly" else "QAN",
+                 carry_limit=contract.included_minutes)
+
+
+def contract_window(contract, period: Period) -> tuple[date, date]:
+    """The days of the period the contract runs. Its time and tickets are counted in these days only:
+    when one contract of an organization ends mid-period and the next begins, each bills its own days
+    (counted over the whole period, both would charge the same tickets)."""
+    first = max(period.start, contract.starts_on)
+    last = min(period.end, contract.ends_on) if contract.ends_on else period.end
+    return first, last
 
 
 def draft_invoice(conn: Connection, contract, period: Period) -> Draft:
-    entries = q.unbilled_entries(conn, contract.organization_id, period.start, period.end)
+    first, last = contract_window(contract, period)
+    entries = q.unbilled_entries(conn, contract.organization_id, first, last)
     prices = ticket_prices(contract)
-    tickets = q.tickets_by_priority(conn, contract.organization_id, period.start, period.end) if prices else {}
+    tickets = q.tickets_by_priority(conn, contract.organization_id, first, last) if prices else {}
     usage = Usage(period.key, active_days(period, contract.starts_on, contract.ends_on), period.days,
                   sum(minutes for _, minutes in entries), tickets)
     return Draft(contract, compute_amounts(_terms(conn, contract, period), usage),
