@@ -14,9 +14,11 @@ from email.utils import make_msgid
 import pytest
 from sqlalchemy import select
 
+from helpdesk.gateway.accounts.directory import add_org
 from helpdesk.gateway.ground.errors import UserError
 from helpdesk.gateway.routing.rules import parse_rules
 from helpdesk.store.account_tables import Organization
+from helpdesk.store.alert_tables import Alert
 from helpdesk.store.db import new_session
 from helpdesk.store.models import Ticket
 from helpdesk.store.object_tables import ClientObject, Fault, ObjectEvent
@@ -272,3 +274,43 @@ def test_tickets_show_prints_the_counts(fault_gateway, sink, db, db_url):
     code, out, _ = cli(db_url, "tickets", "show", str(ticket["number"]), "--json")
     (fault,) = json.loads(out)["faults"]
     assert fault["occurrences"] == 4 and fault["recoveries"] == 0
+
+
+def test_a_report_naming_another_clients_object_is_not_linked_to_it(fault_gateway, sink, db):
+    """zabbix@client.example is Klient's: its (unproven) mail naming Other's critical NAS-9 must not
+    make Other's ticket, put it on a 24/7 clock or raise an urgent alert to Other's people."""
+    with new_session(db.engine) as session, session.begin():
+        add_org(session, "Other Ltd", ["other.example"], locale="en")
+        other = session.execute(select(Organization.id).where(Organization.name == "Other Ltd")).scalar()
+        session.add(ClientObject(organization_id=other, identifier="NAS-9", name="other's", critical=True))
+    send_all(fault_gateway.port, [monitoring_mail("PROBLEM", "Disk full", "NAS-9")])
+    Inbox(sink).next(2)  # the technicians hear of it as of any new fault
+    (ticket,) = db.tickets()
+    assert ticket_row(db.engine, ticket["number"]).object_id is None
+    with new_session(db.engine) as session:
+        assert session.execute(select(Alert)).first() is None and session.execute(select(ObjectEvent)).first() is None
+
+
+def test_a_recovery_word_counts_only_as_a_whole_word():
+    """Without a state group the recovery pattern is looked for in the subject: "UP" must not be
+    found in "BACKUP", or a failure would resolve its own ticket."""
+    rules = parse_rules(BASE + "monitoring:\n  - name: script\n    senders: [cron@x.example]\n"
+                        "    subject: '(?P<problem>\\S+) (?:failed|is up) on (?P<object>\\S+)'\n"
+                        "    recovery: 'UP|OK'\n", "objects.yaml")
+    (rule,) = rules.monitoring.rules
+    assert rule.read("BACKUP failed on SRV-01", "").recovery is False
+    assert rule.read("BOOKING failed on SRV-01", "").recovery is False
+    assert rule.read("HTTP is up on SRV-01", "").recovery is True
+
+
+def test_a_nagios_host_alert_is_one_fault_of_the_object_itself():
+    """The shipped Nagios entry's problem group is empty for a host alert: still one fingerprint,
+    so a host reported down again and again makes one ticket, and its recovery finds it."""
+    rules = parse_rules((REPO / "rules.yaml").read_text(), "rules.yaml")
+    nagios = next(r for r in rules.monitoring.rules if r.name.startswith("nagios"))
+    down = nagios.read("** PROBLEM Host Alert: SRV-01 is DOWN **", "")
+    up = nagios.read("** RECOVERY Host Alert: SRV-01 is UP **", "")
+    service = nagios.read("** PROBLEM Service Alert: SRV-01/HTTP is CRITICAL **", "")
+    assert down is not None and up is not None and service is not None
+    assert down.fingerprint == up.fingerprint != service.fingerprint
+    assert not down.recovery and up.recovery and service.problem == "HTTP"

@@ -20,6 +20,7 @@ from tests.workflow import ANNA, JAN, Inbox, body
 CLIENT_PASS = "mx.helpdesk.test; dkim=pass header.d=client.example; dmarc=pass header.from=client.example"
 OTHER_PASS = "mx.helpdesk.test; dkim=pass header.d=other.example; dmarc=pass header.from=other.example"
 ADA = "ada@other.example"
+OLEK = "olek@client.example"  # a former user of the client
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ def test_a_client_adds_documents_and_asks_for_the_list(desk, db):
                               Authentication_Results=CLIENT_PASS))
     listing = inbox.next()[JAN]
     assert "Dokumenty obiektu SRV-01" in listing.message["Subject"]
-    assert "manual.pdf (document, 11 bajtów" in body(listing) and "wiring.pdf" in body(listing)
+    assert "manual.pdf (dokument, 11 B, dodano 2026-12-02)" in body(listing) and "wiring.pdf" in body(listing)
     inbox.nothing_more(db)
 
 
@@ -113,3 +114,32 @@ def test_a_client_cannot_record_an_inspection(desk, db):
         assert session.execute(select(ObjectInspection)).first() is None
     (ticket,) = db.tickets()
     assert any("only the provider's technicians" in e["detail"] for e in db.ticket(ticket["number"])["events"])
+
+
+def test_an_inspection_date_in_the_future_is_refused(desk, db):
+    """As the CLI refuses it: a typing mistake (2062 for 2026) would move the next date decades on."""
+    gw, object_id, inbox = desk
+    send(gw.port, _with_files(client_mail(subject="Inspection", body="#inspected SRV-01 2062-11-30\n",
+                                          sender=f"Anna Nowak <{ANNA}>", Authentication_Results=PASS),
+                              ("report.pdf", b"%PDF report")))
+    db.processed(1)
+    assert _documents(db.engine) == []
+    with new_session(db.engine) as session:
+        assert session.execute(select(ObjectInspection)).first() is None
+    (ticket,) = db.tickets()
+    assert any("2062-11-30 is in the future" in e["detail"] for e in db.ticket(ticket["number"])["events"])
+
+
+def test_a_deactivated_client_adds_nothing_even_when_proven(desk, db):
+    """Someone who left the client keeps their mailbox's DKIM for a while: proof of the address is
+    not a say over the organization's objects any more."""
+    gw, object_id, inbox = desk
+    with new_session(db.engine) as session, session.begin():
+        add_user(session, "Olek Former", [OLEK], organization="Klient Sp. z o.o.").active = False
+    send(gw.port, _with_files(client_mail(subject="[OBJ SRV-01] Manuals", body="The manuals.\n", sender=OLEK,
+                                          Authentication_Results=CLIENT_PASS), ("manual.pdf", b"%PDF manual")))
+    db.processed(1)
+    assert _documents(db.engine) == []
+    (ticket,) = db.tickets()
+    assert any("deactivated" in e["detail"] for e in db.ticket(ticket["number"])["events"]
+               if e["kind"] == "object-refused")

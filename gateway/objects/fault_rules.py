@@ -33,6 +33,7 @@ _NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _ADDRESS = re.compile(r"^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$")
 _DOMAIN = re.compile(r"^@?([a-z0-9-]+(?:\.[a-z0-9-]+)+)$")
 MAX_FLAPPING_MINUTES = 7 * 24 * 60
+WHOLE_OBJECT = "(the object itself)"  # the problem key of a report whose problem group matched empty
 
 
 @dataclass(frozen=True)
@@ -72,15 +73,28 @@ class MonitorRule:
     def read(self, subject: str, body: str) -> FaultReport | None:
         """The report this mail makes, or None when the patterns find no problem key in it."""
         found: dict[str, str] = {}
+        problem_group_matched = False
         for pattern, text in ((self.subject, subject), (self.body, body)):
             match = pattern.search(text) if pattern is not None else None
             if match:
                 found = {k: v.strip() for k, v in match.groupdict().items() if v and v.strip()} | found
+                problem_group_matched |= "problem" in match.groupdict()
+        if problem_group_matched and "problem" not in found:
+            # A problem group that matched empty: the report is about the object as a whole
+            # (Nagios' "Host Alert: SRV-01 is DOWN"), one fault of its own, so a host that is
+            # reported down every few minutes still makes one ticket rather than one each time.
+            found["problem"] = WHOLE_OBJECT
         identifier = found.get("object") or self.fixed_object
         if not identifier or not found.get("problem"):
             return None
-        recovery = bool(self.recovery.fullmatch(found["state"]) if "state" in found else self.recovery.search(subject))
+        recovery = bool(self.recovery.fullmatch(found["state"]) if "state" in found else self._says_recovery(subject))
         return FaultReport(self.name, identifier, found["problem"], recovery)
+
+    def _says_recovery(self, subject: str) -> bool:
+        """The recovery pattern as a whole word of the subject: "UP" must not find "BACKUP failed",
+        nor "OK" "Bookkeeping", or a failure would be taken for its recovery and resolve its ticket."""
+        # re caches the compiled pattern, so this costs one compile per entry, not per mail.
+        return re.search(rf"(?<!\w)(?:{self.recovery.pattern})(?!\w)", subject, re.IGNORECASE) is not None
 
 
 @dataclass(frozen=True)

@@ -59,11 +59,21 @@ def _one(found: list[ObjectLink]) -> ObjectLink | None:
     return found[0] if len(found) == 1 else None
 
 
+def _anywhere(conn: Connection, names: NamedObjects, organization_id: int | None) -> list[ObjectLink]:
+    if names.rule_kind.startswith("monitoring") and organization_id is not None:
+        return []
+    return objects_named(conn, [names.by_rule], None)
+
+
 def find_link(conn: Connection, names: NamedObjects, organization_id: int | None) -> tuple[ObjectLink, str] | None:
     """The object and why; None when nothing named is one object of the sender's organization.
-    A rule's object may be found in any organization (the admin wrote it), when only one has it."""
+    A routing rule's object may be found in any organization (the admin wrote it), when only one
+    has it. A monitoring entry's object is mostly read from the mail's own text under a From
+    nobody proved, so for a sender of an organization it is only that organization's object:
+    otherwise one client's (forged) report would make another client's critical object's ticket,
+    its 24/7 clock and the urgent SMS to that client's people."""
     if names.by_rule and (link := _one(objects_named(conn, [names.by_rule], organization_id)
-                                       or objects_named(conn, [names.by_rule], None))):
+                                       or _anywhere(conn, names, organization_id))):
         return link, f"the {names.rule_kind} names {link.identifier}"
     if organization_id is None:  # a stranger's tag must not make anyone's object's ticket (nor its 24/7 SLA)
         return None

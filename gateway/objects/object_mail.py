@@ -61,11 +61,15 @@ def read_request(m: MessageInProcess) -> ObjectRequest | None:
     return None
 
 
-def _is_day(text: str) -> bool:
+def _why_not_day(text: str, today: date) -> str:
+    """Why an inspection date is refused ("" when it is fine): not a date, or one that has not come
+    yet (an inspection in the future is a typing mistake, and a date near 9999 would overflow the next
+    one's); the CLI refuses the same."""
     try:
-        return date.fromisoformat(text) <= date(9999, 1, 1)
+        day = date.fromisoformat(text)
     except ValueError:
-        return False
+        return f"{text} is not a date (YYYY-MM-DD)"
+    return f"{text} is in the future" if day > today else ""
 
 
 def _target(m: MessageInProcess, request: ObjectRequest) -> tuple[ObjectLink | None, q.Person | None, str]:
@@ -75,11 +79,13 @@ def _target(m: MessageInProcess, request: ObjectRequest) -> tuple[ObjectLink | N
     if not m.proof.proven:
         return None, None, f"the sender is not proven ({m.proof.how})"
     person = q.person_by_address(conn, m.mail.sender)
-    staff = person if person and person.active and STAFF_ACTING_ON_OBJECTS & set(person.roles) else None
+    if person is not None and not person.active:  # someone who left keeps no say over the objects
+        return None, None, "the sender's account is deactivated"
+    staff = person if person and STAFF_ACTING_ON_OBJECTS & set(person.roles) else None
     if request.action == "inspected" and staff is None:
         return None, None, "only the provider's technicians record inspections"
-    if request.day is not None and not _is_day(request.day):
-        return None, staff, f"{request.day} is not a date (YYYY-MM-DD)"
+    if request.day is not None and (why := _why_not_day(request.day, m.ctx.clock().date())):
+        return None, staff, why
     org_id = None if staff else organization_of(conn, m.mail.sender)
     if staff is None and org_id is None:
         return None, None, "the sender is not a user of any client organization"
