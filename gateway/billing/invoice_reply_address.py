@@ -12,14 +12,10 @@ invoice's. Raising the user's reply generation revokes these too.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-TOKEN_LENGTH = 16
+from helpdesk.gateway.conversation.reply_address import SignedAddresses
 
 
 @dataclass(frozen=True)
@@ -29,35 +25,24 @@ class InvoiceToken:
     address: str
 
 
-class InvoiceReplyAddresses:
+class InvoiceReplyAddresses(SignedAddresses):
+    purpose = "invoice"
+    subject_pattern = r"\d{4}-\d{6,9}"
+
     def __init__(self, secret: bytes, support_address: str, prefix: str,
                  previous: Callable[[], tuple[bytes, ...]] = tuple):
-        self.secret, self.previous = secret, previous
-        self.local, _, self.domain = support_address.lower().partition("@")
-        self.prefix = f"{prefix}inv-"
-        self._ours = re.compile(rf"{re.escape(self.local)}\+{re.escape(self.prefix)}(\d{{4}}-\d{{6,9}})"
-                                rf"-([a-z2-7]{{{TOKEN_LENGTH}}})@{re.escape(self.domain)}")
-
-    @staticmethod
-    def _sign(key: bytes, user_id: int, generation: int, number: str) -> str:
-        digest = hmac.new(key, f"invoice\0{user_id}\0{generation}\0{number}".encode(), hashlib.sha256).digest()
-        return base64.b32encode(digest).decode().lower()[:TOKEN_LENGTH]
+        super().__init__(secret, support_address, f"{prefix}inv-", previous)
 
     def address_for(self, user_id: int, generation: int, number: str) -> str:
-        signature = self._sign(self.secret, user_id, generation, number)
-        return f"{self.local}+{self.prefix}{number}-{signature}@{self.domain}"
+        return self._address(user_id, generation, number)
 
     def find(self, addresses) -> InvoiceToken | None:
         """The first invoice reply address among `addresses`, not yet verified."""
-        for address in addresses:
-            if match := self._ours.fullmatch(address.strip().lower()):
-                return InvoiceToken(match[1], match[2], match[0])
-        return None
+        match = self._match(addresses)
+        return InvoiceToken(match[1], match[2], match[0]) if match else None
 
     def verify(self, token: InvoiceToken, user_id: int, generation: int) -> bool:
-        results = [hmac.compare_digest(token.signature, self._sign(key, user_id, generation, token.number))
-                   for key in (self.secret, *self.previous())]
-        return any(results)
+        return self._verify(token.signature, user_id, generation, token.number)
 
 
 def invoice_replies(settings, today) -> InvoiceReplyAddresses:

@@ -33,35 +33,54 @@ class ReplyToken:
     address: str
 
 
-class ReplyAddresses:
+class SignedAddresses:
+    """support+<prefix><subject>-<token>@domain, signed for one user: the ticket addresses below
+    and the invoice ones (gateway/billing/invoice_reply_address.py). `purpose` is part of the
+    signed text, so a token made for one use never passes for another."""
+
+    purpose = "reply"
+    subject_pattern = r"\d{1,18}"
+
     def __init__(self, secret: bytes, support_address: str, prefix: str,
                  previous: Callable[[], tuple[bytes, ...]] = tuple):
         self.secret, self.previous = secret, previous
         self.local, _, self.domain = support_address.lower().partition("@")
         self.prefix = prefix
-        self._ours = re.compile(rf"{re.escape(self.local)}\+{re.escape(prefix)}(\d{{1,18}})"
+        self._ours = re.compile(rf"{re.escape(self.local)}\+{re.escape(prefix)}({self.subject_pattern})"
                                 rf"-([a-z2-7]{{{TOKEN_LENGTH}}})@{re.escape(self.domain)}")
 
-    @staticmethod
-    def _sign(key: bytes, user_id: int, generation: int, ticket: int) -> str:
-        digest = hmac.new(key, f"reply\0{user_id}\0{generation}\0{ticket}".encode(), hashlib.sha256).digest()
+    def _sign(self, key: bytes, user_id: int, generation: int, subject) -> str:
+        digest = hmac.new(key, f"{self.purpose}\0{user_id}\0{generation}\0{subject}".encode(),
+                          hashlib.sha256).digest()
         return base64.b32encode(digest).decode().lower()[:TOKEN_LENGTH]
 
-    def address_for(self, user_id: int, generation: int, ticket: int) -> str:
-        """The Reply-To for mail about `ticket` to this user (always signed with the current key)."""
-        signature = self._sign(self.secret, user_id, generation, ticket)
-        return f"{self.local}+{self.prefix}{ticket}-{signature}@{self.domain}"
+    def _address(self, user_id: int, generation: int, subject) -> str:
+        """Always signed with the current key."""
+        return f"{self.local}+{self.prefix}{subject}-{self._sign(self.secret, user_id, generation, subject)}" \
+               f"@{self.domain}"
 
-    def find(self, addresses) -> ReplyToken | None:
+    def _match(self, addresses) -> re.Match | None:
         """The first address of ours among `addresses` (envelope recipients, To, Cc), unverified."""
         for address in addresses:
-            match = self._ours.fullmatch(address.strip().lower())
-            if match:
-                return ReplyToken(int(match[1]), match[2], match[0])
+            if match := self._ours.fullmatch(address.strip().lower()):
+                return match
         return None
 
-    def verify(self, token: ReplyToken, user_id: int, generation: int) -> bool:
+    def _verify(self, signature: str, user_id: int, generation: int, subject) -> bool:
         """True when the token was issued to this user (with any key still valid), in constant time."""
-        results = [hmac.compare_digest(token.signature, self._sign(key, user_id, generation, token.ticket))
+        results = [hmac.compare_digest(signature, self._sign(key, user_id, generation, subject))
                    for key in (self.secret, *self.previous())]
         return any(results)
+
+
+class ReplyAddresses(SignedAddresses):
+    def address_for(self, user_id: int, generation: int, ticket: int) -> str:
+        """The Reply-To for mail about `ticket` to this user."""
+        return self._address(user_id, generation, ticket)
+
+    def find(self, addresses) -> ReplyToken | None:
+        match = self._match(addresses)
+        return ReplyToken(int(match[1]), match[2], match[0]) if match else None
+
+    def verify(self, token: ReplyToken, user_id: int, generation: int) -> bool:
+        return self._verify(token.signature, user_id, generation, token.ticket)
