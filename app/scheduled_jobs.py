@@ -137,7 +137,11 @@ class Housekeeping:
 
     def invoices_once(self) -> int:
         """Invoice the periods that have ended, once their run hour has come; skipped while another
-        instance runs it (its numbers would be safe anyway: each takes the locked year counter)."""
+        instance runs it (its numbers would be safe anyway: each takes the locked year counter). Off
+        until the provider's EDI party id is set: a helpdesk that does not bill its contracts must not
+        be told every hour that each of them has no EDI address."""
+        if not self.ctx.settings.provider_edi_id:
+            return 0
         now = self.clock()
         with new_session(self.engine) as session, session.begin():
             if not take_lease(session.connection(), "invoice-periods", self.holder, now, INVOICE_LEASE):

@@ -3,9 +3,12 @@ period before, once, whichever instance looks and however often."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta, timezone
 
 from helpdesk.app.scheduled_jobs import INVOICE_LEASE, Housekeeping
+from helpdesk.app.wiring import make_pipeline_context
+from helpdesk.gateway.routing.rules import load_rules
 from helpdesk.store.db import new_session
 from helpdesk.store.job_leases import take_lease
 from tests.test_invoices_run import context, contract, invoices, seed
@@ -34,3 +37,14 @@ def test_an_instance_holding_the_lease_keeps_the_others_out(engine, make_setting
     assert invoices(engine) == []
     later = now + INVOICE_LEASE + timedelta(minutes=1)  # its lease ran out: it died mid-run
     assert Housekeeping(engine, ctx, clock=lambda: later).invoices_once() == 1
+
+
+def test_the_job_is_off_until_the_provider_has_an_edi_id(engine, make_settings, caplog):
+    seed(engine)
+    contract(engine, "ACME-1", monthly_fee="100")
+    ctx = make_pipeline_context(make_settings(), lambda: load_rules(make_settings().rules))  # no provider details
+    jobs = Housekeeping(engine, ctx, clock=lambda: datetime(2026, 11, 1, 3, tzinfo=timezone.utc))
+    with caplog.at_level(logging.WARNING, logger="helpdesk.billing"):
+        assert jobs.invoices_once() == 0
+    assert invoices(engine) == []
+    assert not [r for r in caplog.records if r.name == "helpdesk.billing"]  # not tried: no hourly warning per contract
