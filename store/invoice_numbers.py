@@ -37,7 +37,3 @@ def next_invoice_number(conn: Connection, year: int, provider: str) -> str:
     """The next number of the year, locked until the caller's transaction ends."""
     return format_number(year, NEXT_NUMBER[conn.dialect.name].scalar(conn, {"year": year, "provider": provider}))
 
-
-def last_number(conn: Connection, year: int, provider: str) -> int:
-    row = conn.execute(_counter.select().where(_counter.c.year == year, _counter.c.provider == provider)).first()
-    return row.last_number if row else 0

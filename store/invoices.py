@@ -24,9 +24,9 @@ def day_start(day: date) -> datetime:
 
 # A contract with its organization's name and language, read once per invoice (plain Core: the run
 # reads 10,000 of them).
-CONTRACT_FOR_INVOICE = (select(_contract, _org.c.name.label("org_name"), _org.c.default_locale.label("org_locale"))
-                        .join(_org, _org.c.id == _contract.c.organization_id)
-                        .where(_contract.c.id == bindparam("contract_id")))
+_CONTRACT_ROW = (select(_contract, _org.c.name.label("org_name"), _org.c.default_locale.label("org_locale"))
+                 .join(_org, _org.c.id == _contract.c.organization_id))
+CONTRACT_FOR_INVOICE = _CONTRACT_ROW.where(_contract.c.id == bindparam("contract_id"))
 
 
 def contract_for_invoice(conn: Connection, contract_id: int):
@@ -37,10 +37,8 @@ def contracts_to_invoice(conn: Connection, kind: str, start: date, end: date, ke
     """The contracts billed by `kind` that run in the period and have no invoice for it yet, as rows
     of contract_for_invoice, read at once (one query instead of one per invoice)."""
     invoiced = exists().where(_invoice.c.contract_id == _contract.c.id, _invoice.c.period == key)
-    query = (select(_contract, _org.c.name.label("org_name"), _org.c.default_locale.label("org_locale"))
-             .join(_org, _org.c.id == _contract.c.organization_id)
-             .where(_contract.c.billing_period == kind, _contract.c.starts_on <= end,
-                    (_contract.c.ends_on.is_(None)) | (_contract.c.ends_on >= start), ~invoiced)
+    query = (_CONTRACT_ROW.where(_contract.c.billing_period == kind, _contract.c.starts_on <= end,
+                                 (_contract.c.ends_on.is_(None)) | (_contract.c.ends_on >= start), ~invoiced)
              .order_by(_contract.c.id))
     return list(conn.execute(query))
 

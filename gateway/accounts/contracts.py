@@ -33,8 +33,6 @@ def parse_date(value: str, what: str) -> date:
         raise UserError(f"{what} must be a date like 2026-01-31, got {value!r}") from None
 
 
-_money = parse_money
-
 
 def find_contract(session: Session, number: str) -> Contract:
     contract = session.execute(select(Contract).where(Contract.number == number)).scalar_one_or_none()
@@ -53,7 +51,7 @@ def apply_fields(session: Session, contract: Contract, fields: dict) -> None:
         elif key == "billing_period" and value not in BILLING_PERIODS:
             raise UserError(f"unknown billing period {value!r} (one of {', '.join(BILLING_PERIODS)})")
         elif key in MONEY_FIELDS:
-            value = _money(value, key.replace("_", " "), Decimal(100) if key == "vat_rate" else Decimal("1e10"))
+            value = parse_money(value, key.replace("_", " "), Decimal(100) if key == "vat_rate" else Decimal("1e10"))
         elif key in ("included_minutes", "payment_terms_days") and not 0 <= value <= 10**9:
             raise UserError(f"{key.replace('_', ' ')} must be between 0 and 1000000000")
         elif (checked := check_billing_field(key, value)) is not None or key == "edi_address":

@@ -14,7 +14,7 @@ from __future__ import annotations
 from helpdesk.gateway.billing.approval import approve_invoice, reject_invoice
 from helpdesk.gateway.billing.invoice_json import document_from_json
 from helpdesk.gateway.billing.invoice_mail import queue_approval_requests
-from helpdesk.gateway.billing.invoice_reply_address import InvoiceToken, invoice_replies
+from helpdesk.gateway.billing.invoice_reply_address import InvoiceReplyAddresses, InvoiceToken, invoice_replies
 from helpdesk.gateway.billing.invoice_status import InvoiceStatus
 from helpdesk.gateway.ground.errors import UserError
 from helpdesk.gateway.ground.outcome import Outcome
@@ -53,11 +53,11 @@ def read_answer(text: str) -> tuple[str, str] | None:
     return None
 
 
-def _proven(m: MessageInProcess, token: InvoiceToken, known: tuple | None) -> str | None:
+def _proven(m: MessageInProcess, replies: InvoiceReplyAddresses, token: InvoiceToken,
+            known: tuple | None) -> str | None:
     """Why the sender is not proven, or None when they are."""
     if m.verified is not None and m.verified.verified is False:
         return f"failed at a trusted host: {m.verified.reason}"
-    replies = invoice_replies(m.ctx.settings, lambda: m.ctx.clock().date())
     if known is not None and replies.verify(token, known[0], known[2]):
         return None
     if m.proof is not None and m.proof.proven:
@@ -96,7 +96,8 @@ def invoice_reply(m: MessageInProcess) -> Outcome | None:
     recipients = m.mail.envelope_to + m.mail.recipients
     if not any(marker in address.lower() for address in recipients):  # the cheap look for every mail
         return None
-    token = invoice_replies(m.ctx.settings, lambda: m.ctx.clock().date()).find(recipients)
+    replies = invoice_replies(m.ctx.settings, lambda: m.ctx.clock().date())
+    token = replies.find(recipients)
     if token is None:
         return None
     conn = m.session.connection()
@@ -104,7 +105,7 @@ def invoice_reply(m: MessageInProcess) -> Outcome | None:
     if row is None:
         return _done(m, f"names invoice {token.number}, which does not exist: nothing done", "unknown invoice")
     known = user_by_address(conn, m.mail.sender)
-    if (why := _proven(m, token, known)) is not None:
+    if (why := _proven(m, replies, token, known)) is not None:
         return _done(m, f"answer to invoice {row.number} not carried out, sender not proven: {why}", why)
     if known is None or not may_decide(known, row.organization_id):
         return _done(m, f"{m.mail.sender} may not decide invoice {row.number}: neither a fin-admin of "

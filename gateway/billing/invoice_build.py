@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from helpdesk.gateway.billing.amounts import Amounts, Terms, Usage, compute_amounts
 from helpdesk.gateway.billing.currencies import quantum
 from helpdesk.gateway.billing.document import InvoiceDocument, Party
-from helpdesk.gateway.billing.periods import Period, active_days
+from helpdesk.gateway.billing.periods import Period, active_days, active_window
 from helpdesk.gateway.ground.settings import Settings
 from helpdesk.store import invoices as q
 
@@ -33,13 +33,13 @@ def ticket_prices(contract) -> dict[str, Decimal]:
     return {priority: Decimal(price) for priority, price in json.loads(contract.ticket_prices or "{}").items()}
 
 
-def _terms(conn: Connection, contract, period: Period) -> Terms:
+def _terms(conn: Connection, contract, period: Period, prices: dict[str, Decimal]) -> Terms:
     included = contract.included_minutes
     if contract.carry_over_minutes:
         included += q.minutes_carried_in(conn, contract.id, period.start)
     return Terms(fee=contract.monthly_fee, hourly_rate=contract.hourly_rate, included_minutes=included,
                  vat_rate=contract.vat_rate, tax_category=contract.tax_category, quantum=quantum(contract.currency),
-                 ticket_prices=ticket_prices(contract), fee_unit="MON" if period.kind == "monthly" else "QAN",
+                 ticket_prices=prices, fee_unit="MON" if period.kind == "monthly" else "QAN",
                  carry_limit=contract.included_minutes)
 
 
@@ -47,9 +47,7 @@ def contract_window(contract, period: Period) -> tuple[date, date]:
     """The days of the period the contract runs. Its time and tickets are counted in these days only:
     when one contract of an organization ends mid-period and the next begins, each bills its own days
     (counted over the whole period, both would charge the same tickets)."""
-    first = max(period.start, contract.starts_on)
-    last = min(period.end, contract.ends_on) if contract.ends_on else period.end
-    return first, last
+    return active_window(period, contract.starts_on, contract.ends_on)
 
 
 def draft_invoice(conn: Connection, contract, period: Period) -> Draft:
@@ -59,7 +57,7 @@ def draft_invoice(conn: Connection, contract, period: Period) -> Draft:
     tickets = q.tickets_by_priority(conn, contract.organization_id, first, last) if prices else {}
     usage = Usage(period.key, active_days(period, contract.starts_on, contract.ends_on), period.days,
                   sum(minutes for _, minutes in entries), tickets)
-    return Draft(contract, compute_amounts(_terms(conn, contract, period), usage),
+    return Draft(contract, compute_amounts(_terms(conn, contract, period, prices), usage),
                  [entry_id for entry_id, _ in entries])
 
 

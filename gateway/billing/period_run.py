@@ -28,7 +28,7 @@ from helpdesk.gateway.pipeline.context import PipelineContext
 from helpdesk.store import invoices as q
 from helpdesk.store.db import new_session, read_session
 from helpdesk.store.invoice_numbers import next_invoice_number
-from helpdesk.store.invoice_people import fin_admins, provider_admins, reply_generation
+from helpdesk.store.invoice_people import approvers
 
 log = logging.getLogger("helpdesk.billing")
 STATISTICS_EVERY = 500  # invoices between two ANALYZE of the invoice tables (PostgreSQL), and once after 50
@@ -67,8 +67,7 @@ def _issue(session: Session, ctx: PipelineContext, draft: Draft, period: Period,
     q.lock_entries(conn, draft.entry_ids, invoice_id)
     if status == InvoiceStatus.AWAITING_APPROVAL:
         # The organization's fin-admins decide; without any, the provider's admins are asked.
-        people = fin_admins(conn, draft.contract.organization_id) or provider_admins(conn)
-        generations = {p.user_id: reply_generation(conn, p.user_id) for p in people}
+        people, generations = approvers(conn, draft.contract.organization_id)
         queue_approval_requests(session, ctx, doc, people, generations, draft.contract.org_locale, now)
     return number, status
 

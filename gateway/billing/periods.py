@@ -45,10 +45,16 @@ def parse_period(text: str) -> Period:
     raise UserError(f"period must be a month like 2026-10 or a quarter like 2026-Q4, got {text!r}")
 
 
-def active_days(period: Period, starts_on: date, ends_on: date | None) -> int:
-    """Days of the period the contract runs (0 when it does not run in it at all)."""
+def active_window(period: Period, starts_on: date, ends_on: date | None) -> tuple[date, date]:
+    """The first and last day of the period the contract runs (first after last when it does not)."""
     first = max(period.start, starts_on)
     last = min(period.end, ends_on) if ends_on else period.end
+    return first, last
+
+
+def active_days(period: Period, starts_on: date, ends_on: date | None) -> int:
+    """Days of the period the contract runs (0 when it does not run in it at all)."""
+    first, last = active_window(period, starts_on, ends_on)
     return max(0, (last - first).days + 1)
 
 
