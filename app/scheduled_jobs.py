@@ -98,32 +98,38 @@ class Housekeeping:
         with new_session(self.engine) as session, session.begin():
             return close_unconfirmed(session, self.ctx, self.clock())
 
+    def _leased(self, job: str, ttl: timedelta, now: datetime, work: Callable[[], int]) -> int:
+        """`work()` under the job's lease, released afterwards; 0 while another instance holds it."""
+        with new_session(self.engine) as session, session.begin():
+            if not take_lease(session.connection(), job, self.holder, now, ttl):
+                return 0
+        try:
+            return work()
+        finally:
+            with new_session(self.engine) as session, session.begin():
+                release_lease(session.connection(), job, self.holder, now)
+
     def sla_once(self) -> int:
         """One look at every due SLA clock, batch by batch; returns how many were looked at. Skipped
         while another instance holds the job's lease."""
-        now, total = self.clock(), 0
-        with new_session(self.engine) as session, session.begin():
-            if not take_lease(session.connection(), "sla-clocks", self.holder, now, SLA_LEASE):
-                return 0
-        try:
+        now = self.clock()
+
+        def batches() -> int:
+            total = 0
             for _ in range(SLA_MAX_BATCHES):  # bounded: a pass never runs away
                 with new_session(self.engine) as session, session.begin():
                     looked = check_clocks(session, self.ctx, now, SLA_BATCH)
                 total += looked
                 if looked < SLA_BATCH:
                     break
-        finally:
-            with new_session(self.engine) as session, session.begin():
-                release_lease(session.connection(), "sla-clocks", self.holder, now)
-        return total
+            return total
+        return self._leased("sla-clocks", SLA_LEASE, now, batches)
 
     def inspections_once(self) -> int:
         """One pass of the inspection reminders for today (UTC); skipped while another instance runs it."""
         now = self.clock()
-        with new_session(self.engine) as session, session.begin():
-            if not take_lease(session.connection(), "inspection-reminders", self.holder, now, INSPECTION_LEASE):
-                return 0
-        try:
+
+        def remind() -> int:
             with new_session(self.engine) as session, session.begin():
                 due = due_object_ids(session, self.ctx, now.date())
             sent = 0
@@ -131,9 +137,7 @@ class Housekeeping:
                 with new_session(self.engine) as session, session.begin():
                     sent += remind_one(session, self.ctx, object_id, now.date())
             return sent
-        finally:
-            with new_session(self.engine) as session, session.begin():
-                release_lease(session.connection(), "inspection-reminders", self.holder, now)
+        return self._leased("inspection-reminders", INSPECTION_LEASE, now, remind)
 
     def invoices_once(self) -> int:
         """Invoice the periods that have ended, once their run hour has come; skipped while another
@@ -143,11 +147,4 @@ class Housekeeping:
         if not self.ctx.settings.provider_edi_id:
             return 0
         now = self.clock()
-        with new_session(self.engine) as session, session.begin():
-            if not take_lease(session.connection(), "invoice-periods", self.holder, now, INVOICE_LEASE):
-                return 0
-        try:
-            return run_due_period(self.engine, self.ctx, now)
-        finally:
-            with new_session(self.engine) as session, session.begin():
-                release_lease(session.connection(), "invoice-periods", self.holder, now)
+        return self._leased("invoice-periods", INVOICE_LEASE, now, lambda: run_due_period(self.engine, self.ctx, now))

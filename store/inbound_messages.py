@@ -77,10 +77,6 @@ WHERE coalesce(m.envelope_from, '') = '' OR NOT EXISTS (
       AND earlier.id NOT IN (SELECT id FROM mine))
 ORDER BY m.id""")
 assert InboundStatus.PENDING == "pending"
-CLAIM = (select(_inbound.c.id, _inbound.c.raw, _inbound.c.envelope_from, _inbound.c.envelope_to,
-                        _inbound.c.source, _inbound.c.attempts, _inbound.c.received_at, _inbound.c.channel)
-                 .where(_inbound.c.status == InboundStatus.PENDING).order_by(_inbound.c.id)
-                 .with_for_update(skip_locked=True))
 CLAIM = (select(_inbound.c.id, _inbound.c.attempts, _inbound.c.received_at, _inbound.c.channel)
          .where(_inbound.c.id.in_(bindparam("ids", expanding=True)), _inbound.c.status == InboundStatus.PENDING)
          .order_by(_inbound.c.id).with_for_update(skip_locked=True))

@@ -68,8 +68,7 @@ def _abandoned_claim(now: datetime, stale_after: timedelta, instance_id: int | N
     return and_(Outbox.status == OutboxStatus.SENDING, or_(Outbox.claimed_until < now, dead_instance, mine))
 
 
-_CLAIM_COLUMNS = (Outbox.__table__.c.id, Outbox.__table__.c.mail_from, Outbox.__table__.c.rcpt_to,
-                  Outbox.__table__.c.raw, Outbox.__table__.c.attempts)
+_CLAIM_COLUMNS = (_outbox.c.id, _outbox.c.mail_from, _outbox.c.rcpt_to, _outbox.c.raw, _outbox.c.attempts)
 
 
 def claim_due(session: Session, now: datetime, limit: int, lease: timedelta, *,

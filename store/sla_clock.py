@@ -13,8 +13,7 @@ from helpdesk.store.models import Ticket
 
 _ticket, _contract, _user = Ticket.__table__, Contract.__table__, User.__table__
 CLOCK_COLUMNS = ("status", "priority", "requester_id", "sla_profile", "sla_state", "sla_since", "sla_used_s",
-                 "sla_paused_s",
-                 "first_response_at", "sla_warned", "sla_breached", "escalation_level", "escalated_at",
+                 "sla_paused_s", "first_response_at", "sla_warned", "sla_breached", "escalation_level", "escalated_at",
                  "escalation_acked", "first_response_due_at", "resolution_due_at")
 CLOCK_ROW = select(*(_ticket.c[name] for name in CLOCK_COLUMNS)).where(_ticket.c.id == bindparam("number"))
 # The profile of the requester's organization: its active contract's (the newest, when several).

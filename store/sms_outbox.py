@@ -148,7 +148,6 @@ class SmsOutboxRows:
                                 stale_after=timedelta(seconds=self.policy.instance_stale_seconds))
             if not claimed:
                 return [], 0
-            session.flush()  # the claims are written before the statements below look at the rows
             conn = session.connection()
             stopped = opted_out_numbers(conn, {mail.rcpt_to[0] for mail in claimed})
             refused = [SendResult(m.id, ok=False, permanent=True, detail=OPTED_OUT)

@@ -87,7 +87,7 @@ def _mail(session: Session, ctx: PipelineContext, notice: AlertNotice, people: l
     """address -> outbox id of the alert mail each person got, threaded with the ticket's staff mail."""
     if notice.ticket is None:
         return _object_mail(session, ctx, people, context)
-    earlier = q.staff_notification_ids(session.connection(), notice.ticket.number) if notice.ticket else {}
+    earlier = q.staff_notification_ids(session.connection(), notice.ticket.number)
     intents = [notification_for(p, MAIL_KIND, notice.ticket, context, earlier) for p in people]
     rows: list = []
     queue_mail(session, intents, ctx, queued_rows=rows)
