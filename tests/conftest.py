@@ -195,10 +195,12 @@ def start_gateway():
                 return gw.start()
             except UserError as exc:
                 # free_port() hands out a port that is free now; another worker may bind it before the
-                # gateway does. Only the SMTP port is replaced: tests read it from gw.settings.
-                if attempt == 2 or f"cannot listen on {settings.smtp_listen}" not in str(exc):
+                # gateway does. The taken port is replaced: tests read both from gw.settings.
+                taken = next((key for key in ("smtp_listen", "http_listen")
+                              if f"{getattr(settings, key)}: " in str(exc)), None)
+                if attempt == 2 or taken is None:
                     raise
-                settings = settings.model_copy(update={"smtp_listen": f"127.0.0.1:{free_port()}"})
+                settings = settings.model_copy(update={taken: f"127.0.0.1:{free_port()}"})
 
     yield start
     for gw in started:
