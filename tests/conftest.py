@@ -38,10 +38,39 @@ BACKENDS = [b.strip() for b in os.environ.get("HELPDESK_TEST_DATABASES", "sqlite
 PG_ADMIN_URL = os.environ.get("HELPDESK_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
+def _port_slice() -> range:
+    """This xdist worker's own ports, below the kernel's ephemeral range.
+
+    A port the kernel hands out for bind(0) is in the ephemeral range, where every outgoing connection
+    (to PostgreSQL, to the sink) also takes its local port: between free_port() and the gateway's bind,
+    another worker's client could take it. Ports below that range are never picked by the kernel, and
+    each worker has its own slice, so a port free here stays ours."""
+    try:
+        ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768
+    low, high = 10000, max(ephemeral_low, 20000)
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    size = (high - low) // max(workers, 1)
+    return range(low + worker * size, low + (worker + 1) * size)
+
+
+_PORTS = _port_slice()
+_next_port = [_PORTS.start + (os.getpid() % len(_PORTS))]  # reruns start elsewhere in the slice
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    for _ in range(len(_PORTS)):
+        port = _next_port[0]
+        _next_port[0] = _PORTS.start + (port + 1 - _PORTS.start) % len(_PORTS)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # a service outside the tests holds it
+            return port
+    raise RuntimeError(f"no free port in {_PORTS}")
 
 
 def _pg_url(name: str) -> str:
