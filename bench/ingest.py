@@ -9,6 +9,10 @@ then sends N pre-built new-ticket messages over C connections and measures:
 - end-to-end msgs/s: messages / (first MAIL FROM .. last acknowledgement at the sink)
 - 250->ack delay per message (ack matched by its In-Reply-To), and how many took over 2 s
 - peak RSS (VmHWM) of the gateway process
+- CPU per message of the gateway (all instances), the load generator and a local PostgreSQL server
+- from the database afterwards: one ticket and one article per message, none processed twice
+
+`--instances N` (PostgreSQL) starts N gateways on the one database and spreads the connections.
 
 Run from the repository root:  .venv/bin/python bench/ingest.py --messages 2000 --concurrency 8
 """
@@ -205,31 +209,64 @@ def stop_gateway(proc: subprocess.Popen) -> int:
 def start_profiler(args, pid: int) -> subprocess.Popen | None:
     if not args.py_spy:
         return None
-    proc = subprocess.Popen([args.py_spy_bin, "record", "-o", args.py_spy, "--format", "raw", "-p", str(pid)],
+    # --gil: the gateway is bound by one GIL, so what holds it is what costs throughput
+    proc = subprocess.Popen([args.py_spy_bin, "record", "--gil", "-r", "250", "-o", args.py_spy, "--format", "raw",
+                             "-p", str(pid)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1)  # let it attach
     return proc
 
 
-def measure(args, gateway: subprocess.Popen, smtp_port: int, sink_conn, counter) -> dict:
-    """Send the load, wait for the acknowledgements, collect the figures (gateway still running)."""
+def postgres_cpu_seconds() -> float:
+    """CPU of every local PostgreSQL server process (it shares the machine's cores with the gateway)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # ended meanwhile
+        if "(postgres)" in text:
+            fields = text.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def processed_once(url: str, messages: int) -> dict:
+    """What the database says: each sent message made one ticket and one article, none twice."""
+    from sqlalchemy import create_engine, text
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        articles, distinct = conn.execute(text(
+            "SELECT count(*), count(DISTINCT message_id) FROM article WHERE direction = 'in'")).one()
+        tickets = conn.execute(text("SELECT count(*) FROM ticket")).scalar_one()
+    engine.dispose()
+    return {"tickets": tickets, "inbound_articles": articles, "processed_twice": articles - distinct,
+            "all_once": tickets == articles == distinct == messages}
+
+
+def measure(args, gateways: list[subprocess.Popen], smtp_ports: list[int], sink_conn, counter) -> dict:
+    """Send the load, wait for the acknowledgements, collect the figures (gateways still running)."""
     senders, payloads, ids = build_messages(args.messages, secrets.token_hex(4), SUPPORT)
-    profiler = start_profiler(args, gateway.pid)
-    log(f"gateway pid {gateway.pid} ready on port {smtp_port}; sending {args.messages} messages")
-    cpu0, own0 = cpu_seconds(gateway.pid), time.process_time()
-    res = asyncio.run(run_load("127.0.0.1", smtp_port, SUPPORT, senders, payloads, args.concurrency, args.rate))
+    profiler = start_profiler(args, gateways[0].pid)
+    log(f"gateway pids {[g.pid for g in gateways]} ready on ports {smtp_ports}; sending {args.messages} messages")
+    cpu0, own0 = [cpu_seconds(g.pid) for g in gateways], time.process_time()
+    pg0 = postgres_cpu_seconds() if args.database == "postgresql" else 0.0
+    res = asyncio.run(run_load("127.0.0.1", smtp_ports, SUPPORT, senders, payloads, args.concurrency, args.rate))
     own_cpu = time.process_time() - own0
     ack_wait = wait_for_acks(counter, sum(1 for c in res.codes if c == 250))
-    gateway_cpu = cpu_seconds(gateway.pid) - cpu0
+    gateway_cpu = [cpu_seconds(g.pid) - c for g, c in zip(gateways, cpu0)]
+    pg_cpu = postgres_cpu_seconds() - pg0 if args.database == "postgresql" else None
     if profiler:
         profiler.send_signal(signal.SIGINT)
         profiler.wait(60)
-    rss = peak_rss_mib(gateway.pid)
+    rss = max(peak_rss_mib(g.pid) or 0 for g in gateways)
     sink_conn.send("stop")
     result = summarize(res, ids, sink_conn.recv() if sink_conn.poll(30) else [], ack_wait)
-    result.update(gateway_cpu_ms_per_msg=round(1000 * gateway_cpu / args.messages, 2),
+    result.update(gateway_cpu_ms_per_msg=round(1000 * sum(gateway_cpu) / args.messages, 2),
+                  instance_cpu_s=[round(c, 2) for c in gateway_cpu],
+                  postgres_cpu_ms_per_msg=None if pg_cpu is None else round(1000 * pg_cpu / args.messages, 2),
                   loadgen_cpu_ms_per_msg=round(1000 * own_cpu / args.messages, 3),
-                  gateway_peak_rss_mib=None if rss is None else round(rss, 1))
+                  gateway_peak_rss_mib=round(rss, 1) if rss else None)
     return result
 
 
@@ -240,18 +277,21 @@ def run(args) -> dict:
         tmp = Path(tempfile.mkdtemp(prefix="helpdesk-bench-"))
         stack.callback(shutil.rmtree, tmp, ignore_errors=True)
         url = create_database(args.database, tmp, stack, args.pg_admin_url)
-        smtp_port, logfile = free_port(), tmp / "gateway.log"
-        subprocess.run([helpdesk_cmd(), "db", "upgrade"], env=gateway_env(url, tmp, smtp_port, 0), cwd=tmp,
+        smtp_ports = [free_port() for _ in range(args.instances)]
+        logs = [tmp / f"gateway{n + 1}.log" for n in range(args.instances)]
+        subprocess.run([helpdesk_cmd(), "db", "upgrade"], env=gateway_env(url, tmp, smtp_ports[0], 0), cwd=tmp,
                        check=True, stdout=subprocess.DEVNULL)
         if args.prefill:
             t = time.monotonic()
             prefill(url, args.prefill)
             log(f"prefilled {args.prefill} tickets in {time.monotonic() - t:.1f} s")
         sink_port, sink_conn, counter = start_sink(stack)
-        gateway = start_gateway(gateway_env(url, tmp, smtp_port, sink_port), smtp_port, logfile, stack)
-        result = measure(args, gateway, smtp_port, sink_conn, counter)
-        result["gateway_exit_code"] = stop_gateway(gateway)
-        lines = logfile.read_text(errors="replace").splitlines()
+        gateways = [start_gateway(gateway_env(url, tmp, port, sink_port), port, logfile, stack)
+                    for port, logfile in zip(smtp_ports, logs)]
+        result = measure(args, gateways, smtp_ports, sink_conn, counter)
+        result["gateway_exit_code"] = max(stop_gateway(g) for g in gateways)
+        result.update(processed_once(url, args.messages))
+        lines = [ln for logfile in logs for ln in logfile.read_text(errors="replace").splitlines()]
         problems = [ln for ln in lines if " WARNING " in ln or " ERROR " in ln or "Traceback" in ln]
         result.update(gateway_log_problems=len(problems), gateway_log_sample=problems[:3])
         return {"config": config, "results": result}
@@ -260,7 +300,7 @@ def run(args) -> dict:
 def print_summary(out: dict) -> None:
     c, r = out["config"], out["results"]
     lat, ack = r["data_to_250_ms"], r["ack_delay_ms"]
-    print(f"helpdesk intake: {c['messages']} msgs, concurrency {c['concurrency']}, "
+    print(f"helpdesk intake: {c['messages']} msgs, concurrency {c['concurrency']}, instances {c['instances']}, "
           f"rate {c['rate'] or 'max'}, {c['database']}, prefill {c['prefill']}")
     print(f"  code {c['code']}, load average at start {c['load_avg_1m_at_start']}")
     print(f"  sent {r['sent']}  250 {r['replies_250']}  other {r['replies_other']}  no reply {r['no_reply']}  "
@@ -270,8 +310,11 @@ def print_summary(out: dict) -> None:
     print(f"  end to end      {r['end_to_end_per_s']} msgs/s")
     print(f"  250->ack        p50 {ack['p50']} ms  p99 {ack['p99']} ms  max {ack['max']} ms  "
           f"over 2 s: {ack['over_2s']}")
-    print(f"  CPU per message gateway {r['gateway_cpu_ms_per_msg']} ms, "
-          f"load generator {r['loadgen_cpu_ms_per_msg']} ms")
+    print(f"  CPU per message gateway {r['gateway_cpu_ms_per_msg']} ms (instances' CPU {r['instance_cpu_s']} s), "
+          f"load generator {r['loadgen_cpu_ms_per_msg']} ms"
+          + (f", PostgreSQL server {r['postgres_cpu_ms_per_msg']} ms" if r["postgres_cpu_ms_per_msg"] else ""))
+    print(f"  database        {r['tickets']} tickets, {r['inbound_articles']} inbound articles, "
+          f"processed twice: {r['processed_twice']}")
     print(f"  gateway         peak RSS {r['gateway_peak_rss_mib']} MiB, exit code {r['gateway_exit_code']}, "
           f"{r['gateway_log_problems']} warning/error log lines")
     for line in r["gateway_log_sample"] + r["client_errors"]:
@@ -285,15 +328,19 @@ def main() -> int:
     p.add_argument("--rate", type=float, default=0, help="offered msgs/s (0 = as fast as possible)")
     p.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     p.add_argument("--prefill", type=int, default=0, help="existing tickets to create first")
+    p.add_argument("--instances", type=int, default=1,
+                   help="gateway processes on the one database (PostgreSQL), the connections spread over them")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--pg-admin-url", default=os.environ.get("HELPDESK_BENCH_POSTGRES", PG_ADMIN))
     p.add_argument("--py-spy", metavar="FILE", help="record a py-spy profile (raw format) of the gateway")
     p.add_argument("--py-spy-bin", default=shutil.which("py-spy") or "/tmp/venv-tools/bin/py-spy")
     args = p.parse_args()
+    if args.instances > 1 and args.database != "postgresql":
+        p.error("several instances share a PostgreSQL database; SQLite is one instance's embedded store")
     out = run(args)
     print(json.dumps(out)) if args.json else print_summary(out)
     r = out["results"]
-    good = r["replies_250"] == r["sent"] == r["acks_received"] and r["gateway_exit_code"] == 0
+    good = r["replies_250"] == r["sent"] == r["acks_received"] and r["gateway_exit_code"] == 0 and r["all_once"]
     return 0 if good else 1
 
 

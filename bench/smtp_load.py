@@ -79,12 +79,14 @@ async def _connect(host: str, port: int):
     return reader, writer
 
 
-async def run_load(host: str, port: int, rcpt: str, senders: list[bytes], payloads: list[bytes],
+async def run_load(host: str, port: int | list[int], rcpt: str, senders: list[bytes], payloads: list[bytes],
                    concurrency: int, rate: float) -> LoadResult:
-    """Send every payload over `concurrency` connections, paced to `rate` msgs/s when rate > 0."""
+    """Send every payload over `concurrency` connections, paced to `rate` msgs/s when rate > 0.
+    Several ports (gateway instances): the connections are spread over them in turn."""
     n = len(payloads)
     res = LoadResult([0.0] * n, [0.0] * n, [0.0] * n, [0] * n)
-    conns = await asyncio.gather(*(_connect(host, port) for _ in range(concurrency)))
+    ports = port if isinstance(port, list) else [port]
+    conns = await asyncio.gather(*(_connect(host, ports[c % len(ports)]) for c in range(concurrency)))
     todo = iter(range(n))
     t0 = time.monotonic()
 
