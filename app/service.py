@@ -156,8 +156,10 @@ class Gateway:
         transport = make_relay_transport(s)
         heartbeat = InstanceHeartbeat(engine, s)  # registered before the first claim, which names it
         instance_id = heartbeat.register()
+        # More connections to the relay overlap its round trips (a file outbox needs only one).
+        more = [make_relay_transport(s) for _ in range(s.relay_connections - 1)] if s.relay_host_port else []
         dispatcher = make_dispatcher(engine, transport, s, signer=ctx.signer, instance_id=instance_id,
-                                     metrics=self.metrics)
+                                     metrics=self.metrics, more_transports=more)
         senders = [Worker("dispatcher", dispatcher.run_once)]
         # With no SMS provider, SMS rows wait in the outbox (`helpdesk outbox list` shows them).
         sms = make_sms_dispatcher(engine, s, renderer, instance_id=instance_id) if s.sms_provider != "none" else None
@@ -221,7 +223,7 @@ class Gateway:
         await self._shutdown(server, handler, writer_task, processors, senders)
         await heartbeat.stop()
         await http.stop()  # last: /readyz says "not ready" while the rest drains
-        transport.close()
+        dispatcher.close()  # and its connections to the relay
         if sms is not None:
             sms.provider.close()
         engine.dispose()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 
 from sqlalchemy.engine import Engine
@@ -56,7 +56,7 @@ def envelope_sender(s: Settings, signer: MessageIdSigner) -> Callable[[ClaimedMa
 
 def make_dispatcher(engine: Engine, transport: Transport, s: Settings, signer: MessageIdSigner | None = None,
                     clock: Clock = utcnow, batch: int = 50, instance_id: int | None = None,
-                    metrics: Metrics | None = None) -> Dispatcher:
+                    metrics: Metrics | None = None, more_transports: Sequence[Transport] = ()) -> Dispatcher:
     """`instance_id`: the registered instance (app/instance_heartbeat.py) the claims are made for,
     so they are taken over soon after it dies; without one, claims are plain leases."""
     # the service passes the pipeline's signer, so the secret is read once
@@ -65,7 +65,7 @@ def make_dispatcher(engine: Engine, transport: Transport, s: Settings, signer: M
     # A refusal at RCPT is recorded like a permanent DSN, in the transaction that fails the row.
     on_refused = partial(record_relay_refusals, block_days=s.hard_bounce_block_days)
     return Dispatcher(OutboxRows(engine, policy, instance_id, on_refused), transport, policy,
-                      envelope_sender(s, signer), clock, batch, metrics)
+                      envelope_sender(s, signer), clock, batch, metrics, more_transports)
 
 
 def make_sms_dispatcher(engine: Engine, s: Settings, renderer: Renderer | None = None,

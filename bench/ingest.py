@@ -286,7 +286,8 @@ def run(args) -> dict:
             prefill(url, args.prefill)
             log(f"prefilled {args.prefill} tickets in {time.monotonic() - t:.1f} s")
         sink_port, sink_conn, counter = start_sink(stack)
-        gateways = [start_gateway(gateway_env(url, tmp, port, sink_port), port, logfile, stack)
+        extra = dict(item.split("=", 1) for item in args.gateway_env)
+        gateways = [start_gateway({**gateway_env(url, tmp, port, sink_port), **extra}, port, logfile, stack)
                     for port, logfile in zip(smtp_ports, logs)]
         result = measure(args, gateways, smtp_ports, sink_conn, counter)
         result["gateway_exit_code"] = max(stop_gateway(g) for g in gateways)
@@ -331,6 +332,8 @@ def main() -> int:
     p.add_argument("--instances", type=int, default=1,
                    help="gateway processes on the one database (PostgreSQL), the connections spread over them")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--gateway-env", action="append", default=[], metavar="HELPDESK_X=V",
+                   help="a setting for the gateways (repeatable), e.g. HELPDESK_RELAY_CONNECTIONS=4")
     p.add_argument("--pg-admin-url", default=os.environ.get("HELPDESK_BENCH_POSTGRES", PG_ADMIN))
     p.add_argument("--py-spy", metavar="FILE", help="record a py-spy profile (raw format) of the gateway")
     p.add_argument("--py-spy-bin", default=shutil.which("py-spy") or "/tmp/venv-tools/bin/py-spy")

@@ -23,6 +23,7 @@ class Caught:
     rcpt_tos: list[str]
     raw: bytes
     message: EmailMessage = field(repr=False)
+    peer: tuple = ()  # the client's address and port: which connection brought it
 
 
 class _Handler:
@@ -42,7 +43,8 @@ class _Handler:
         raw = envelope.original_content
         msg = email.message_from_bytes(raw.replace(b"\r\n", b"\n"), policy=email.policy.default)
         with self.sink._cond:
-            self.sink.messages.append(Caught(envelope.mail_from, list(envelope.rcpt_tos), raw, msg))
+            self.sink.messages.append(Caught(envelope.mail_from, list(envelope.rcpt_tos), raw, msg,
+                                            tuple(session.peer or ())))
             self.sink._cond.notify_all()
         return "250 2.0.0 Message accepted for delivery"
 

@@ -110,7 +110,8 @@ def test_a_new_database_never_overwrites_the_files_of_an_old_one(make_settings, 
     wait_until(lambda: db.outbox()[0]["status"] == "sent")
 
 
-def _fill_outbox(url: str, count: int) -> set[str]:
+def _fill_outbox(url: str, count: int, recipients: int | None = None) -> set[str]:
+    """`count` mails, the i-th to c{i}@ (or, with `recipients`, to c{i % recipients}@)."""
     engine = make_engine(url)
     ids = set()
     with new_session(engine) as session, session.begin():
@@ -119,7 +120,8 @@ def _fill_outbox(url: str, count: int) -> set[str]:
         session.add(ticket)
         session.flush()
         for i in range(count):
-            intent = OutboundIntent("acknowledgement", ticket.id, f"c{i}@client.example", "", None, None)
+            address = f"c{i % recipients if recipients else i}@client.example"
+            intent = OutboundIntent("acknowledgement", ticket.id, address, "", None, None)
             mail = compose_mail(intent, RenderedMail("s", "b"), tag="[HD#1]", support_name="S",
                                 support_address="support@helpdesk.test", message_id=f"hd1.{i}@helpdesk.test",
                                 now=utcnow())
@@ -149,6 +151,31 @@ def test_two_dispatchers_on_one_database_send_each_row_once(db_url, sink):
         t.join(60)
     received = [m.message["Message-ID"] for m in sink.wait_for(300)]
     assert len(received) == 300 and set(received) == expected
+
+
+def test_several_relay_connections_send_each_row_once_and_each_recipients_mail_in_order(db_url, sink):
+    _fill_outbox(db_url, 120, recipients=7)
+    settings = Settings(database_url=db_url, relay=f"127.0.0.1:{sink.port}", secret_key="test-secret-key-0123456789")
+    engine = make_engine(db_url)
+    relays = [SmtpRelay("127.0.0.1", sink.port, "test") for _ in range(3)]
+    dispatcher = make_dispatcher(engine, relays[0], settings, batch=40, more_transports=relays[1:])
+    assert dispatcher.drain() == 120
+    dispatcher.close()
+    caught = sink.wait_for(120)
+    numbers = [int(m.message["Message-ID"].split(".")[1].split("@")[0]) for m in caught]
+    assert sorted(numbers) == list(range(120))  # every row once
+    for r in range(7):  # the order they were queued in, per recipient
+        theirs = [n for m, n in zip(caught, numbers) if m.rcpt_tos == [f"c{r}@client.example"]]
+        assert theirs == sorted(theirs) and len(theirs) == len(range(r, 120, 7))
+    assert len({m.peer for m in caught}) == 3  # over all three connections
+    assert {r["status"] for r in _outbox_rows(engine)} == {"sent"}
+    engine.dispose()
+
+
+def _outbox_rows(engine) -> list[dict]:
+    from helpdesk.store.models import Outbox
+    with new_session(engine) as session:
+        return [{"status": str(o.status)} for o in session.execute(select(Outbox)).scalars()]
 
 
 def test_a_dead_dispatchers_lease_expires_and_the_row_is_sent(db_url, sink):

@@ -132,6 +132,8 @@ class Settings(BaseSettings):
     ready_max_due_seconds: float = 900.0
     # An idle connection to the relay is closed after this (before the relay drops it).
     relay_idle_seconds: float = 30.0
+    # Connections to the relay a dispatcher sends over at once (each recipient's mail on one).
+    relay_connections: int = 4
     # Name the SMTP client gives in EHLO to the relay; unset = the host's FQDN.
     ehlo_name: str | None = None
     # Raw copies of messages of tickets closed this many days ago are purged (the ticket's text
@@ -230,7 +232,7 @@ class Settings(BaseSettings):
                      "sms_max_segments", "sms_rate_limit_per_hour",
                      "smtp_max_connections_per_ip", "smtp_max_recipients", "send_queue_lifetime_hours",
                      "instance_heartbeat_seconds", "instance_stale_seconds", "ready_max_pending_seconds",
-                     "ready_max_due_seconds", "relay_idle_seconds")
+                     "ready_max_due_seconds", "relay_idle_seconds", "relay_connections")
     @classmethod
     def _positive(cls, value, info):
         if value <= 0:
