@@ -51,14 +51,18 @@ def _defaults(compiled, missing: Iterable[str]) -> tuple[tuple[str, Any], ...]:
 
 
 class Prebuilt:
-    def __init__(self, statement: ClauseElement):
+    """`statement`, or one per dialect name (an INSERT ... ON CONFLICT is built by each dialect's
+    own `insert`)."""
+
+    def __init__(self, statement: ClauseElement | dict[str, ClauseElement]):
         self.statement = statement
         self._compiled: dict[tuple[str, frozenset[str]], _Compiled] = {}
 
     def _for(self, conn: Connection, keys: frozenset[str]) -> _Compiled:
         found = self._compiled.get((conn.dialect.name, keys))
         if found is None:
-            compiled = self.statement.compile(dialect=conn.dialect, column_keys=sorted(keys))
+            statement = self.statement[conn.dialect.name] if isinstance(self.statement, dict) else self.statement
+            compiled = statement.compile(dialect=conn.dialect, column_keys=sorted(keys))
             names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
             processors = compiled._bind_processors
             found = _Compiled(compiled.string, names, compiled.positional,

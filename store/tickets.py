@@ -44,7 +44,6 @@ TICKET_BY_NUMBER = select(_ticket.c.id, _ticket.c.subject, _ticket.c.status, _ti
 TICKETS_BY_MESSAGE_IDS = select(_thread_ref.c.message_id, _thread_ref.c.ticket_id).where(
     _thread_ref.c.message_id.in_(bindparam("ids", expanding=True)))
 LOCK_TICKET = select(_ticket.c.id).where(_ticket.c.id == bindparam("number")).with_for_update()
-THREAD_REF = select(_thread_ref.c.ticket_id).where(_thread_ref.c.message_id == bindparam("message_id"))
 ARTICLE_BY_MESSAGE_ID = select(_article.c.id).where(_article.c.message_id == bindparam("message_id"))
 # A person's language: their own, else their organization's default. (The organization's name
 # comes last, for routing: SENDER_BY_EMAIL; ContactRow takes the first six.)
@@ -91,8 +90,10 @@ INSERT_EVENT = insert(_event)
 # ones above stay for callers that run them on their own connection.
 _FAST_USER, _FAST_EMAIL, _FAST_ROLE = Prebuilt(INSERT_USER), Prebuilt(INSERT_EMAIL), Prebuilt(INSERT_ROLE)
 _FAST_TICKET, _FAST_ARTICLE = Prebuilt(INSERT_TICKET), Prebuilt(INSERT_ARTICLE)
-_FAST_THREAD_REF, _FAST_EVENT = Prebuilt(INSERT_THREAD_REF), Prebuilt(INSERT_EVENT)
-_FAST_ARTICLE_EXISTS, _FAST_THREAD_REF_OF = Prebuilt(ARTICLE_BY_MESSAGE_ID), Prebuilt(THREAD_REF)
+_FAST_EVENT = Prebuilt(INSERT_EVENT)
+_FAST_ARTICLE_EXISTS = Prebuilt(ARTICLE_BY_MESSAGE_ID)
+_FAST_THREAD_REF_NEW = Prebuilt({name: dialect.insert(_thread_ref).on_conflict_do_nothing(index_elements=["message_id"])
+                                 for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))})
 _E164 = re.compile(r"\+[1-9]\d{5,14}")  # an SMS's sender; an address may start with "+" too
 _SLA_FIELDS = frozenset({"status", "priority", "queue"})  # changes after which the SLA clock is recomputed
 
@@ -238,8 +239,8 @@ class TicketStore:
              "size": len(a.data), "sha256": d, "data": None} for d, a in zip(digests, attachments)])
 
     def add_thread_ref(self, message_id: str, number: int) -> None:
-        if _FAST_THREAD_REF_OF.scalar(self.conn, {"message_id": message_id}) is None:
-            _FAST_THREAD_REF.execute(self.conn, {"message_id": message_id, "ticket_id": number}).close()
+        """Remember the Message-ID for the ticket; one already known keeps the ticket it names."""
+        _FAST_THREAD_REF_NEW.execute(self.conn, {"message_id": message_id, "ticket_id": number}).close()
 
     def record_event(self, number: int, kind: str, detail: str = "", at: datetime | None = None) -> None:
         _FAST_EVENT.execute(self.conn, {"ticket_id": number, "kind": kind, "detail": detail,
