@@ -27,6 +27,7 @@ from helpdesk.gateway.ground.records import ContactRow
 from helpdesk.store import workflow as q
 from helpdesk.store.queue_watchers import active_admins
 from helpdesk.store.tickets import INSERT_EVENT
+from helpdesk.store.transaction_memo import remembered
 
 log = logging.getLogger("helpdesk.staff_notify")
 
@@ -47,9 +48,10 @@ class Writer:
 
 
 def _queue_watchers(conn: Connection, state: q.TicketState) -> list[q.Person]:
-    members = q.queue_staff(conn, state.queue)
+    # Once per batch: its new tickets are mostly in a few queues, and mail changes nobody's membership.
+    members = remembered(conn, ("queue staff", state.queue), lambda: q.queue_staff(conn, state.queue))
     dispatchers, technicians = members["dispatcher"], members["technician"]
-    return (technicians or dispatchers) if state.assignment == "broadcast" else (dispatchers or technicians)
+    return list((technicians or dispatchers) if state.assignment == "broadcast" else (dispatchers or technicians))
 
 
 def _audience(conn: Connection, state: q.TicketState) -> tuple[list[q.Person], bool]:
@@ -59,7 +61,7 @@ def _audience(conn: Connection, state: q.TicketState) -> tuple[list[q.Person], b
     watchers = _queue_watchers(conn, state)
     if watchers:
         return watchers, False
-    admins = active_admins(conn)
+    admins = list(remembered(conn, "active admins", lambda: active_admins(conn)))
     if _warn_now(conn, state.queue):
         log.warning("ticket %s is in queue %s, which nobody watches (no available dispatcher or technician): %s; "
                     "said once per queue every %d minutes, each ticket records it", state.number, state.queue,
