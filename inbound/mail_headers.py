@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import logging
 import re
 from email.utils import getaddresses
@@ -87,7 +88,17 @@ def _quote_encoded_words(value: str) -> str:
     return _ENCODED_RUN.sub(quoted, value)
 
 
-def _parsed_addresses(value: str) -> list[tuple[str, str]]:
+def _parsed_addresses(value: str) -> tuple[tuple[str, str], ...]:
+    # The same To and From values come again and again (every client writes to the support
+    # address; a monitoring system or a mass mailing's auto-replies repeat their From), and flanker's
+    # parser is the costliest part of parsing a plain mail. Only header-sized values are kept.
+    return _parsed_addresses_remembered(value) if len(value) <= _REMEMBERED_LENGTH else _parse_addresses(value)
+
+
+_REMEMBERED_LENGTH = 998  # RFC 5322's line limit
+
+
+def _parse_addresses(value: str) -> tuple[tuple[str, str], ...]:
     """(display name, address) pairs: flanker first, the stdlib for what flanker refuses."""
     value = unfold(value)
     if not value.isascii():
@@ -97,7 +108,10 @@ def _parsed_addresses(value: str) -> list[tuple[str, str]]:
     if not found:  # e.g. a missing ">", an unquoted "." or "@" in the name
         found = [(name, addr) for name, addr in getaddresses([value]) if "@" in addr]
     found = [(clean_line(name), clean_line(addr)) for name, addr in found]
-    return [(name, addr) for name, addr in found if 0 < len(addr) <= MAX_ADDRESS and " " not in addr]
+    return tuple((name, addr) for name, addr in found if 0 < len(addr) <= MAX_ADDRESS and " " not in addr)
+
+
+_parsed_addresses_remembered = functools.lru_cache(maxsize=4096)(_parse_addresses)
 
 
 def first_address(value: str | None) -> tuple[str, str] | None:
