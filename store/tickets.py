@@ -91,7 +91,7 @@ INSERT_EVENT = insert(_event)
 _FAST_USER, _FAST_EMAIL, _FAST_ROLE = Prebuilt(INSERT_USER), Prebuilt(INSERT_EMAIL), Prebuilt(INSERT_ROLE)
 _FAST_TICKET, _FAST_ARTICLE = Prebuilt(INSERT_TICKET), Prebuilt(INSERT_ARTICLE)
 _FAST_EVENT = Prebuilt(INSERT_EVENT)
-_FAST_ARTICLE_EXISTS = Prebuilt(ARTICLE_BY_MESSAGE_ID)
+_FAST_ARTICLE_EXISTS, _FAST_ORG_BY_DOMAIN = Prebuilt(ARTICLE_BY_MESSAGE_ID), Prebuilt(ORG_BY_DOMAIN)
 _FAST_THREAD_REF_NEW = Prebuilt({name: dialect.insert(_thread_ref).on_conflict_do_nothing(index_elements=["message_id"])
                                  for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))})
 _E164 = re.compile(r"\+[1-9]\d{5,14}")  # an SMS's sender; an address may start with "+" too
@@ -172,7 +172,9 @@ class TicketStore:
 
     def _org_by_domain(self, domain: str) -> tuple | None:
         if domain not in self._by_domain:
-            self._by_domain[domain] = self.conn.execute(ORG_BY_DOMAIN, {"domain": domain}).first()
+            cursor = _FAST_ORG_BY_DOMAIN.execute(self.conn, {"domain": domain})
+            self._by_domain[domain] = cursor.fetchone()
+            cursor.close()
         return self._by_domain[domain]
 
     def sender_organization(self, email: str) -> tuple[int | None, str | None]:

@@ -13,6 +13,7 @@ from helpdesk.gateway.ground.records import TicketState
 from helpdesk.gateway.ground.roles import STAFF_ROLES
 from helpdesk.store.account_tables import Organization, QueueMember, User, UserEmail, UserRole, role_in
 from helpdesk.store.models import Article, Outbox, SatisfactionRating, Ticket, TimeEntry
+from helpdesk.store.prebuilt import Prebuilt
 
 _user, _email, _role, _member = User.__table__, UserEmail.__table__, UserRole.__table__, QueueMember.__table__
 _ticket, _article, _org = Ticket.__table__, Article.__table__, Organization.__table__
@@ -70,6 +71,9 @@ LATEST_CLIENT_TEXT = (select(func.coalesce(_article.c.new_text, _article.c.text)
 REPLY_IDENTITIES = (select(_email.c.address, _user.c.id, _user.c.reply_generation)
                     .join(_user, _user.c.id == _email.c.user_id)
                     .where(_email.c.address.in_(bindparam("addresses", expanding=True))))
+_FAST_REPLY_IDENTITY = Prebuilt(select(_email.c.address, _user.c.id, _user.c.reply_generation)
+                                .join(_user, _user.c.id == _email.c.user_id)
+                                .where(_email.c.address == bindparam("address")))
 REVOKE_REPLIES = update(_user).where(_user.c.id == bindparam("user_id")).values(
     reply_generation=_user.c.reply_generation + 1)
 RESOLVED_BEFORE = select(_ticket.c.id).where(_ticket.c.status == "resolved",
@@ -144,7 +148,13 @@ def reply_identities(conn: Connection, addresses) -> dict[str, tuple[int, int]]:
     wanted = sorted({a.lower() for a in addresses})
     if not wanted:
         return {}
-    return {row[0]: (row[1], row[2]) for row in conn.execute(REPLY_IDENTITIES, {"addresses": wanted})}
+    if len(wanted) == 1:  # mostly: the mail goes to one person; prebuilt, which an IN list cannot be
+        cursor = _FAST_REPLY_IDENTITY.execute(conn, {"address": wanted[0]})
+        rows = cursor.fetchall()
+        cursor.close()
+    else:
+        rows = conn.execute(REPLY_IDENTITIES, {"addresses": wanted}).all()
+    return {row[0]: (row[1], row[2]) for row in rows}
 
 
 def revoke_reply_addresses(conn: Connection, user_id: int) -> None:
