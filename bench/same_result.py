@@ -158,10 +158,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rules", type=Path, default=REPO / "rules.yaml",
                         help="the rules file (give both runs the same one; older code may not read newer sections)")
+    parser.add_argument("--database-url", help="an empty database (PostgreSQL, say) instead of a scratch SQLite file")
     parser.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"), help="compare two dumps; exit 1 if they differ")
     args = parser.parse_args()
     if args.compare:
         raise SystemExit(compare(*args.compare))
+    if args.database_url:
+        run(args.database_url, args.rules)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         run(f"sqlite:///{tmp}/same.db", args.rules)
 

@@ -23,6 +23,7 @@ from helpdesk.gateway.ground.clock import as_utc, utcnow
 from helpdesk.gateway.ground.errors import UserError
 from helpdesk.gateway.ground.outgoing import ClaimedMail, ComposedMail, DeliveryPolicy, SendResult
 from helpdesk.gateway.ground.statuses import OutboxStatus
+from helpdesk.store.combined_inserts import NEW_MAIL_WITH_THREAD_REF
 from helpdesk.store.db import new_session
 from helpdesk.store.models import DeliveryAttempt, Instance, Outbox, ThreadRef
 from helpdesk.store.prebuilt import Prebuilt
@@ -38,12 +39,14 @@ def enqueue(session: Session, composed: ComposedMail, kind: str, ticket_id: int 
     """Write a finished mail to the outbox in the caller's transaction; returns the row id.
     `thread_ref` False for the further copies of one mail (one Message-ID, one per recipient)."""
     now, conn = utcnow(), session.connection()
-    row_id = INSERT_OUTBOX.scalar(conn, {
-        "ticket_id": ticket_id, "kind": kind, "mail_from": composed.mail_from,
-        "rcpt_to": ",".join(composed.rcpt_to), "message_id": composed.message_id, "raw": composed.raw,
-        "status": OutboxStatus.QUEUED, "attempts": 0, "created_at": now, "queued_at": now, "next_attempt_at": now,
-    })
-    if ticket_id is not None and thread_ref:  # replies to this mail thread back to the ticket
+    row = {"ticket_id": ticket_id, "kind": kind, "mail_from": composed.mail_from,
+           "rcpt_to": ",".join(composed.rcpt_to), "message_id": composed.message_id, "raw": composed.raw,
+           "status": OutboxStatus.QUEUED, "attempts": 0, "created_at": now, "queued_at": now, "next_attempt_at": now}
+    threaded = ticket_id is not None and thread_ref  # replies to this mail thread back to the ticket
+    if threaded and conn.dialect.name == "postgresql":  # one round trip for both rows
+        return NEW_MAIL_WITH_THREAD_REF.scalar(conn, {**row, "channel": "email"})
+    row_id = INSERT_OUTBOX.scalar(conn, row)
+    if threaded:
         INSERT_THREAD_REF.execute(conn, {"message_id": composed.message_id, "ticket_id": ticket_id}).close()
     return row_id
 
