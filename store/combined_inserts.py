@@ -8,13 +8,14 @@ inserts one by one (store/tickets.py). The rows written are the same either way.
 from __future__ import annotations
 
 from sqlalchemy import String, bindparam, insert, literal, select, true
+from sqlalchemy.dialects import postgresql
 
 from helpdesk.store.account_tables import User, UserEmail, UserRole
-from helpdesk.store.models import Outbox, ThreadRef
+from helpdesk.store.models import Article, Outbox, ThreadRef
 from helpdesk.store.prebuilt import Prebuilt
 
 _user, _email, _role = User.__table__, UserEmail.__table__, UserRole.__table__
-_outbox, _thread_ref = Outbox.__table__, ThreadRef.__table__
+_outbox, _thread_ref, _article = Outbox.__table__, ThreadRef.__table__, Article.__table__
 
 
 def _new_client_statement():
@@ -48,3 +49,21 @@ def _new_mail_statement():
 
 
 NEW_MAIL_WITH_THREAD_REF = Prebuilt(_new_mail_statement())
+
+
+ARTICLE_COLUMNS = ("ticket_id", "inbound_id", "direction", "channel", "sender", "subject", "message_id", "text",
+                   "new_text", "visibility", "author_id", "created_at", "media_urls")
+
+
+def _new_article_statement():
+    """An inbound article and its Message-ID's thread ref (a known one keeps its ticket); returns
+    the article's id."""
+    binds = {name: bindparam(name, type_=_article.c[name].type) for name in ARTICLE_COLUMNS}
+    new_article = insert(_article).values(binds).returning(_article.c.id).cte("new_article")
+    new_ref = (postgresql.insert(_thread_ref)
+               .from_select(["message_id", "ticket_id"], select(binds["message_id"], binds["ticket_id"]))
+               .on_conflict_do_nothing(index_elements=["message_id"]).cte("new_ref"))
+    return select(new_article.c.id).add_cte(new_ref)
+
+
+NEW_ARTICLE_WITH_THREAD_REF = Prebuilt(_new_article_statement())

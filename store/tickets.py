@@ -21,7 +21,7 @@ from helpdesk.gateway.ground.message import InboundMail
 from helpdesk.gateway.ground.ports import ClockKeeper
 from helpdesk.gateway.ground.records import ContactRow
 from helpdesk.store.account_tables import Organization, OrgDomain, User, UserEmail, UserRole
-from helpdesk.store.combined_inserts import NEW_CLIENT
+from helpdesk.store.combined_inserts import NEW_ARTICLE_WITH_THREAD_REF, NEW_CLIENT
 from helpdesk.store.models import Article, Attachment, Blob, ThreadRef, Ticket, TicketEvent, TicketParticipant
 from helpdesk.store.prebuilt import Prebuilt
 
@@ -91,7 +91,7 @@ INSERT_EVENT = insert(_event)
 # ones above stay for callers that run them on their own connection.
 _FAST_USER, _FAST_EMAIL, _FAST_ROLE = Prebuilt(INSERT_USER), Prebuilt(INSERT_EMAIL), Prebuilt(INSERT_ROLE)
 _FAST_TICKET, _FAST_ARTICLE = Prebuilt(INSERT_TICKET), Prebuilt(INSERT_ARTICLE)
-_FAST_EVENT = Prebuilt(INSERT_EVENT)
+_FAST_EVENT, _FAST_PARTICIPANT = Prebuilt(INSERT_EVENT), Prebuilt(INSERT_PARTICIPANT)
 _FAST_ARTICLE_EXISTS, _FAST_ORG_BY_DOMAIN = Prebuilt(ARTICLE_BY_MESSAGE_ID), Prebuilt(ORG_BY_DOMAIN)
 _FAST_THREAD_REF_NEW = Prebuilt({name: dialect.insert(_thread_ref).on_conflict_do_nothing(index_elements=["message_id"])
                                  for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))})
@@ -221,15 +221,17 @@ class TicketStore:
     def add_inbound_article(self, number: int, mail: InboundMail, *, visibility: str = "public",
                             author_id: int | None = None, new_text: str | None = None) -> int:
         """`author_id` is the staff member who wrote it (None for clients); `new_text` overrides mail.new_text."""
-        article_id = _FAST_ARTICLE.scalar(self.conn, {
-            "ticket_id": number, "inbound_id": mail.inbound_id, "direction": "in", "channel": mail.channel,
-            "sender": mail.sender, "subject": mail.subject, "message_id": mail.message_id, "text": mail.text,
-            "new_text": mail.new_text if new_text is None else new_text, "visibility": visibility,
-            "author_id": author_id, "created_at": utcnow(),
-            "media_urls": mail.headers.get("x-media-urls")})
+        row = {"ticket_id": number, "inbound_id": mail.inbound_id, "direction": "in", "channel": mail.channel,
+               "sender": mail.sender, "subject": mail.subject, "message_id": mail.message_id, "text": mail.text,
+               "new_text": mail.new_text if new_text is None else new_text, "visibility": visibility,
+               "author_id": author_id, "created_at": utcnow(), "media_urls": mail.headers.get("x-media-urls")}
+        postgres = self.conn.dialect.name == "postgresql"
+        # PostgreSQL: the article and its thread ref in one round trip (store/combined_inserts.py)
+        article_id = (NEW_ARTICLE_WITH_THREAD_REF if postgres else _FAST_ARTICLE).scalar(self.conn, row)
         if mail.attachments:
             self._add_attachments(article_id, mail.attachments)
-        self.add_thread_ref(mail.message_id, number)
+        if not postgres:
+            self.add_thread_ref(mail.message_id, number)
         return article_id
 
     def _add_attachments(self, article_id: int, attachments) -> None:
@@ -259,7 +261,7 @@ class TicketStore:
     def add_participants(self, number: int, addresses, new_ticket: bool = False) -> None:
         missing = set(addresses) - (set() if new_ticket else self.participants(number))
         if missing:
-            self.conn.execute(INSERT_PARTICIPANT, [{"ticket_id": number, "address": a} for a in sorted(missing)])
+            _FAST_PARTICIPANT.executemany(self.conn, [{"ticket_id": number, "address": a} for a in sorted(missing)])
 
     def remove_participant(self, number: int, address: str) -> bool:
         return self.conn.execute(DELETE_PARTICIPANT, {"number": number, "address": address}).rowcount > 0
