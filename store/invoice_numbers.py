@@ -11,7 +11,6 @@ has committed, and rolling back gives the number back.
 
 from __future__ import annotations
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from helpdesk.store.billing_tables import InvoiceCounter
@@ -24,16 +23,11 @@ def format_number(year: int, sequence: int) -> str:
     return f"{year}-{sequence:06d}"
 
 
-def _next(dialect) -> Prebuilt:
-    return Prebuilt(dialect.insert(_counter).values(last_number=1).on_conflict_do_update(
-        index_elements=["year", "provider"], set_={"last_number": _counter.c.last_number + 1},
-    ).returning(_counter.c.last_number))
-
-
-NEXT_NUMBER = {"postgresql": _next(postgresql), "sqlite": _next(sqlite)}
+NEXT_NUMBER = Prebuilt.per_dialect(lambda dialect: dialect.insert(_counter).values(last_number=1).on_conflict_do_update(
+    index_elements=["year", "provider"], set_={"last_number": _counter.c.last_number + 1},
+).returning(_counter.c.last_number))
 
 
 def next_invoice_number(conn: Connection, year: int, provider: str) -> str:
     """The next number of the year, locked until the caller's transaction ends."""
-    return format_number(year, NEXT_NUMBER[conn.dialect.name].scalar(conn, {"year": year, "provider": provider}))
-
+    return format_number(year, NEXT_NUMBER.scalar(conn, {"year": year, "provider": provider}))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import bindparam, exists, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from helpdesk.store.account_tables import Contract, Organization, User
@@ -60,31 +59,23 @@ TICKETS_BY_PRIORITY = Prebuilt(
            _ticket.c.created_at >= bindparam("start", type_=_ticket.c.created_at.type),
            _ticket.c.created_at < bindparam("end", type_=_ticket.c.created_at.type)).group_by(_ticket.c.priority))
 # ON CONFLICT DO NOTHING: no id back when the contract's period is invoiced already (another run).
-INSERT_INVOICE = {name: Prebuilt(dialect.insert(_invoice).on_conflict_do_nothing(
+INSERT_INVOICE = Prebuilt.per_dialect(lambda dialect: dialect.insert(_invoice).on_conflict_do_nothing(
     index_elements=["contract_id", "period"]).returning(_invoice.c.id))
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
-LOCK_ENTRIES = {name: Prebuilt(dialect.insert(_billing).on_conflict_do_update(
+LOCK_ENTRIES = Prebuilt.per_dialect(lambda dialect: dialect.insert(_billing).on_conflict_do_update(
     index_elements=["time_entry_id"], set_={"invoice_id": dialect.insert(_billing).excluded.invoice_id}))
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
 
 
 def _days(start: date, end: date) -> dict:
     return {"start": day_start(start), "end": day_start(end + timedelta(days=1))}
 
 
-def _rows(cursor) -> list[tuple]:
-    rows = cursor.fetchall()
-    cursor.close()
-    return rows
-
-
 def unbilled_entries(conn: Connection, org_id: int, start: date, end: date) -> list[tuple[int, int]]:
     """(entry id, minutes) of the period's entries not yet on an invoice."""
-    return [tuple(row) for row in _rows(UNBILLED_ENTRIES.execute(conn, {"org_id": org_id, **_days(start, end)}))]
+    return [tuple(row) for row in UNBILLED_ENTRIES.all(conn, {"org_id": org_id, **_days(start, end)})]
 
 
 def tickets_by_priority(conn: Connection, org_id: int, start: date, end: date) -> dict[str, int]:
-    return dict(_rows(TICKETS_BY_PRIORITY.execute(conn, {"org_id": org_id, **_days(start, end)})))
+    return dict(TICKETS_BY_PRIORITY.all(conn, {"org_id": org_id, **_days(start, end)}))
 
 
 def minutes_carried_in(conn: Connection, contract_id: int, before: date) -> int:
@@ -97,12 +88,12 @@ def minutes_carried_in(conn: Connection, contract_id: int, before: date) -> int:
 
 def insert_invoice(conn: Connection, values: dict) -> int | None:
     """The new invoice's id; None when the contract already has one for the period."""
-    return INSERT_INVOICE[conn.dialect.name].scalar(conn, values)
+    return INSERT_INVOICE.scalar(conn, values)
 
 
 def lock_entries(conn: Connection, entry_ids: list[int], invoice_id: int) -> None:
     """Mark the entries as billed by the invoice (their note rows are kept, or made)."""
-    LOCK_ENTRIES[conn.dialect.name].executemany(
+    LOCK_ENTRIES.executemany(
         conn, [{"time_entry_id": i, "note": "", "invoice_id": invoice_id} for i in entry_ids])
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ClauseElement
 
@@ -51,12 +52,17 @@ def _defaults(compiled, missing: Iterable[str]) -> tuple[tuple[str, Any], ...]:
 
 
 class Prebuilt:
-    """`statement`, or one per dialect name (an INSERT ... ON CONFLICT is built by each dialect's
-    own `insert`)."""
+    """`statement`, or one per dialect name: see `per_dialect`."""
 
     def __init__(self, statement: ClauseElement | dict[str, ClauseElement]):
         self.statement = statement
         self._compiled: dict[tuple[str, frozenset[str]], _Compiled] = {}
+
+    @classmethod
+    def per_dialect(cls, build: Callable[[Any], ClauseElement]) -> "Prebuilt":
+        """`build(dialect module)` for each database: an INSERT ... ON CONFLICT is built by each
+        dialect's own `insert`, and neither compiles the other's."""
+        return cls({"postgresql": build(postgresql), "sqlite": build(sqlite)})
 
     def _for(self, conn: Connection, keys: frozenset[str]) -> _Compiled:
         found = self._compiled.get((conn.dialect.name, keys))
@@ -88,11 +94,22 @@ class Prebuilt:
         cursor.execute(compiled.sql, self._params(compiled, values))
         return cursor
 
-    def scalar(self, conn: Connection, values: dict):
-        """The first column of the first row (an INSERT ... RETURNING id)."""
+    def first(self, conn: Connection, values: dict) -> tuple | None:
+        """The first row, or None."""
         cursor = self.execute(conn, values)
         row = cursor.fetchone()
         cursor.close()
+        return row
+
+    def all(self, conn: Connection, values: dict) -> list[tuple]:
+        cursor = self.execute(conn, values)
+        rows = cursor.fetchall()
+        cursor.close()
+        return rows
+
+    def scalar(self, conn: Connection, values: dict):
+        """The first column of the first row (an INSERT ... RETURNING id)."""
+        row = self.first(conn, values)
         return None if row is None else row[0]
 
     def executemany(self, conn: Connection, rows: list[dict]) -> None:

@@ -93,8 +93,8 @@ _FAST_USER, _FAST_EMAIL, _FAST_ROLE = Prebuilt(INSERT_USER), Prebuilt(INSERT_EMA
 _FAST_TICKET, _FAST_ARTICLE = Prebuilt(INSERT_TICKET), Prebuilt(INSERT_ARTICLE)
 _FAST_EVENT, _FAST_PARTICIPANT = Prebuilt(INSERT_EVENT), Prebuilt(INSERT_PARTICIPANT)
 _FAST_ARTICLE_EXISTS, _FAST_ORG_BY_DOMAIN = Prebuilt(ARTICLE_BY_MESSAGE_ID), Prebuilt(ORG_BY_DOMAIN)
-_FAST_THREAD_REF_NEW = Prebuilt({name: dialect.insert(_thread_ref).on_conflict_do_nothing(index_elements=["message_id"])
-                                 for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))})
+_FAST_THREAD_REF_NEW = Prebuilt.per_dialect(
+    lambda dialect: dialect.insert(_thread_ref).on_conflict_do_nothing(index_elements=["message_id"]))
 _E164 = re.compile(r"\+[1-9]\d{5,14}")  # an SMS's sender; an address may start with "+" too
 _SLA_FIELDS = frozenset({"status", "priority", "queue"})  # changes after which the SLA clock is recomputed
 
@@ -173,9 +173,7 @@ class TicketStore:
 
     def _org_by_domain(self, domain: str) -> tuple | None:
         if domain not in self._by_domain:
-            cursor = _FAST_ORG_BY_DOMAIN.execute(self.conn, {"domain": domain})
-            self._by_domain[domain] = cursor.fetchone()
-            cursor.close()
+            self._by_domain[domain] = _FAST_ORG_BY_DOMAIN.first(self.conn, {"domain": domain})
         return self._by_domain[domain]
 
     def sender_organization(self, email: str) -> tuple[int | None, str | None]:

@@ -68,12 +68,9 @@ LATEST_CLIENT_TEXT = (select(func.coalesce(_article.c.new_text, _article.c.text)
     _article.c.ticket_id == bindparam("number"), _article.c.direction == "in", _article.c.author_id.is_(None),
     _article.c.visibility == "public").order_by(_article.c.id.desc()).limit(1))
 # Who an address belongs to, with the generation their reply tokens are signed with.
-REPLY_IDENTITIES = (select(_email.c.address, _user.c.id, _user.c.reply_generation)
-                    .join(_user, _user.c.id == _email.c.user_id)
-                    .where(_email.c.address.in_(bindparam("addresses", expanding=True))))
-_FAST_REPLY_IDENTITY = Prebuilt(select(_email.c.address, _user.c.id, _user.c.reply_generation)
-                                .join(_user, _user.c.id == _email.c.user_id)
-                                .where(_email.c.address == bindparam("address")))
+_IDENTITY = select(_email.c.address, _user.c.id, _user.c.reply_generation).join(_user, _user.c.id == _email.c.user_id)
+REPLY_IDENTITIES = _IDENTITY.where(_email.c.address.in_(bindparam("addresses", expanding=True)))
+_FAST_REPLY_IDENTITY = Prebuilt(_IDENTITY.where(_email.c.address == bindparam("address")))
 REVOKE_REPLIES = update(_user).where(_user.c.id == bindparam("user_id")).values(
     reply_generation=_user.c.reply_generation + 1)
 RESOLVED_BEFORE = select(_ticket.c.id).where(_ticket.c.status == "resolved",
@@ -148,12 +145,9 @@ def reply_identities(conn: Connection, addresses) -> dict[str, tuple[int, int]]:
     wanted = sorted({a.lower() for a in addresses})
     if not wanted:
         return {}
-    if len(wanted) == 1:  # mostly: the mail goes to one person; prebuilt, which an IN list cannot be
-        cursor = _FAST_REPLY_IDENTITY.execute(conn, {"address": wanted[0]})
-        rows = cursor.fetchall()
-        cursor.close()
-    else:
-        rows = conn.execute(REPLY_IDENTITIES, {"addresses": wanted}).all()
+    # Mostly the mail goes to one person: prebuilt, which an IN list cannot be.
+    rows = _FAST_REPLY_IDENTITY.all(conn, {"address": wanted[0]}) if len(wanted) == 1 \
+        else conn.execute(REPLY_IDENTITIES, {"addresses": wanted}).all()
     return {row[0]: (row[1], row[2]) for row in rows}
 
 
