@@ -111,11 +111,11 @@ class Dispatcher:
 
     def _send_batch(self, claimed: list[ClaimedMail], accepted: AcceptanceRecorder):
         started = time.monotonic()
+        if self._lanes is None or len(claimed) == 1:
+            return self._send_lane(self.transport, claimed, accepted, started)
         lanes: list[list[ClaimedMail]] = [[] for _ in self.transports]
         for mail in claimed:  # one recipient, one lane: their mail keeps its order
             lanes[zlib.crc32(mail.rcpt_to[0].lower().encode()) % len(lanes)].append(mail)
-        if self._lanes is None or len(claimed) == 1:
-            return self._send_lane(self.transport, claimed, accepted, started)
         others = [self._lanes.submit(self._send_lane, transport, lane, accepted, started)
                   for transport, lane in zip(self.transports[1:], lanes[1:]) if lane]
         try:
