@@ -46,4 +46,3 @@ def user_by_address(conn: Connection, address: str):
         return None
     roles = frozenset(conn.execute(select(_role.c.role).where(_role.c.user_id == row.id)).scalars())
     return row.id, row.organization_id, row.reply_generation, roles
-

@@ -33,7 +33,6 @@ def parse_date(value: str, what: str) -> date:
         raise UserError(f"{what} must be a date like 2026-01-31, got {value!r}") from None
 
 
-
 def find_contract(session: Session, number: str) -> Contract:
     contract = session.execute(select(Contract).where(Contract.number == number)).scalar_one_or_none()
     if contract is None:
