@@ -53,7 +53,7 @@ _CONTACT = (select(_user.c.id, _email.c.address, _user.c.display_name,
                    _email.c.blocked_until, _org.c.name)
             .select_from(_email.join(_user, _user.c.id == _email.c.user_id)
                          .outerjoin(_org, _org.c.id == _user.c.organization_id)))
-CONTACT_BY_EMAIL = _CONTACT.where(_email.c.address == bindparam("email"))
+_CONTACT_BY_EMAIL = Prebuilt(_CONTACT.where(_email.c.address == bindparam("email")))  # every message asks
 # From the user, not the address: a contact who only ever texted has a phone number and no address.
 _ANY_CONTACT = (select(_user.c.id, func.coalesce(_email.c.address, ""), _user.c.display_name,
                        func.coalesce(_user.c.locale, _org.c.default_locale), _user.c.organization_id,
@@ -97,6 +97,12 @@ _FAST_THREAD_REF_NEW = Prebuilt.per_dialect(
     lambda dialect: dialect.insert(_thread_ref).on_conflict_do_nothing(index_elements=["message_id"]))
 _E164 = re.compile(r"\+[1-9]\d{5,14}")  # an SMS's sender; an address may start with "+" too
 _SLA_FIELDS = frozenset({"status", "priority", "queue"})  # changes after which the SLA clock is recomputed
+
+
+def record_event(conn, number: int, kind: str, detail: str = "", at: datetime | None = None) -> None:
+    """A line of the ticket's history, in the caller's transaction (a prebuilt statement: notifications
+    and escalations record one per ticket)."""
+    _FAST_EVENT.execute(conn, {"ticket_id": number, "kind": kind, "detail": detail, "at": at or utcnow()}).close()
 
 
 class TicketStore:
@@ -168,7 +174,10 @@ class TicketStore:
 
     def _contact_by_email(self, email: str) -> tuple | None:
         if email not in self._by_email:
-            self._by_email[email] = self.conn.execute(CONTACT_BY_EMAIL, {"email": email}).first()
+            row = _CONTACT_BY_EMAIL.first(self.conn, {"email": email})
+            if row is not None and isinstance(row[5], str):  # the driver's row: SQLite gives a DateTime as text
+                row = (*row[:5], datetime.fromisoformat(row[5]), *row[6:])
+            self._by_email[email] = row
         return self._by_email[email]
 
     def _org_by_domain(self, domain: str) -> tuple | None:
@@ -250,8 +259,7 @@ class TicketStore:
         _FAST_THREAD_REF_NEW.execute(self.conn, {"message_id": message_id, "ticket_id": number}).close()
 
     def record_event(self, number: int, kind: str, detail: str = "", at: datetime | None = None) -> None:
-        _FAST_EVENT.execute(self.conn, {"ticket_id": number, "kind": kind, "detail": detail,
-                                        "at": at or utcnow()}).close()
+        record_event(self.conn, number, kind, detail, at)
 
     def participants(self, number: int) -> set[str]:
         return set(self.conn.execute(PARTICIPANTS, {"number": number}).scalars())

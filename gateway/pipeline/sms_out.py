@@ -14,7 +14,7 @@ from helpdesk.gateway.pipeline.context import PipelineContext
 from helpdesk.gateway.sms.segments import fit
 from helpdesk.store.outbox import enqueue_sms
 from helpdesk.store.sms_people import is_opted_out
-from helpdesk.store.tickets import INSERT_EVENT
+from helpdesk.store.tickets import record_event
 
 
 def sms_text(ctx: PipelineContext, intent: OutboundIntent) -> tuple[str, int, str]:
@@ -32,8 +32,8 @@ def queue_sms(session: Session, intent: OutboundIntent, ctx: PipelineContext, tr
     if is_opted_out(conn, intent.to_address):
         trace.add("sms", f"{intent.kind} to {intent.to_address} not sent: the number opted out of SMS")
         if intent.ticket_number:
-            conn.execute(INSERT_EVENT, {"ticket_id": intent.ticket_number, "kind": "reply-suppressed", "at": now,
-                                        "detail": f"{intent.kind} SMS to {intent.to_address} not sent: opted out"})
+            record_event(conn, intent.ticket_number, "reply-suppressed",
+                         f"{intent.kind} SMS to {intent.to_address} not sent: opted out", now)
         return None
     text, segments, encoding = sms_text(ctx, intent)
     message_id = f"sms-{uuid.uuid4().hex}@{ctx.settings.message_id_domain}"

@@ -25,7 +25,7 @@ from helpdesk.gateway.sla.keeper import clock_columns, clock_of, done_of, still_
 from helpdesk.gateway.sla.profiles import Targets
 from helpdesk.store import workflow as q
 from helpdesk.store.sla_clock import clock_row, due_tickets, set_clock
-from helpdesk.store.tickets import INSERT_EVENT
+from helpdesk.store.tickets import record_event
 
 log = logging.getLogger("helpdesk.sla")
 
@@ -55,10 +55,6 @@ def _context(conn, state: q.TicketState, clock: Clock, targets: Targets, bits: i
             "level": level, "alert_text": ""}
 
 
-def _event(conn, number: int, kind: str, detail: str, now: datetime) -> None:
-    conn.execute(INSERT_EVENT, {"ticket_id": number, "kind": kind, "detail": detail, "at": now})
-
-
 def _act(session: Session, ctx: PipelineContext, number: int, clock: Clock, targets: Targets, done: Escalated,
          todo: Step, row: dict, now: datetime) -> Escalated:
     conn, esc = session.connection(), ctx.rules().sla.escalation
@@ -69,8 +65,8 @@ def _act(session: Session, ctx: PipelineContext, number: int, clock: Clock, targ
         raise_alert(session, ctx, AlertNotice("sla-warning", esc.warning_level, "internal-service", state,
                                               f"SLA warning: {', '.join(context['targets'])} of ticket {number}",
                                               context=context), circle(conn, words, state, now.date()))
-        _event(conn, number, "sla-warning", f"{' and '.join(context['targets'])}: {context['used']} of "
-               f"{context['target']} working time used", now)
+        record_event(conn, number, "sla-warning", f"{' and '.join(context['targets'])}: {context['used']} of "
+                     f"{context['target']} working time used", now)
     done = replace(done, warned=done.warned | todo.warn | todo.breach)
     if not (todo.breach or todo.repeat):
         return done
@@ -84,9 +80,9 @@ def _act(session: Session, ctx: PipelineContext, number: int, clock: Clock, targ
                                           f"SLA {event} (level {level}): {', '.join(context['targets'])} of ticket "
                                           f"{number}", escalation_level=level, context=context),
                 circle(conn, words, state, now.date()))
-    _event(conn, number, "sla-breach" if todo.breach else "escalated",
-           f"{' and '.join(context['targets'])} overdue by {context['overdue']}; escalation level {level} "
-           f"to {', '.join(words)} ({alert_level})", now)
+    record_event(conn, number, "sla-breach" if todo.breach else "escalated",
+                 f"{' and '.join(context['targets'])} overdue by {context['overdue']}; escalation level {level} "
+                 f"to {', '.join(words)} ({alert_level})", now)
     log.info("ticket %s: SLA %s, escalation level %d to %s", number, event, level, ", ".join(words))
     # A new breach is new news: an acknowledgement of the earlier one does not silence its repeats.
     return replace(done, breached=done.breached | todo.breach, level=level, at=now,

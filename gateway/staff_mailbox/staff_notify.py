@@ -20,13 +20,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
-from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.gateway.ground.message import InboundMail
 from helpdesk.gateway.ground.outgoing import OutboundIntent
 from helpdesk.gateway.ground.records import ContactRow
 from helpdesk.store import workflow as q
 from helpdesk.store.queue_watchers import active_admins
-from helpdesk.store.tickets import INSERT_EVENT
+from helpdesk.store.tickets import record_event
 from helpdesk.store.transaction_memo import remembered
 
 log = logging.getLogger("helpdesk.staff_notify")
@@ -123,8 +122,7 @@ def new_ticket(conn: Connection, state: q.TicketState, requester: ContactRow, te
     audience, unwatched = _audience(conn, state)
     people = [p for p in audience if p.email and p.email != exclude]
     if unwatched:  # `tickets show` says why the admins, not the queue, were told
-        conn.execute(INSERT_EVENT, {"ticket_id": state.number, "kind": "unwatched-queue", "at": utcnow(),
-                                    "detail": f"nobody watches queue {state.queue}: {_told(audience)}"})
+        record_event(conn, state.number, "unwatched-queue", f"nobody watches queue {state.queue}: {_told(audience)}")
     earlier = q.staff_notification_ids(conn, state.number) if people else {}
     return [notification_for(p, "staff_new", state, _context(
         state, requester, text, writer, assigned_to_you=p.user_id == state.assignee_id,
