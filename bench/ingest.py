@@ -336,7 +336,7 @@ def main() -> int:
                    help="a setting for the gateways (repeatable), e.g. HELPDESK_RELAY_CONNECTIONS=4")
     p.add_argument("--pg-admin-url", default=os.environ.get("HELPDESK_BENCH_POSTGRES", PG_ADMIN))
     p.add_argument("--py-spy", metavar="FILE", help="record a py-spy profile (raw format) of the gateway")
-    p.add_argument("--py-spy-bin", default=shutil.which("py-spy") or "/tmp/venv-tools/bin/py-spy")
+    p.add_argument("--py-spy-bin", default=shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"))
     args = p.parse_args()
     if args.instances > 1 and args.database != "postgresql":
         p.error("several instances share a PostgreSQL database; SQLite is one instance's embedded store")

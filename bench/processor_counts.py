@@ -9,6 +9,7 @@ host of the moment.
 
     .venv/bin/python bench/processor_counts.py [--messages 1000] [--database sqlite|postgresql]
     PYTHONPATH=/tmp/pp_old .venv/bin/python bench/processor_counts.py   # the same for older code
+    .venv/bin/python bench/processor_counts.py --dump /tmp/p.prof        # then python -m pstats /tmp/p.prof
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def _count_driver_calls(engine, counter: list[int]) -> None:
         setattr(psycopg.Cursor, name, counted)
 
 
-def run(url: str, messages: int) -> None:
+def run(url: str, messages: int, dump: str | None = None) -> None:
     from helpdesk.app.wiring import make_pipeline_context
     from helpdesk.gateway.ground.message import RawInbound
     from helpdesk.gateway.ground.settings import Settings
@@ -85,6 +86,8 @@ def run(url: str, messages: int) -> None:
     profile.disable()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     calls = pstats.Stats(profile).total_calls
+    if dump:
+        profile.dump_stats(dump)  # for `python -m pstats`, or snakeviz
     engine.dispose()
     print(f"{done} new tickets on {engine.dialect.name}: {calls / done:,.0f} Python function calls, "
           f"{(counter[0] - statements_before) / done:.1f} statements to the driver per ticket; "
@@ -96,10 +99,11 @@ def main() -> None:
     p.add_argument("--messages", type=int, default=1000)
     p.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     p.add_argument("--pg-admin-url", default=PG_ADMIN)
+    p.add_argument("--dump", metavar="FILE", help="write the cProfile statistics to FILE")
     args = p.parse_args()
     with ExitStack() as stack:
         tmp = Path(tempfile.mkdtemp(prefix="helpdesk-counts-"))
-        run(create_database(args.database, tmp, stack, args.pg_admin_url), args.messages)
+        run(create_database(args.database, tmp, stack, args.pg_admin_url), args.messages, args.dump)
 
 
 if __name__ == "__main__":
