@@ -98,8 +98,38 @@ def _parsed_addresses(value: str) -> tuple[tuple[str, str], ...]:
 _REMEMBERED_LENGTH = 998  # RFC 5322's line limit
 
 
+# The shape nearly every From and To has: one plain ASCII address, bare or in <>, with an optional
+# display name of plain words or in quotes. flanker's parser (a ply grammar) takes ~0.3 ms to say
+# what this says in microseconds; tests/test_mail_headers.py checks the two agree on all of it.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PLAIN_ADDRESS = rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+"
+_PLAIN_MAILBOX = re.compile(
+    rf" ?(?:(?P<bare>{_PLAIN_ADDRESS})"
+    r"|(?:(?P<words>[A-Za-z0-9]+(?:[ .-][A-Za-z0-9]+)*)"
+    r"|\"(?P<quoted>[A-Za-z0-9][A-Za-z0-9,.-]*(?: [A-Za-z0-9,.-]+)*)\")?"
+    rf" ?<(?P<inside>{_PLAIN_ADDRESS})>) ?")
+
+
+def _plain_mailbox(value: str) -> tuple[tuple[str, str], ...] | None:
+    """The one (name, address) of a plain value; None for anything else (flanker reads that)."""
+    match = _PLAIN_MAILBOX.fullmatch(value)
+    if match is None or "xn--" in value.lower():  # flanker shows an IDNA domain in Unicode
+        return None
+    local, _, domain = (match["bare"] or match["inside"]).rpartition("@")
+    if len(local) > 64 or len(domain) > 253:  # RFC 5321's limits, which flanker enforces
+        return None
+    return ((match["words"] or match["quoted"] or "", f"{local}@{domain.lower()}"),)
+
+
 def _parse_addresses(value: str) -> tuple[tuple[str, str], ...]:
     """(display name, address) pairs: flanker first, the stdlib for what flanker refuses."""
+    if len(value) <= MAX_ADDRESS and (plain := _plain_mailbox(value)) is not None:
+        return plain
+    return _parse_with_flanker(value)
+
+
+def _parse_with_flanker(value: str) -> tuple[tuple[str, str], ...]:
     value = unfold(value)
     if not value.isascii():
         value = decode_bytes(raw_bytes(value))
