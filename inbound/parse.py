@@ -12,6 +12,7 @@ import hashlib
 import mimetypes
 import re
 import unicodedata
+from collections.abc import Mapping
 
 from helpdesk.gateway.ground.errors import Quarantine
 from helpdesk.gateway.ground.message import InboundMail, ParsedAttachment
@@ -75,14 +76,50 @@ def _keep_attachments(found: list[FoundAttachment], max_each: int, max_total: in
     return tuple(kept), notes
 
 
-def _headers(msg) -> dict[str, str]:
-    headers: dict[str, str] = {}
+class HeaderValues(Mapping):
+    """Each header's first occurrence as text, by lower-cased name, decoded when first read: routing
+    and hygiene read a handful of the twenty-odd headers a message has."""
+
+    __slots__ = ("_raw", "_text")
+
+    def __init__(self, raw: dict[str, str]):
+        self._raw, self._text = raw, {}
+
+    def __getitem__(self, name: str) -> str:
+        if name not in self._text:
+            self._text[name] = header_text(self._raw[name])
+        return self._text[name]
+
+    def __iter__(self):
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __repr__(self) -> str:
+        return f"HeaderValues({dict(self)!r})"
+
+
+def _first_values(msg) -> dict[str, str]:
+    """The raw value of each header's first occurrence by lower-cased name (what Message.get finds,
+    without a scan of all headers per name)."""
+    raw: dict[str, str] = {}
     for name, value in msg.items():
-        headers.setdefault(header_text(name).lower(), header_text(value))  # the first occurrence counts
-    return headers
+        raw.setdefault(name.lower(), value)
+    return raw
 
 
-def _sender(msg, envelope_from: str | None) -> tuple[str, str]:
+def _decoded_names(raw: dict[str, str]) -> dict[str, str]:
+    """The same keyed by the names as text (an 8-bit or encoded-word name is decoded)."""
+    if all(name.isascii() and "=?" not in name for name in raw):
+        return raw
+    decoded: dict[str, str] = {}
+    for name, value in raw.items():
+        decoded.setdefault(header_text(name).lower(), value)
+    return decoded
+
+
+def _sender(msg: dict[str, str], envelope_from: str | None) -> tuple[str, str]:
     found = first_address(msg.get("from")) or first_address(msg.get("sender"))
     if found is None and envelope_from:
         found = first_address(envelope_from)
@@ -90,11 +127,6 @@ def _sender(msg, envelope_from: str | None) -> tuple[str, str]:
         raise Quarantine("no usable sender address in From, Sender or the envelope")
     name, address = found
     return address.lower(), name[:MAX_SENDER_NAME]
-
-
-def _message_id(msg, raw: bytes) -> str:
-    ids = extract_message_ids(msg.get("message-id"))
-    return ids[0] if ids else synthesize_message_id(raw)
 
 
 def _text(texts: list[str], notes: list[str]) -> str:
@@ -115,8 +147,10 @@ def parse_mail(raw: bytes, inbound_id: int, envelope_from: str | None, envelope_
                max_attachments_total: int = 50 * 1024 * 1024) -> InboundMail:
     try:
         msg = parse_bytes(raw)
-        sender, sender_name = _sender(msg, envelope_from)
+        first = _first_values(msg)
+        sender, sender_name = _sender(first, envelope_from)
         content = walk_message(msg)
+        message_ids = extract_message_ids(first.get("message-id"))
         attachments, notes = _keep_attachments([*content.attachments, *content.remainders], max_attachment_bytes,
                                                max_attachments_total)
         return InboundMail(
@@ -126,14 +160,14 @@ def parse_mail(raw: bytes, inbound_id: int, envelope_from: str | None, envelope_
             envelope_to=envelope_to,
             sender=sender,
             sender_name=sender_name,
-            recipients=addresses(msg.get("to"), msg.get("cc")),
-            message_id=_message_id(msg, raw),
-            message_id_synthesized=not extract_message_ids(msg.get("message-id")),
-            in_reply_to=extract_message_ids(msg.get("in-reply-to")),
-            references=extract_message_ids(msg.get("references")),
-            subject=header_text(msg.get("subject") or "")[:MAX_SUBJECT],
+            recipients=addresses(first.get("to"), first.get("cc")),
+            message_id=message_ids[0] if message_ids else synthesize_message_id(raw),
+            message_id_synthesized=not message_ids,
+            in_reply_to=extract_message_ids(first.get("in-reply-to")),
+            references=extract_message_ids(first.get("references")),
+            subject=header_text(first.get("subject") or "")[:MAX_SUBJECT],
             text=_text(content.texts, notes),
-            headers=_headers(msg),
+            headers=HeaderValues(_decoded_names(first)),
             attachments=attachments,
             source=source,
             auth_results=tuple(header_text(v) for v in msg.get_all("authentication-results") or ()),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -52,7 +53,7 @@ class InboundMail:
     references: tuple[str, ...]
     subject: str
     text: str
-    headers: dict[str, str] = field(default_factory=dict)  # lower-cased names, first value
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-cased names, first value
     attachments: tuple[ParsedAttachment, ...] = ()
     source: str = ""              # "smtp", "pipe", "imap:<mailbox>"
     # The author's new part of `text`: quoted history and signature removed (gateway/quoting.py).
