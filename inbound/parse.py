@@ -90,6 +90,9 @@ class HeaderValues(Mapping):
             self._text[name] = header_text(self._raw[name])
         return self._text[name]
 
+    def __contains__(self, name: object) -> bool:  # without decoding the value, as Mapping's would
+        return name in self._raw
+
     def __iter__(self):
         return iter(self._raw)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -176,7 +176,7 @@ class TicketStore:
         if email not in self._by_email:
             row = _CONTACT_BY_EMAIL.first(self.conn, {"email": email})
             if row is not None and isinstance(row[5], str):  # the driver's row: SQLite gives a DateTime as text
-                row = (*row[:5], datetime.fromisoformat(row[5]), *row[6:])
+                row = (*row[:5], datetime.fromisoformat(row[5]).replace(tzinfo=UTC), *row[6:])
             self._by_email[email] = row
         return self._by_email[email]
 
