@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta, timezone
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Column, DateTime, Integer, MetaData, Table, bindparam, insert, select, text, update
 
 from helpdesk.gateway.ground.clock import utcnow
@@ -52,3 +56,15 @@ _COMPUTED = Table("prebuilt_computed_default", MetaData(), Column("id", Integer,
 def test_a_computed_default_must_be_given(engine):
     with engine.begin() as conn, pytest.raises(ValueError, match="give at explicitly"):
         Prebuilt(insert(_COMPUTED)).execute(conn, {"id": 1})
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)), timezone.utc])))
+def test_sqlite_datetimes_as_text_the_quick_way_are_the_text_sqlalchemy_writes(value):
+    from sqlalchemy.dialects import sqlite
+
+    from helpdesk.store.prebuilt import _quicker
+    column_type = _outbox.c.created_at.type
+    slow = column_type._cached_bind_processor(sqlite.dialect())
+    assert _quicker(column_type, "sqlite", slow)(value) == slow(value)
+    assert _quicker(column_type, "sqlite", slow)(value.replace(microsecond=0)) == slow(value.replace(microsecond=0))
