@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import String, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -53,7 +53,19 @@ _CONTACT = (select(_user.c.id, _email.c.address, _user.c.display_name,
                    _email.c.blocked_until, _org.c.name)
             .select_from(_email.join(_user, _user.c.id == _email.c.user_id)
                          .outerjoin(_org, _org.c.id == _user.c.organization_id)))
-_CONTACT_BY_EMAIL = Prebuilt(_CONTACT.where(_email.c.address == bindparam("email")))  # every message asks
+# Every message asks for its sender's contact and, for a sender not known yet, the organization
+# owning their mail domain: one statement for both (a round trip less per new sender on PostgreSQL).
+_asked = select(bindparam("email", type_=String).label("email"),
+                bindparam("domain", type_=String).label("domain")).subquery("asked")
+_domain, _domain_org = OrgDomain.__table__, _org.alias("domain_org")
+_SENDER = Prebuilt(
+    select(*_CONTACT.selected_columns, _domain.c.organization_id, _domain_org.c.default_locale, _domain_org.c.name)
+    # A flat chain of LEFT JOINs: SQLite reads a parenthesized join on the right of one by scanning it whole.
+    .select_from(_asked.outerjoin(_email, _email.c.address == _asked.c.email)
+                 .outerjoin(_user, _user.c.id == _email.c.user_id)
+                 .outerjoin(_org, _org.c.id == _user.c.organization_id)
+                 .outerjoin(_domain, _domain.c.domain == _asked.c.domain)
+                 .outerjoin(_domain_org, _domain_org.c.id == _domain.c.organization_id)))
 # From the user, not the address: a contact who only ever texted has a phone number and no address.
 _ANY_CONTACT = (select(_user.c.id, func.coalesce(_email.c.address, ""), _user.c.display_name,
                        func.coalesce(_user.c.locale, _org.c.default_locale), _user.c.organization_id,
@@ -174,10 +186,13 @@ class TicketStore:
 
     def _contact_by_email(self, email: str) -> tuple | None:
         if email not in self._by_email:
-            row = _CONTACT_BY_EMAIL.first(self.conn, {"email": email})
-            if row is not None and isinstance(row[5], str):  # the driver's row: SQLite gives a DateTime as text
-                row = (*row[:5], datetime.fromisoformat(row[5]).replace(tzinfo=UTC), *row[6:])
-            self._by_email[email] = row
+            domain = email.rpartition("@")[2]
+            row = _SENDER.first(self.conn, {"email": email, "domain": domain})
+            self._by_domain.setdefault(domain, row[7:] if row[7] is not None else None)
+            contact = row[:7] if row[0] is not None else None
+            if contact is not None and isinstance(contact[5], str):  # the driver's row: SQLite's DateTime is text
+                contact = (*contact[:5], datetime.fromisoformat(contact[5]).replace(tzinfo=UTC), contact[6])
+            self._by_email[email] = contact
         return self._by_email[email]
 
     def _org_by_domain(self, domain: str) -> tuple | None:
