@@ -15,6 +15,14 @@ def test_signed_ids_verify_and_tampering_fails():
     assert signer.verified_ticket("abc@client.example") is None and not signer.is_ours("abc@client.example")
 
 
+def test_signatures_are_those_of_mail_already_sent():
+    """Replies to (and bounces of) mail sent by an earlier version still verify: fixed vectors,
+    HMAC-SHA256 of "<number>.<nonce>" in lower-case base32, the first 16 (10 for VERP) characters."""
+    signer = MessageIdSigner(b"test-secret-key", "helpdesk.test")
+    assert signer.verified_ticket("hd4242.0123456789ab.bvgrrammickbmg3w@helpdesk.test") == 4242
+    assert signer.outbox_id("bounces+77-nljt2xakqb@helpdesk.test", "bounces") == 77
+
+
 def test_secret_file_is_created_once_and_reused(tmp_path):
     first = load_secret(None, None, tmp_path / "helpdesk.secret")
     assert load_secret(None, None, tmp_path / "helpdesk.secret") == first and len(first) == 64
