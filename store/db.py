@@ -8,7 +8,7 @@ stale read snapshot; taking the write lock up front lets busy_timeout do its job
 from __future__ import annotations
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, create_engine
 
@@ -65,6 +65,11 @@ def make_engine(url: str, busy_timeout_ms: int = 5000) -> Engine:
 def new_session(engine: Engine) -> Session:
     # expire_on_commit=False: objects stay readable after commit (we hand plain data onward).
     return Session(engine, expire_on_commit=False)
+
+
+def read_connection(engine: Engine) -> Connection:
+    """A Core connection for reads only (as read_session, without the ORM's transaction bookkeeping)."""
+    return engine.execution_options(read_only=True).connect()
 
 
 def read_session(engine: Engine) -> Session:

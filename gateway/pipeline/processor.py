@@ -25,7 +25,7 @@ from helpdesk.gateway.ground.outcome import Outcome
 from helpdesk.gateway.ground.statuses import Disposition, InboundStatus
 from helpdesk.gateway.pipeline.context import PipelineContext
 from helpdesk.gateway.pipeline.stages import parse_stored, process_mail
-from helpdesk.store.db import is_sqlite, new_session, read_session
+from helpdesk.store.db import is_sqlite, new_session, read_connection
 from helpdesk.store.inbound_messages import CLAIM, FAILED, FINISH, PENDING, PENDING_CLAIM
 
 MAX_ATTEMPTS = 3
@@ -55,6 +55,7 @@ class Processor:
         self.engine, self.ctx, self.batch = engine, ctx, batch
         self.metrics = metrics if metrics is not None else Metrics()
         self._spent: dict[int, float] = {}  # seconds each message of the batch took, for its log line
+        self._pending = PENDING.limit(batch)
 
     def _parse(self, rows) -> dict[int, InboundMail | Quarantine]:
         parsed: dict[int, InboundMail | Quarantine] = {}
@@ -70,8 +71,9 @@ class Processor:
 
     def _parse_pending(self) -> dict[int, InboundMail | Quarantine]:
         """SQLite: read and parse before the write transaction, which has the one write lock."""
-        with read_session(self.engine) as session, session.begin():
-            return self._parse(session.execute(PENDING.limit(self.batch)).all())
+        with read_connection(self.engine) as conn:
+            rows = conn.execute(self._pending).all()
+        return self._parse(rows)
 
     def _claim_next(self, session: Session) -> tuple[list[_Claimed], dict]:
         """PostgreSQL: lock the next pending rows other instances have not locked, then parse, so
