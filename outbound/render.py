@@ -58,9 +58,13 @@ class Renderer:
 
     def render(self, kind: str, locale: str | None, context: dict) -> RenderedMail:
         template = self._template(kind, locale)
-        ctx = template.new_context(context)
-        subject = "".join(template.blocks["subject"](ctx)).strip() if "subject" in template.blocks else ""
-        return RenderedMail(subject=" ".join(subject.split()), body=template.render(context))
+        ctx = template.new_context(context)  # one for the subject and the whole mail (render() makes another)
+        try:
+            subject = "".join(template.blocks["subject"](ctx)).strip() if "subject" in template.blocks else ""
+            body = self.env.concat(template.root_render_func(ctx))  # what Template.render does
+        except Exception:
+            self.env.handle_exception()  # as Template.render: the error points into the template
+        return RenderedMail(subject=" ".join(subject.split()), body=body)
 
     def kinds(self) -> tuple[str, ...]:
         """Kinds of mail there are templates for (folder names), e.g. 'acknowledgement'."""
