@@ -45,8 +45,8 @@ def main() -> None:
                 user_id = _FAST_USER.scalar(conn, {"display_name": "x", "organization_id": None, "active": True,
                                                    "created_at": utcnow(), "reply_generation": 0})
                 _FAST_EMAIL.execute(conn, {"address": f"single{i}@x.example", "user_id": user_id,
-                                           "is_primary": True}).close()
-                _FAST_ROLE.execute(conn, {"user_id": user_id, "role": "client"}).close()
+                                           "is_primary": True})
+                _FAST_ROLE.execute(conn, {"user_id": user_id, "role": "client"})
 
             def combined(i):
                 NEW_CLIENT.scalar(conn, {"display_name": "x", "organization_id": None, "created_at": utcnow(),

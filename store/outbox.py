@@ -47,7 +47,7 @@ def enqueue(session: Session, composed: ComposedMail, kind: str, ticket_id: int 
         return NEW_MAIL_WITH_THREAD_REF.scalar(conn, {**row, "channel": "email"})
     row_id = INSERT_OUTBOX.scalar(conn, row)
     if threaded:
-        INSERT_THREAD_REF.execute(conn, {"message_id": composed.message_id, "ticket_id": ticket_id}).close()
+        INSERT_THREAD_REF.execute(conn, {"message_id": composed.message_id, "ticket_id": ticket_id})
     return row_id
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import attrgetter, methodcaller
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -105,25 +106,40 @@ class Prebuilt:
                     values[name] = process(values[name])
         return tuple(values[n] for n in compiled.names) if compiled.positional else values
 
-    def execute(self, conn: Connection, values: dict):
-        """Run it with one set of values; returns the DB-API cursor (for RETURNING or rowcount)."""
+    def _run(self, conn: Connection, values: dict, read: Callable, many: list[dict] | None = None):
         compiled = self._for(conn, frozenset(values))
-        cursor = conn.connection.driver_connection.cursor()
-        cursor.execute(compiled.sql, self._params(compiled, values))
-        return cursor
+        fairy = conn.connection
+        driver = fairy.driver_connection
+        if conn.dialect.name == "postgresql":
+            # psycopg: one cursor per connection, kept with it; a new one per statement cost a third
+            # of a simple execute (~20 µs). Each result is read before the next statement runs.
+            cursor, keep = fairy.info.get(_CURSOR), True
+            if cursor is None or cursor.closed or cursor.connection is not driver:
+                cursor = fairy.info[_CURSOR] = driver.cursor()
+        else:
+            # sqlite3: a new cursor each time (they cost nothing), closed at once so its statement is
+            # reset; a kept one would hold the statement, and with it a WAL snapshot, until reused.
+            cursor, keep = driver.cursor(), False
+        try:
+            if many is None:
+                cursor.execute(compiled.sql, self._params(compiled, values))
+            else:
+                cursor.executemany(compiled.sql, [self._params(compiled, row) for row in many])
+            return read(cursor)
+        finally:
+            if not keep:
+                cursor.close()
+
+    def execute(self, conn: Connection, values: dict) -> int:
+        """Run it with one set of values; returns the number of rows it changed."""
+        return self._run(conn, values, _rowcount)
 
     def first(self, conn: Connection, values: dict) -> tuple | None:
         """The first row, or None."""
-        cursor = self.execute(conn, values)
-        row = cursor.fetchone()
-        cursor.close()
-        return row
+        return self._run(conn, values, _fetchone)
 
     def all(self, conn: Connection, values: dict) -> list[tuple]:
-        cursor = self.execute(conn, values)
-        rows = cursor.fetchall()
-        cursor.close()
-        return rows
+        return self._run(conn, values, _fetchall)
 
     def scalar(self, conn: Connection, values: dict):
         """The first column of the first row (an INSERT ... RETURNING id)."""
@@ -132,9 +148,10 @@ class Prebuilt:
 
     def executemany(self, conn: Connection, rows: list[dict]) -> None:
         """Run it once per dict of `rows` (all with the same keys) in one driver call."""
-        if not rows:
-            return
-        compiled = self._for(conn, frozenset(rows[0]))
-        cursor = conn.connection.driver_connection.cursor()
-        cursor.executemany(compiled.sql, [self._params(compiled, row) for row in rows])
-        cursor.close()
+        if rows:
+            self._run(conn, rows[0], _rowcount, many=rows)
+
+
+_CURSOR = "helpdesk.prebuilt.cursor"  # the key of psycopg's kept cursor in the pool record's info
+# What a statement's caller reads off the cursor (C-level callables: no Python frame per statement).
+_rowcount, _fetchone, _fetchall = attrgetter("rowcount"), methodcaller("fetchone"), methodcaller("fetchall")

@@ -114,7 +114,7 @@ _SLA_FIELDS = frozenset({"status", "priority", "queue"})  # changes after which 
 def record_event(conn, number: int, kind: str, detail: str = "", at: datetime | None = None) -> None:
     """A line of the ticket's history, in the caller's transaction (a prebuilt statement: notifications
     and escalations record one per ticket)."""
-    _FAST_EVENT.execute(conn, {"ticket_id": number, "kind": kind, "detail": detail, "at": at or utcnow()}).close()
+    _FAST_EVENT.execute(conn, {"ticket_id": number, "kind": kind, "detail": detail, "at": at or utcnow()})
 
 
 class TicketStore:
@@ -219,8 +219,8 @@ class TicketStore:
             return ContactRow(user_id, email, display_name, locale, org_id)
         user_id = _FAST_USER.scalar(self.conn, {"display_name": display_name, "organization_id": org_id,
                                                 "active": True, "created_at": utcnow(), "reply_generation": 0})
-        _FAST_EMAIL.execute(self.conn, {"address": email, "user_id": user_id, "is_primary": True}).close()
-        _FAST_ROLE.execute(self.conn, {"user_id": user_id, "role": "client"}).close()
+        _FAST_EMAIL.execute(self.conn, {"address": email, "user_id": user_id, "is_primary": True})
+        _FAST_ROLE.execute(self.conn, {"user_id": user_id, "role": "client"})
         return ContactRow(user_id, email, display_name, locale, org_id)
 
     def create_ticket(self, subject: str, requester_id: int, routing: dict) -> int:
@@ -271,7 +271,7 @@ class TicketStore:
 
     def add_thread_ref(self, message_id: str, number: int) -> None:
         """Remember the Message-ID for the ticket; one already known keeps the ticket it names."""
-        _FAST_THREAD_REF_NEW.execute(self.conn, {"message_id": message_id, "ticket_id": number}).close()
+        _FAST_THREAD_REF_NEW.execute(self.conn, {"message_id": message_id, "ticket_id": number})
 
     def record_event(self, number: int, kind: str, detail: str = "", at: datetime | None = None) -> None:
         record_event(self.conn, number, kind, detail, at)

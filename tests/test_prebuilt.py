@@ -7,7 +7,7 @@ from datetime import UTC, timedelta, timezone
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Column, DateTime, Integer, MetaData, Table, bindparam, insert, select, text, update
+from sqlalchemy import Column, DateTime, Integer, MetaData, Table, bindparam, func, insert, select, text, update
 
 from helpdesk.gateway.ground.clock import utcnow
 from helpdesk.store.models import Outbox
@@ -43,7 +43,7 @@ def test_executemany_and_updates_by_name(engine):
     with engine.begin() as conn:
         Prebuilt(insert(_outbox)).executemany(conn, [_row(now, n=i) for i in range(3)])
         mark = Prebuilt(update(_outbox).where(_outbox.c.message_id == bindparam("mid")).values(status="sent"))
-        assert mark.execute(conn, {"mid": "<1@helpdesk.test>"}).rowcount == 1
+        assert mark.execute(conn, {"mid": "<1@helpdesk.test>"}) == 1
         statuses = conn.execute(select(_outbox.c.message_id, _outbox.c.status).order_by(_outbox.c.id)).all()
     assert statuses == [("<0@helpdesk.test>", "queued"), ("<1@helpdesk.test>", "sent"), ("<2@helpdesk.test>", "queued")]
 
@@ -68,3 +68,16 @@ def test_sqlite_datetimes_as_text_the_quick_way_are_the_text_sqlalchemy_writes(v
     slow = column_type._cached_bind_processor(sqlite.dialect())
     assert _quicker(column_type, "sqlite", slow)(value) == slow(value)
     assert _quicker(column_type, "sqlite", slow)(value.replace(microsecond=0)) == slow(value.replace(microsecond=0))
+
+
+def test_a_new_database_connection_gets_its_own_cursor(engine):
+    """psycopg's cursor is kept with its connection: after that connection is lost (invalidated,
+    as on a server restart) the next statement runs on a new one, not on the dead cursor."""
+    count = Prebuilt(select(func.count()).select_from(_outbox))
+    with engine.connect() as conn:
+        assert count.scalar(conn, {}) == 0
+        conn.rollback()
+        conn.invalidate()
+    with engine.begin() as conn:
+        Prebuilt(insert(_outbox)).execute(conn, _row(utcnow()))
+        assert count.scalar(conn, {}) == 1 and count.first(conn, {}) == (1,) and count.all(conn, {}) == [(1,)]

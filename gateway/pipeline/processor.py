@@ -98,7 +98,7 @@ class Processor:
                           ticket_id=result.ticket_number, log="\n".join(result.log) or None)
             _log(row.id, result, round(self._spent.pop(row.id, 0.0) * 1000))
             outcome = message_outcome(result.disposition, result.no_reply_reason is not None)
-        FINISH.execute(session.connection(), values).close()
+        FINISH.execute(session.connection(), values)
         return row, outcome
 
     def _count(self, done: list[tuple[_Claimed, str]]) -> None:
