@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from operator import attrgetter, methodcaller
+from operator import attrgetter, itemgetter, methodcaller
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,10 +28,9 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    names: tuple[str, ...]                    # the parameters, in the statement's order
-    positional: bool                          # qmark (SQLite) or named (psycopg's pyformat)
     convert: tuple[tuple[str, Callable], ...]  # bind processors to apply
-    defaults: tuple[tuple[str, Any], ...]      # scalar column defaults for parameters not given
+    defaults: dict[str, Any]                   # scalar column defaults for parameters not given
+    ordered: Callable[[dict], tuple] | None    # values in order for qmark (SQLite); None: by name (psycopg)
 
 
 def _defaults(compiled, missing: Iterable[str]) -> tuple[tuple[str, Any], ...]:
@@ -69,6 +68,13 @@ def _quicker(bind_type, dialect_name: str, processor: Callable) -> Callable:
     return as_text
 
 
+def _in_order(names: tuple[str, ...]) -> Callable[[dict], tuple]:
+    """The values of `names` as a tuple, by itemgetter (C) rather than a generator per statement."""
+    if len(names) > 1:
+        return itemgetter(*names)
+    return (lambda values: (values[names[0]],)) if names else (lambda values: ())
+
+
 class Prebuilt:
     """`statement`, or one per dialect name: see `per_dialect`."""
 
@@ -89,22 +95,23 @@ class Prebuilt:
             compiled = statement.compile(dialect=conn.dialect, column_keys=sorted(keys))
             names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
             processors = compiled._bind_processors
-            found = _Compiled(compiled.string, names, compiled.positional,
+            found = _Compiled(compiled.string,
                               tuple((n, _quicker(compiled.binds[n].type, conn.dialect.name, processors[n]))
                                     for n in names if processors.get(n)),
-                              _defaults(compiled, set(names) - keys))
+                              dict(_defaults(compiled, set(names) - keys)),
+                              _in_order(names) if compiled.positional else None)
             self._compiled[(conn.dialect.name, keys)] = found
         return found
 
     def _params(self, compiled: _Compiled, values: dict) -> Sequence | dict:
         if compiled.defaults:
-            values = {**dict(compiled.defaults), **values}
+            values = {**compiled.defaults, **values}
         if compiled.convert:
             values = dict(values)
             for name, process in compiled.convert:
                 if values[name] is not None:
                     values[name] = process(values[name])
-        return tuple(values[n] for n in compiled.names) if compiled.positional else values
+        return values if compiled.ordered is None else compiled.ordered(values)
 
     def _run(self, conn: Connection, values: dict, read: Callable, many: list[dict] | None = None):
         compiled = self._for(conn, frozenset(values))
