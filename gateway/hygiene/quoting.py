@@ -165,6 +165,8 @@ def _classify(lines: list[str], i: int) -> tuple[str | None, int]:
 
 def _classify_attribution(lines: list[str], i: int) -> tuple[str | None, int]:
     """An attribution above a quoted block is dropped; a dated one above unquoted text starts the history."""
+    if not lines[i].rstrip().endswith(":") and not (i + 1 < len(lines) and lines[i + 1].rstrip().endswith(":")):
+        return None, 1  # an attribution, of one line or two, ends with ":" (most lines are prose)
     for span in (1, 2):
         candidate = _joined(lines, i, span)
         if candidate is None:
