@@ -30,6 +30,14 @@ def test_an_address_verifies_for_its_user_ticket_and_generation_only():
     assert not r.verify(other_ticket, 7, 0)  # a token for one ticket cannot act on another
 
 
+def test_addresses_given_out_before_still_verify():
+    """A fixed vector (HMAC-SHA256 of purpose, user, generation and ticket in lower-case base32):
+    reply addresses already given out keep working after an upgrade."""
+    r = replies()
+    assert r.address_for(7, 0, 42) == "support+r-42-fqcmlbtz3jlou2je@helpdesk.test"
+    assert r.verify(r.find(["support+r-42-fqcmlbtz3jlou2je@helpdesk.test"]), 7, 0)
+
+
 def test_addresses_not_ours_are_not_tokens():
     r = replies()
     assert r.find(["support@helpdesk.test", "support+r-1-short@helpdesk.test",
