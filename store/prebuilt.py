@@ -8,7 +8,8 @@ parameters, their type conversions (SQLite stores datetimes as text) and the col
 defaults. It runs inside the caller's SQLAlchemy transaction, on the same connection.
 
 Only plain statements qualify: no expanding IN lists, no callable column defaults (give those
-values), results read as the driver returns them (ids, counts, strings; never datetimes on SQLite).
+values), results read as the driver returns them (ids, counts, strings; a datetime comes back as
+SQLite's text, which the caller converts).
 """
 
 from __future__ import annotations
