@@ -85,8 +85,9 @@ class Processor:
         # Re-checked under the lock: another instance may have taken some meanwhile.
         return [_Claimed(*row) for row in session.execute(CLAIM, {"ids": ids}).all()]
 
-    def _finish(self, session: Session, row: _Claimed, result: Outcome | Quarantine) -> tuple[_Claimed, str]:
-        """Record what became of the row; returns it with its metrics outcome, counted after the commit."""
+    def _finish(self, row: _Claimed, result: Outcome | Quarantine) -> tuple[_Claimed, str, dict]:
+        """What became of the row: it, its metrics outcome (counted after the commit) and the values
+        FINISH records (for the whole batch at once: `_record`)."""
         values = {"row_id": row.id, "processed_at": self.ctx.clock(), "reason": None, "ticket_id": None, "log": None}
         if isinstance(result, Quarantine):
             values.update(status=InboundStatus.QUARANTINED, reason=str(result), log=f"quarantined: {result}")
@@ -98,8 +99,13 @@ class Processor:
                           ticket_id=result.ticket_number, log="\n".join(result.log) or None)
             _log(row.id, result, round(self._spent.pop(row.id, 0.0) * 1000))
             outcome = message_outcome(result.disposition, result.no_reply_reason is not None)
-        FINISH.execute(session.connection(), values)
-        return row, outcome
+        return row, outcome, values
+
+    @staticmethod
+    def _record(session: Session, finished: list[tuple[_Claimed, str, dict]]) -> list[tuple[_Claimed, str]]:
+        """Every finished row's status in one executemany (psycopg pipelines it: one round trip)."""
+        FINISH.executemany(session.connection(), [values for _, _, values in finished])
+        return [(row, outcome) for row, outcome, _ in finished]
 
     def _count(self, done: list[tuple[_Claimed, str]]) -> None:
         # Only committed work is counted: a batch rolled back and redone must not count twice.
@@ -121,7 +127,7 @@ class Processor:
             self._spent[mail.inbound_id] = self._spent.get(mail.inbound_id, 0.0) + time.perf_counter() - started
 
     def _apply_each(self, session: Session, rows: list[_Claimed], parsed) -> list[tuple[_Claimed, str]]:
-        done = []
+        done, finished = [], []
         for row in rows:
             try:
                 with session.begin_nested():
@@ -137,8 +143,8 @@ class Processor:
                 if give_up:
                     done.append((row, QUARANTINED))
                 continue
-            done.append(self._finish(session, row, result))
-        return done
+            finished.append(self._finish(row, result))
+        return done + self._record(session, finished)
 
     def run_once(self) -> int:
         """Process one batch; returns how many messages were handled."""
@@ -152,7 +158,7 @@ class Processor:
                     rows = self._claim(session, list(parsed))
                 else:
                     rows, parsed = self._claim_next(session)
-                done = [self._finish(session, row, self._apply(session, parsed[row.id])) for row in rows]
+                done = self._record(session, [self._finish(row, self._apply(session, parsed[row.id])) for row in rows])
             self._count(done)
             return len(done)
         except Exception:
