@@ -122,8 +122,8 @@ def _decoded_names(raw: dict[str, str]) -> dict[str, str]:
     return decoded
 
 
-def _sender(msg: dict[str, str], envelope_from: str | None) -> tuple[str, str]:
-    found = first_address(msg.get("from")) or first_address(msg.get("sender"))
+def _sender(first: dict[str, str], envelope_from: str | None) -> tuple[str, str]:
+    found = first_address(first.get("from")) or first_address(first.get("sender"))
     if found is None and envelope_from:
         found = first_address(envelope_from)
     if found is None:
