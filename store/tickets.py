@@ -75,9 +75,6 @@ CONTACT_BY_ID = _ANY_CONTACT.where(_user.c.id == bindparam("contact_id")).order_
 CONTACT_BY_PHONE = _ANY_CONTACT.where(_user.c.phone == bindparam("phone")).order_by(
     _user.c.id.desc(), _email.c.is_primary.desc(), _email.c.address).limit(1)
 REQUESTER_ORG_OF = select(_user.c.organization_id).where(_user.c.id == bindparam("user_id"))
-ORG_BY_DOMAIN = select(OrgDomain.__table__.c.organization_id, _org.c.default_locale, _org.c.name).join(
-    _org, _org.c.id == OrgDomain.__table__.c.organization_id).where(
-    OrgDomain.__table__.c.domain == bindparam("domain"))
 _participant = TicketParticipant.__table__
 PARTICIPANTS = select(_participant.c.address).where(_participant.c.ticket_id == bindparam("number"))
 INSERT_PARTICIPANT = insert(_participant)
@@ -101,7 +98,7 @@ INSERT_EVENT = insert(_event)
 _FAST_USER, _FAST_EMAIL, _FAST_ROLE = Prebuilt(INSERT_USER), Prebuilt(INSERT_EMAIL), Prebuilt(INSERT_ROLE)
 _FAST_TICKET, _FAST_ARTICLE = Prebuilt(INSERT_TICKET), Prebuilt(INSERT_ARTICLE)
 _FAST_EVENT, _FAST_PARTICIPANT = Prebuilt(INSERT_EVENT), Prebuilt(INSERT_PARTICIPANT)
-_FAST_ARTICLE_EXISTS, _FAST_ORG_BY_DOMAIN = Prebuilt(ARTICLE_BY_MESSAGE_ID), Prebuilt(ORG_BY_DOMAIN)
+_FAST_ARTICLE_EXISTS = Prebuilt(ARTICLE_BY_MESSAGE_ID)
 _FAST_THREAD_REF_NEW = Prebuilt.per_dialect(
     lambda dialect: dialect.insert(_thread_ref).on_conflict_do_nothing(index_elements=["message_id"]))
 _E164 = re.compile(r"\+[1-9]\d{5,14}")  # an SMS's sender; an address may start with "+" too
@@ -121,9 +118,8 @@ class TicketStore:
         self.conn = session.connection()
         self.sla = sla  # keeps the SLA clock true on changes of status and priority; None: untouched
         self.unblocked: list[str] = []  # addresses whose bounce block this message lifted
-        # The sender's user and their domain's organization, looked up once for routing and apply.
-        self._by_email: dict[str, tuple | None] = {}
-        self._by_domain: dict[str, tuple | None] = {}
+        # By address: the sender's user and their domain's organization, looked up once for routing and apply.
+        self._senders: dict[str, tuple[tuple | None, tuple | None]] = {}
 
     def ticket_exists(self, number: int) -> bool:
         return self.conn.execute(TICKET_BY_NUMBER, {"number": number}).first() is not None
@@ -159,10 +155,10 @@ class TicketStore:
         A sender in E.164 (+420...) is an SMS's number: matched to a user by phone."""
         if _E164.fullmatch(email):
             return self.find_or_create_texter(email)
-        row = self._contact_by_email(email)
+        row, domain_org = self._sender(email)
+        del self._senders[email]  # what follows changes it
         if row is None:
-            return self._create_contact(email, display_name)
-        self._by_email.pop(email, None)  # what follows may change it
+            return self._create_contact(email, display_name, domain_org)
         contact = ContactRow(*row[:6])
         if contact.blocked_until is not None:
             self.lift_block(email)
@@ -181,34 +177,25 @@ class TicketStore:
         self.conn.execute(INSERT_ROLE, {"user_id": user_id, "role": "client"})
         return ContactRow(user_id, "", "", None, None)
 
-    def _contact_by_email(self, email: str) -> tuple | None:
-        if email not in self._by_email:
-            domain = email.rpartition("@")[2]
-            row = _SENDER.first(self.conn, {"email": email, "domain": domain})
-            self._by_domain.setdefault(domain, row[7:] if row[7] is not None else None)
+    def _sender(self, email: str) -> tuple[tuple | None, tuple | None]:
+        """(the contact's row or None, the row of the organization owning the address's domain or None)."""
+        if email not in self._senders:
+            row = _SENDER.first(self.conn, {"email": email, "domain": email.rpartition("@")[2]})
             contact = row[:7] if row[0] is not None else None
             if contact is not None and isinstance(contact[5], str):  # the driver's row: SQLite's DateTime is text
                 contact = (*contact[:5], datetime.fromisoformat(contact[5]).replace(tzinfo=UTC), contact[6])
-            self._by_email[email] = contact
-        return self._by_email[email]
-
-    def _org_by_domain(self, domain: str) -> tuple | None:
-        if domain not in self._by_domain:
-            self._by_domain[domain] = _FAST_ORG_BY_DOMAIN.first(self.conn, {"domain": domain})
-        return self._by_domain[domain]
+            self._senders[email] = (contact, row[7:] if row[7] is not None else None)
+        return self._senders[email]
 
     def sender_organization(self, email: str) -> tuple[int | None, str | None]:
         """(id, name) of the sender's organization; for an unknown sender, the one their mail domain
         will put them in (what routing asks, before apply creates the contact)."""
-        row = self._contact_by_email(email)
+        row, org = self._sender(email)
         if row is not None:
             return (row[4], row[6]) if row[4] is not None else (None, None)
-        org = self._org_by_domain(email.rpartition("@")[2])
         return (org[0], org[2]) if org else (None, None)
 
-    def _create_contact(self, email: str, display_name: str) -> ContactRow:
-        self._by_email.pop(email, None)
-        org = self._org_by_domain(email.rpartition("@")[2])
+    def _create_contact(self, email: str, display_name: str, org: tuple | None) -> ContactRow:
         org_id, locale = (org[0], org[1]) if org else (None, None)
         if self.conn.dialect.name == "postgresql":  # one round trip instead of three
             user_id = NEW_CLIENT.scalar(self.conn, {"display_name": display_name, "organization_id": org_id,
