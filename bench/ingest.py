@@ -151,17 +151,42 @@ def start_gateway(env: dict, port: int, logfile: Path, stack: ExitStack) -> subp
     raise SystemExit("gateway did not become ready within 60 s")
 
 
+def process_tree(pid: int) -> list[int]:
+    """The process and its live descendants (HELPDESK_PROCESSING_PROCESSES runs the pipeline in children)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    tree, grown = [pid], True
+    while grown:
+        more = [child for child, parent in parents.items() if parent in tree and child not in tree]
+        tree.extend(more)
+        grown = bool(more)
+    return tree
+
+
 def peak_rss_mib(pid: int) -> float | None:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return None
+    """Peak resident memory of the process and its children, added up."""
+    total = None
+    for member in process_tree(pid):
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total = (total or 0) + int(line.split()[1]) / 1024
+    return total
 
 
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (all its threads) from /proc/<pid>/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """utime + stime of a process (all its threads) and of its live children, from /proc/<pid>/stat."""
+    total = 0
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # a child that exited meanwhile
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def dist(seconds: list[float], digits: int = 1) -> dict:
@@ -209,8 +234,10 @@ def stop_gateway(proc: subprocess.Popen) -> int:
 def start_profiler(args, pid: int) -> subprocess.Popen | None:
     if not args.py_spy:
         return None
-    # --gil: the gateway is bound by one GIL, so what holds it is what costs throughput
-    proc = subprocess.Popen([args.py_spy_bin, "record", "--gil", "-r", "250", "-o", args.py_spy, "--format", "raw",
+    # gil: in one process, what holds the GIL is what costs throughput; waits: every thread of every
+    # process (HELPDESK_PROCESSING_PROCESSES's too), waiting included, to see what each one waits for.
+    mode = ["--gil"] if args.py_spy_mode == "gil" else ["--idle", "--subprocesses"]
+    proc = subprocess.Popen([args.py_spy_bin, "record", *mode, "-r", "250", "-o", args.py_spy, "--format", "raw",
                              "-p", str(pid)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1)  # let it attach
@@ -336,6 +363,8 @@ def main() -> int:
                    help="a setting for the gateways (repeatable), e.g. HELPDESK_RELAY_CONNECTIONS=4")
     p.add_argument("--pg-admin-url", default=os.environ.get("HELPDESK_BENCH_POSTGRES", PG_ADMIN))
     p.add_argument("--py-spy", metavar="FILE", help="record a py-spy profile (raw format) of the gateway")
+    p.add_argument("--py-spy-mode", choices=("gil", "waits"), default="gil",
+                   help="gil: what holds the GIL; waits: all threads of all the gateway's processes, waiting included")
     p.add_argument("--py-spy-bin", default=shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"))
     args = p.parse_args()
     if args.instances > 1 and args.database != "postgresql":
