@@ -10,8 +10,10 @@ from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from helpdesk.app.guarded_step import GuardedStep
 from helpdesk.app.http.server import HttpService
 from helpdesk.app.instance_heartbeat import InstanceHeartbeat
+from helpdesk.app.processing_process import ProcessingProcess
 from helpdesk.app.scheduled_jobs import Housekeeping
 from helpdesk.app.systemd_notify import SystemdNotifier
 from helpdesk.app.wiring import (
@@ -89,23 +91,10 @@ def processor_workers(settings: Settings, engine) -> int:
 
 
 async def _work_loop(worker: Worker) -> None:
-    name, step, wake, after_work = worker.name, worker.step, worker.wake, worker.after_work
-    failing = False
+    step, wake, after_work = GuardedStep(worker.name, worker.step), worker.wake, worker.after_work
     while True:
         wake.clear()
-        try:
-            handled = await asyncio.to_thread(step)
-            if failing:
-                log.info("%s: working again", name)
-            failing = False
-        except SQLAlchemyError as exc:
-            if not failing:  # say it once, not once a second
-                log.error("%s: database error, will retry: %s", name, str(exc).splitlines()[0])
-            failing, handled = True, 0
-        except Exception:  # a bug must not silently stop processing or delivery
-            if not failing:
-                log.exception("%s: unexpected error, will retry", name)
-            failing, handled = True, 0
+        handled = await asyncio.to_thread(step)
         if handled:
             if after_work:
                 after_work()
@@ -125,6 +114,7 @@ class Gateway:
         self.stopping = asyncio.Event()
         self.renderer, self.rules = checked or (None, None)
         self.engine = None
+        self.processing: list[ProcessingProcess] = []  # HELPDESK_PROCESSING_PROCESSES's, started by run
         self.metrics = Metrics()  # this gateway's own registry: served at /metrics, read by tests
 
     def reload_rules(self) -> None:
@@ -141,6 +131,8 @@ class Gateway:
             log.exception("new rules rejected, previous rules stay in force")
             return
         self.rules = rules
+        for process in self.processing:
+            process.reload_rules()
         log.info("rules reloaded from %s", self.settings.rules)
 
     async def run(self, on_ready: Callable[[str], None] | None = None, install_signals: bool = True) -> None:
@@ -169,8 +161,7 @@ class Gateway:
         def wake_senders() -> None:  # whatever queued mail may have queued SMS too
             for sender in senders:
                 sender.wake.set()
-        processors = [Worker(f"processor {n + 1}", Processor(engine, ctx, metrics=self.metrics).run_once,
-                             after_work=wake_senders) for n in range(processor_workers(s, engine))]
+        processors = await self._start_processing(engine, ctx, wake_senders)
 
         def wake_processors() -> None:  # they share the work: PostgreSQL claims skip what another locked
             for processor in processors:
@@ -193,7 +184,7 @@ class Gateway:
         for reader in readers:
             reader.thread.start()
         watcher = asyncio.create_task(self._watch_rules())
-        for processor in processors:
+        for processor in processors if not self.processing else ():  # processes started already
             processor.start()
         for sender in senders:
             sender.start()
@@ -229,6 +220,26 @@ class Gateway:
         engine.dispose()
         systemd.close()
         log.info("stopped")
+
+    async def _start_processing(self, engine, ctx, wake_senders) -> list:
+        """Threads in this process, or processes of their own (HELPDESK_PROCESSING_PROCESSES), which
+        are started now and waited for: a process that cannot start stops the gateway here."""
+        s = self.settings
+        if not s.processing_processes:
+            return [Worker(f"processor {n + 1}", Processor(engine, ctx, metrics=self.metrics).run_once,
+                           after_work=wake_senders) for n in range(processor_workers(s, engine))]
+        if s.processing_processes > 1 and is_sqlite(engine):
+            raise UserError("HELPDESK_PROCESSING_PROCESSES above 1 needs PostgreSQL (SQLite has one writer)")
+        self.processing = [ProcessingProcess(s, f"processing process {n + 1}", self.metrics, wake_senders)
+                           for n in range(s.processing_processes)]
+        for process in self.processing:
+            process.start()
+        try:
+            await asyncio.gather(*(process.wait_ready() for process in self.processing))
+        except UserError:
+            await asyncio.gather(*(process.finish(SHUTDOWN_GRACE) for process in self.processing))
+            raise
+        return self.processing
 
     def _install_signals(self, loop: asyncio.AbstractEventLoop) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -106,6 +106,9 @@ def test_bad_setting_is_one_line(db_url):
     assert_one_line_error(cli(env, "serve"), "HELPDESK_MAX_MESSAGE_BYTES")
     env = service_env(db_url, free_port(), None, HELPDESK_RELAY="mx.example")
     assert_one_line_error(cli(env, "serve"), "HELPDESK_RELAY")
+    for name in ("HELPDESK_PROCESSING_PROCESSES", "HELPDESK_PROCESSOR_WORKERS"):
+        env = service_env(db_url, free_port(), None, **{name: "17"})
+        assert_one_line_error(cli(env, "serve"), f"{name} must be 0", "to 16, got 17")
 
 
 def test_broken_template_stops_the_service_at_start(db_url, tmp_path):

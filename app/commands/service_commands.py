@@ -26,8 +26,10 @@ def serve(log_format: str | None = LOG_FORMAT) -> None:
     if log_format is not None and log_format not in LOG_FORMATS:
         fail(f"--log-format must be text or json, got {log_format!r}")
     s = settings()
+    if log_format is not None:  # processing processes set their logging up from the settings
+        s = s.model_copy(update={"log_format": log_format})
     renderer, rules = check_before_start(s)
-    setup_logging(s.log_level, log_format or s.log_format, s.log_third_party)
+    setup_logging(s.log_level, s.log_format, s.log_third_party)
     asyncio.run(Gateway(s, checked=(renderer, rules)).run())
 
 

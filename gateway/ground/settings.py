@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, ValidationError, field_validator, model_validator
+from pydantic import SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from helpdesk.gateway.ground.errors import UserError
@@ -157,6 +157,10 @@ class Settings(BaseSettings):
     # Threads that take stored messages through the pipeline; 0: one on SQLite (one writer at a
     # time), two on PostgreSQL (one's round trips overlap another's work; a sender's mail stays in order).
     processor_workers: int = 0
+    # Processes, beside the listener's, that take stored messages through the pipeline; 0: threads
+    # in the one process. One uses the second core (the pipeline no longer shares the listener's
+    # GIL); more than one needs PostgreSQL, whose claims let them share the work.
+    processing_processes: int = 0
     # Clients' objects: days before an inspection is due that reminders go (comma-separated,
     # each step once), and the subject tag that names an object ("[OBJ SRV-01]"; group 1 is the id).
     inspection_reminder_days: str = "30,7"
@@ -268,11 +272,12 @@ class Settings(BaseSettings):
                              f"comma-separated, got {value!r}")
         return ",".join(parts)
 
-    @field_validator("processor_workers")
+    @field_validator("processor_workers", "processing_processes")
     @classmethod
-    def _check_workers(cls, value: int) -> int:
+    def _check_workers(cls, value: int, info: ValidationInfo) -> int:
         if not 0 <= value <= 16:
-            raise ValueError(f"HELPDESK_PROCESSOR_WORKERS must be 0 (automatic) to 16, got {value}")
+            meaning = "automatic" if info.field_name == "processor_workers" else "threads in one process"
+            raise ValueError(f"HELPDESK_{info.field_name.upper()} must be 0 ({meaning}) to 16, got {value}")
         return value
 
     @field_validator("invoice_run_hour")

@@ -1,0 +1,136 @@
+"""HELPDESK_PROCESSING_PROCESSES: the pipeline in processes of its own, seen from outside, as an
+operator runs it: mail in over SMTP, acknowledgements out to the sink, /metrics, SIGTERM, SIGHUP,
+and a processing process that dies."""
+
+from __future__ import annotations
+
+import os
+import signal
+import urllib.request
+from pathlib import Path
+
+from tests.conftest import free_port
+from tests.mail import client_mail, send, wait_until
+from tests.service import REPO, Service, service_env
+
+ONE_QUEUE = (REPO / "tests" / "rules" / "minimal.yaml").read_text()
+PRINTERS_TO_OPERATIONS = ONE_QUEUE + """rules:
+  - name: printers
+    when:
+      subject: [printer]
+    then:
+      queue: operations
+"""
+
+
+def _processes(db_url: str) -> str:
+    return "1" if db_url.startswith("sqlite") else "2"  # PostgreSQL's claims let several share the work
+
+
+def _service(db_url: str, sink_port: int | None, **extra: str) -> tuple[Service, int, int]:
+    http = free_port()
+    env = service_env(db_url, free_port(), sink_port, HELPDESK_PROCESSING_PROCESSES=_processes(db_url),
+                      HELPDESK_HTTP_LISTEN=f"127.0.0.1:{http}", **extra)
+    service = Service(env)
+    line = next(line for line in service.lines if "ready: SMTP on" in line)
+    return service, int(line.split("ready: SMTP on ")[1].split(",")[0].rsplit(":", 1)[1]), http
+
+
+def _children(pid: int) -> list[int]:
+    """Processing processes of `pid` (multiprocessing's resource tracker aside)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) != pid:
+                continue
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if b"spawn_main" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _metric(http_port: int, name: str) -> float:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=5).read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{"))
+
+
+def test_mail_goes_through_processing_processes_and_their_counts_reach_metrics(db_url, sink, db):
+    service, port, http = _service(db_url, sink.port)
+    assert len(_children(service.proc.pid)) == int(_processes(db_url))
+    mails = [client_mail(sender=f"p{i}@client.example") for i in range(12)]
+    for mail in mails:
+        assert send(port, mail) == {}
+    answered = {m.message["In-Reply-To"] for m in sink.wait_for(12)}
+    assert answered == {m["Message-ID"] for m in mails}
+    assert len(db.tickets()) == 12
+    wait_until(lambda: _metric(http, "helpdesk_messages_received_total") == 12)
+    code, log = service.stop(signal.SIGTERM)
+    assert code == 0, log
+    assert log.rstrip().endswith("stopped") and "Traceback" not in log
+
+
+def test_sigterm_lets_the_processing_processes_finish_what_is_stored_then_they_are_gone(db_url, sink, db):
+    service, port, _ = _service(db_url, sink.port)
+    children = _children(service.proc.pid)
+    for i in range(20):
+        assert send(port, client_mail(sender=f"t{i}@client.example")) == {}
+    code, log = service.stop(signal.SIGTERM)  # at once: most of the 20 are still pending
+    assert code == 0, log
+    assert [r.status for r in db.inbound()] == ["processed"] * 20
+    assert len(sink.wait_for(20)) == 20  # and the dispatcher sent what they queued before it stopped
+    assert not [pid for pid in children if Path(f"/proc/{pid}").exists()]
+
+
+def test_a_processing_process_that_dies_is_started_again_and_nothing_is_lost(db_url, sink, db):
+    service, port, _ = _service(db_url, sink.port)
+    victim = _children(service.proc.pid)[0]
+    os.kill(victim, signal.SIGKILL)
+    wait_until(lambda: any("exited with code -9; starting it again" in line
+                           for line in _read_available(service)), timeout=10)
+    for i in range(5):
+        assert send(port, client_mail(sender=f"d{i}@client.example")) == {}
+    assert len(sink.wait_for(5)) == 5
+    assert victim not in _children(service.proc.pid)
+    wait_until(lambda: len(_children(service.proc.pid)) == int(_processes(db_url)), timeout=10)  # back
+    assert service.stop()[0] == 0
+
+
+def test_changed_rules_reach_the_processing_processes(db_url, sink, db, tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(ONE_QUEUE)
+    service, port, _ = _service(db_url, sink.port, HELPDESK_RULES=str(rules))
+    send(port, client_mail(subject="printer jammed", sender="before@client.example"))
+    sink.wait_for(1)
+    rules.write_text(PRINTERS_TO_OPERATIONS)
+    service.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: any("rules reloaded" in line for line in _read_available(service)), timeout=10)
+    send(port, client_mail(subject="printer jammed again", sender="after@client.example"))
+    sink.wait_for(2)
+    queues = {t["subject"]: t["queue"] for t in db.tickets()}
+    assert queues == {"printer jammed": "general", "printer jammed again": "operations"}
+    assert service.stop()[0] == 0
+
+
+def test_more_than_one_processing_process_on_sqlite_is_refused_in_one_line(tmp_path):
+    env = service_env(f"sqlite:///{tmp_path}/helpdesk.db", free_port(), None, HELPDESK_PROCESSING_PROCESSES="2")
+    import subprocess
+
+    from tests.service import helpdesk_command
+    result = subprocess.run(helpdesk_command() + ["serve"], env=env, capture_output=True, timeout=60)
+    assert result.returncode != 0
+    errors = result.stderr.decode().strip().splitlines()
+    assert errors[-1].endswith("HELPDESK_PROCESSING_PROCESSES above 1 needs PostgreSQL (SQLite has one writer)")
+    assert "Traceback" not in result.stderr.decode()
+
+
+def _read_available(service: Service) -> list[str]:
+    """The service's output so far, without blocking for more than is there."""
+    import select
+    while select.select([service.proc.stdout], [], [], 0.05)[0]:
+        line = service.proc.stdout.readline().decode()
+        if not line:
+            break
+        service.lines.append(line)
+    return service.lines
