@@ -39,6 +39,8 @@ class ForwardedCounts:
 
 class _Child:
     def __init__(self, settings: Settings, name: str, commands: Connection, reports: Connection):
+        # Imported here, after the signals are ignored and logging is set up: the pipeline's imports
+        # take most of a second, and a SIGTERM meanwhile must not kill the child half-started.
         from helpdesk.app.wiring import make_pipeline_context
         from helpdesk.gateway.pipeline.processor import Processor
         from helpdesk.gateway.routing.rules import load_rules
@@ -74,13 +76,19 @@ class _Child:
         except (EOFError, OSError):  # the parent is gone: finish what is stored, then stop
             self.finishing = True
 
+    def report(self, *report) -> None:
+        try:
+            self.reports.send(report)
+        except OSError:  # the parent is gone: nobody to tell; finish what is stored, then stop
+            self.finishing = True
+
     def run(self) -> None:
-        self.reports.send(("ready",))
+        self.report("ready")
         while True:
             self.read_commands(0)
             handled = self.step()
             if handled:
-                self.reports.send(("done", self.counts.take()))
+                self.report("done", self.counts.take())
                 continue
             if self.finishing:
                 break

@@ -9,6 +9,7 @@ gets its own (app/processing_child.py is the other side). The interface is the i
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import multiprocessing
 import os
@@ -21,7 +22,8 @@ from helpdesk.gateway.ground.settings import Settings
 
 log = logging.getLogger("helpdesk.service")
 READY_TIMEOUT = 60.0    # seconds a new process gets to import the pipeline and load the rules
-RESTART_SECONDS = 1.0   # pause before a process that died is started again
+RESTART_SECONDS = 1.0   # pause before a process that died is started again, doubled while starts fail
+RESTART_MAX_SECONDS = 60.0
 # spawn, not fork: the gateway has threads (a forked child would inherit their locks, held).
 _SPAWN = multiprocessing.get_context("spawn")
 
@@ -44,6 +46,11 @@ class ProcessingProcess:
         self._ready: asyncio.Future | None = None
         self._process = self._commands = self._reports = None
         self._open = False  # its pipes: closed between a crash and the restart
+        self._restart_pause, self._restarting = RESTART_SECONDS, False
+        # Runs before multiprocessing's own exit handler (registered earlier), which would wait
+        # forever for a child that ignores SIGTERM: when the gateway ends without finish() (a port
+        # in use, Ctrl-C at start), the child is killed. Mid-batch that only rolls its batch back.
+        atexit.register(self._kill_at_exit)
 
     def start(self) -> None:
         commands_read, self._commands = _SPAWN.Pipe(duplex=False)
@@ -97,28 +104,52 @@ class ProcessingProcess:
             for counted in report[1]:
                 self.metrics.count_message(*counted)
             self.after_work()
-        elif not self._ready.done():
+            return
+        if kind == "ready":
+            self._restart_pause = RESTART_SECONDS
+        elif self._ready.done() or self._restarting:  # nobody awaits it: say why here
+            log.error("%s could not start: %s", self.name, report[1])
+        if not self._ready.done():
             self._ready.set_result(None if kind == "ready" else report[1])
 
     def _gone(self) -> None:
         self._close()
-        self._process.join(5)  # its pipe ended: it is exiting
+        asyncio.get_running_loop().create_task(self._reap())
+
+    async def _reap(self) -> None:
+        await asyncio.to_thread(self._process.join, 5)  # its pipe ended: it is exiting
         if not self._ready.done():
             self._ready.set_result(f"exited with code {self._process.exitcode}")
         if not self.finishing:
-            log.error("%s exited with code %s; starting it again", self.name, self._process.exitcode)
-            asyncio.get_running_loop().call_later(RESTART_SECONDS, self._restart)
+            log.error("%s exited with code %s; starting it again in %.0f s", self.name,
+                      self._process.exitcode, self._restart_pause)
+            asyncio.get_running_loop().call_later(self._restart_pause, self._restart)
+            self._restart_pause = min(2 * self._restart_pause, RESTART_MAX_SECONDS)
 
     def _restart(self) -> None:
-        if not self.finishing:
+        if self.finishing:
+            return
+        self._restarting = True
+        try:
             self.start()
+        except OSError as exc:  # out of processes or descriptors: try again later, say so
+            log.error("%s could not be started again: %s", self.name, exc)
+            asyncio.get_running_loop().call_later(self._restart_pause, self._restart)
+            self._restart_pause = min(2 * self._restart_pause, RESTART_MAX_SECONDS)
+
+    def _kill_at_exit(self) -> None:
+        if self._process is not None and self._process.is_alive():
+            self._process.kill()
+            self._process.join(5)
 
     async def finish(self, timeout: float) -> None:
         """Let it work off what is stored, then stop it (the service's SIGTERM path)."""
         self.finishing = True
-        while self._process.is_alive() and not self.say(FINISH):
-            await asyncio.sleep(0.05)
-        await asyncio.to_thread(self._process.join, timeout)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._process.is_alive() and not self.say(FINISH) and loop.time() < deadline:
+            await asyncio.sleep(0.05)  # a full pipe: the child reads it before its next batch
+        await asyncio.to_thread(self._process.join, max(0.0, deadline - loop.time()))
         if self._process.is_alive():
             log.warning("%s: still busy at shutdown; the rest waits for the next start", self.name)
             self._process.kill()

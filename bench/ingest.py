@@ -168,10 +168,15 @@ def process_tree(pid: int) -> list[int]:
 
 
 def peak_rss_mib(pid: int) -> float | None:
-    """Peak resident memory of the process and its children, added up."""
+    """Peak resident memory of the process and its children, each one's peak added up (an upper
+    bound: they need not peak at the same moment)."""
     total = None
     for member in process_tree(pid):
-        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+        try:
+            status = Path(f"/proc/{member}/status").read_text()
+        except OSError:
+            continue  # a child that exited meanwhile
+        for line in status.splitlines():
             if line.startswith("VmHWM:"):
                 total = (total or 0) + int(line.split()[1]) / 1024
     return total
