@@ -166,6 +166,9 @@ def make_settings(db_url, tmp_path, sink):
             outbox_dir=tmp_path / "outbox",
             send_retry_base_seconds=0.2, send_retry_max_seconds=1.0, db_busy_timeout_ms=2000,
             secret_key="test-secret-key-0123456789",
+            # The pipeline in this process's threads: tests move its clock and read its metrics at
+            # once (tests/test_processing_processes.py runs `helpdesk serve` with processes).
+            processing_processes=0,
         )
         values.update(overrides)
         return Settings(**values)

@@ -4,13 +4,14 @@ SQLite: each batch is the oldest pending mail, taken under the one write lock)."
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
 from sqlalchemy import text
 
 import helpdesk.gateway.pipeline.processor as processor_module
-from helpdesk.app.service import processor_workers
+from helpdesk.app.service import processing_processes, processor_workers
 from helpdesk.app.wiring import make_pipeline_context
 from helpdesk.gateway.ground.message import RawInbound
 from helpdesk.gateway.ground.settings import Settings
@@ -80,3 +81,13 @@ def test_sqlite_gets_one_worker_and_postgresql_two_unless_set(engine, db_url):
     settings = Settings(database_url=db_url, support_address="support@helpdesk.test", secret_key="k" * 32)
     assert processor_workers(settings, engine) == (1 if db_url.startswith("sqlite") else 2)
     assert processor_workers(settings.model_copy(update={"processor_workers": 3}), engine) == 3
+
+
+def test_unset_processing_processes_use_a_second_core_and_threads_on_one(engine, db_url, monkeypatch):
+    settings = Settings(database_url=db_url, support_address="support@helpdesk.test", secret_key="k" * 32)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # the machine is an injected fact here
+    assert processing_processes(settings, engine) == (1 if db_url.startswith("sqlite") else 2)
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert processing_processes(settings, engine) == 0
+    for chosen in (0, 3):
+        assert processing_processes(settings.model_copy(update={"processing_processes": chosen}), engine) == chosen

@@ -157,10 +157,11 @@ class Settings(BaseSettings):
     # Threads that take stored messages through the pipeline; 0: one on SQLite (one writer at a
     # time), two on PostgreSQL (one's round trips overlap another's work; a sender's mail stays in order).
     processor_workers: int = 0
-    # Processes, beside the listener's, that take stored messages through the pipeline; 0: threads
-    # in the one process. One uses the second core (the pipeline no longer shares the listener's
-    # GIL); more than one needs PostgreSQL, whose claims let them share the work.
-    processing_processes: int = 0
+    # Processes, beside the listener's, that take stored messages through the pipeline, so it does
+    # not share the listener's GIL; 0: threads in the one process. Unset: with more than one core,
+    # two on PostgreSQL (whose claims let them share the work) and one on SQLite (one writer);
+    # threads on a single core. More than one needs PostgreSQL.
+    processing_processes: int | None = None
     # Clients' objects: days before an inspection is due that reminders go (comma-separated,
     # each step once), and the subject tag that names an object ("[OBJ SRV-01]"; group 1 is the id).
     inspection_reminder_days: str = "30,7"
@@ -274,8 +275,8 @@ class Settings(BaseSettings):
 
     @field_validator("processor_workers", "processing_processes")
     @classmethod
-    def _check_workers(cls, value: int, info: ValidationInfo) -> int:
-        if not 0 <= value <= 16:
+    def _check_workers(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and not 0 <= value <= 16:
             meaning = "automatic" if info.field_name == "processor_workers" else "threads in one process"
             raise ValueError(f"HELPDESK_{info.field_name.upper()} must be 0 ({meaning}) to 16, got {value}")
         return value
