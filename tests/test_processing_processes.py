@@ -12,6 +12,8 @@ import threading
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import free_port
 from tests.mail import client_mail, send, wait_until
 from tests.service import REPO, Service, helpdesk_command, service_env
@@ -49,6 +51,23 @@ class _Followed(Service):
         return self.proc.returncode, "".join(self.lines)
 
 
+@pytest.fixture
+def serve(db_url, sink):
+    """Starts `helpdesk serve` with processing processes; whatever a failing test left running is
+    killed at teardown, children included (they end with their parent's pipe)."""
+    started: list[_Followed] = []
+
+    def start(**extra: str) -> tuple[_Followed, int, int]:
+        service, port, http = _service(db_url, sink.port, **extra)
+        started.append(service)
+        return service, port, http
+    yield start
+    for service in started:
+        if service.proc.poll() is None:
+            service.proc.kill()
+            service.proc.wait(10)
+
+
 def _service(db_url: str, sink_port: int | None, **extra: str) -> tuple[_Followed, int, int]:
     http = free_port()
     env = service_env(db_url, free_port(), sink_port, HELPDESK_PROCESSING_PROCESSES=_processes(db_url),
@@ -78,8 +97,8 @@ def _metric(http_port: int, name: str) -> float:
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{"))
 
 
-def test_mail_goes_through_processing_processes_and_their_counts_reach_metrics(db_url, sink, db):
-    service, port, http = _service(db_url, sink.port)
+def test_mail_goes_through_processing_processes_and_their_counts_reach_metrics(serve, db_url, sink, db):
+    service, port, http = serve()
     assert len(_children(service.proc.pid)) == int(_processes(db_url))
     mails = [client_mail(sender=f"p{i}@client.example") for i in range(12)]
     for mail in mails:
@@ -93,8 +112,8 @@ def test_mail_goes_through_processing_processes_and_their_counts_reach_metrics(d
     assert log.rstrip().endswith("stopped") and "Traceback" not in log
 
 
-def test_sigterm_lets_the_processing_processes_finish_what_is_stored_then_they_are_gone(db_url, sink, db):
-    service, port, _ = _service(db_url, sink.port)
+def test_sigterm_lets_the_processing_processes_finish_what_is_stored_then_they_are_gone(serve, sink, db):
+    service, port, _ = serve()
     children = _children(service.proc.pid)
     for i in range(20):
         assert send(port, client_mail(sender=f"t{i}@client.example")) == {}
@@ -105,8 +124,8 @@ def test_sigterm_lets_the_processing_processes_finish_what_is_stored_then_they_a
     assert not [pid for pid in children if Path(f"/proc/{pid}").exists()]
 
 
-def test_a_processing_process_that_dies_is_started_again_and_nothing_is_lost(db_url, sink, db):
-    service, port, _ = _service(db_url, sink.port)
+def test_a_processing_process_that_dies_is_started_again_and_nothing_is_lost(serve, db_url, sink, db):
+    service, port, _ = serve()
     victim = _children(service.proc.pid)[0]
     os.kill(victim, signal.SIGKILL)
     wait_until(lambda: any("exited with code -9; starting it again" in line for line in service.lines), timeout=10)
@@ -118,10 +137,10 @@ def test_a_processing_process_that_dies_is_started_again_and_nothing_is_lost(db_
     assert service.stop()[0] == 0
 
 
-def test_changed_rules_reach_the_processing_processes(db_url, sink, db, tmp_path):
+def test_changed_rules_reach_the_processing_processes(serve, sink, db, tmp_path):
     rules = tmp_path / "rules.yaml"
     rules.write_text(ONE_QUEUE)
-    service, port, _ = _service(db_url, sink.port, HELPDESK_RULES=str(rules))
+    service, port, _ = serve(HELPDESK_RULES=str(rules))
     send(port, client_mail(subject="printer jammed", sender="before@client.example"))
     sink.wait_for(1)
     rules.write_text(PRINTERS_TO_OPERATIONS)
