@@ -58,9 +58,17 @@ def insert_raw(conn: Connection, items: list[RawInbound]) -> list[int]:
 
 
 # What the processor claims and records (gateway/pipeline/processor.py).
-PENDING = (select(_inbound.c.id, _inbound.c.raw, _inbound.c.envelope_from, _inbound.c.envelope_to,
-                  _inbound.c.source)
-           .where(_inbound.c.status == InboundStatus.PENDING).order_by(_inbound.c.id))
+# SQLite: the first pending rows, read outside the write transaction (one statement: no BEGIN).
+PENDING_FIRST = Prebuilt(
+    select(_inbound.c.id, _inbound.c.raw, _inbound.c.envelope_from, _inbound.c.envelope_to, _inbound.c.source)
+    .where(_inbound.c.status == InboundStatus.PENDING).order_by(_inbound.c.id).limit(bindparam("limit")))
+# SQLite: the same rows again under the write lock, by their id range (the caller keeps those it
+# read: a row made pending meanwhile, by `inbound retry`, waits for the next batch). Every pending
+# row up to the last one read was read, so the range adds no others.
+CLAIM_RANGE = Prebuilt(
+    select(_inbound.c.id, _inbound.c.attempts, _inbound.c.received_at, _inbound.c.channel)
+    .where(_inbound.c.id.between(bindparam("first"), bindparam("last")), _inbound.c.status == InboundStatus.PENDING)
+    .order_by(_inbound.c.id))
 # PostgreSQL, several processing workers or instances: the next pending rows nobody has locked,
 # except a message whose sender has an earlier one another worker is still processing (that one
 # is locked, so it is not among ours). Without this rule a sender's second mail could be applied

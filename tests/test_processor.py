@@ -37,3 +37,32 @@ def test_a_poisoned_message_is_quarantined_after_retries_and_the_rest_go_through
     assert [by_id[i].status for i in ids if i != poisoned] == ["processed"] * 3
     assert len(db.tickets()) == 3 and len(db.outbox()) == 3
     db.engine.dispose()
+
+
+def test_sqlite_claims_only_the_rows_it_read_that_are_still_pending(tmp_path):
+    """Between reading a batch (outside the write lock) and claiming it, a row can be dropped or
+    another made pending again (`inbound drop`, `inbound retry`): neither is processed now."""
+    from sqlalchemy import text
+
+    from helpdesk.store.db import make_engine, new_session
+    from helpdesk.store.migrate import upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path}/helpdesk.db")
+    upgrade(engine)
+    ids = store_raw(engine, [RawInbound(client_mail(sender=f"c{i}@client.example").as_bytes(),
+                                        f"c{i}@client.example", ("support@helpdesk.test",)) for i in range(5)])
+    with engine.begin() as conn:  # the middle row was quarantined before the batch was read
+        conn.execute(text("UPDATE inbound_message SET status = 'quarantined' WHERE id = :id"), {"id": ids[2]})
+    settings = Settings(database_url=str(engine.url), support_address="support@helpdesk.test", secret_key="k" * 32)
+    rules = load_rules(REPO / "tests" / "rules" / "minimal.yaml")
+    processor = Processor(engine, make_pipeline_context(settings, lambda: rules))
+    read = list(processor._parse_pending())
+    assert read == [ids[0], ids[1], ids[3], ids[4]]
+    with engine.begin() as conn:  # meanwhile: one dropped, the quarantined one retried
+        conn.execute(text("UPDATE inbound_message SET status = 'dropped' WHERE id = :id"), {"id": ids[1]})
+        conn.execute(text("UPDATE inbound_message SET status = 'pending' WHERE id = :id"), {"id": ids[2]})
+    with new_session(engine) as session, session.begin():
+        claimed = processor._claim_read(session, read)
+    assert [row.id for row in claimed] == [ids[0], ids[3], ids[4]]
+    assert all(row.received_at is not None and row.received_at.year >= 2026 for row in claimed)
+    engine.dispose()

@@ -26,7 +26,7 @@ from helpdesk.gateway.ground.statuses import Disposition, InboundStatus
 from helpdesk.gateway.pipeline.context import PipelineContext
 from helpdesk.gateway.pipeline.stages import parse_stored, process_mail
 from helpdesk.store.db import is_sqlite, new_session, read_connection
-from helpdesk.store.inbound_messages import CLAIM, FAILED, FINISH, PENDING, PENDING_CLAIM
+from helpdesk.store.inbound_messages import CLAIM, CLAIM_RANGE, FAILED, FINISH, PENDING_CLAIM, PENDING_FIRST
 
 MAX_ATTEMPTS = 3
 disposition_log = logging.getLogger("helpdesk.disposition")
@@ -55,7 +55,6 @@ class Processor:
         self.engine, self.ctx, self.batch = engine, ctx, batch
         self.metrics = metrics if metrics is not None else Metrics()
         self._spent: dict[int, float] = {}  # seconds each message of the batch took, for its log line
-        self._pending = PENDING.limit(batch)
 
     def _parse(self, rows) -> dict[int, InboundMail | Quarantine]:
         parsed: dict[int, InboundMail | Quarantine] = {}
@@ -72,7 +71,7 @@ class Processor:
     def _parse_pending(self) -> dict[int, InboundMail | Quarantine]:
         """SQLite: read and parse before the write transaction, which has the one write lock."""
         with read_connection(self.engine) as conn:
-            rows = conn.execute(self._pending).all()
+            rows = PENDING_FIRST.all(conn, {"limit": self.batch})
         return self._parse(rows)
 
     def _claim_next(self, session: Session) -> tuple[list[_Claimed], dict]:
@@ -84,6 +83,15 @@ class Processor:
     def _claim(self, session: Session, ids: list[int]) -> list[_Claimed]:
         # Re-checked under the lock: another instance may have taken some meanwhile.
         return [_Claimed(*row) for row in session.execute(CLAIM, {"ids": ids}).all()]
+
+    @staticmethod
+    def _claim_read(session: Session, ids: list[int]) -> list[_Claimed]:
+        """SQLite: `_claim` for the rows `_parse_pending` read (ascending ids), as one prebuilt
+        statement; the database's datetime text is read here."""
+        wanted = set(ids)
+        rows = CLAIM_RANGE.all(session.connection(), {"first": ids[0], "last": ids[-1]})
+        return [_Claimed(row_id, attempts, received_at and datetime.fromisoformat(received_at), channel)
+                for row_id, attempts, received_at, channel in rows if row_id in wanted]
 
     def _finish(self, row: _Claimed, result: Outcome | Quarantine) -> tuple[_Claimed, str, dict]:
         """What became of the row: it, its metrics outcome (counted after the commit) and the values
@@ -155,7 +163,7 @@ class Processor:
         try:
             with new_session(self.engine) as session, session.begin():
                 if sqlite:
-                    rows = self._claim(session, list(parsed))
+                    rows = self._claim_read(session, list(parsed))
                 else:
                     rows, parsed = self._claim_next(session)
                 done = self._record(session, [self._finish(row, self._apply(session, parsed[row.id])) for row in rows])
