@@ -123,8 +123,12 @@ class ProcessingProcess:
         if not self.finishing:
             log.error("%s exited with code %s; starting it again in %.0f s", self.name,
                       self._process.exitcode, self._restart_pause)
-            asyncio.get_running_loop().call_later(self._restart_pause, self._restart)
-            self._restart_pause = min(2 * self._restart_pause, RESTART_MAX_SECONDS)
+            self._restart_later()
+
+    def _restart_later(self) -> None:
+        """Start it again after the pause, which doubles while starts fail (a "ready" resets it)."""
+        asyncio.get_running_loop().call_later(self._restart_pause, self._restart)
+        self._restart_pause = min(2 * self._restart_pause, RESTART_MAX_SECONDS)
 
     def _restart(self) -> None:
         if self.finishing:
@@ -134,8 +138,7 @@ class ProcessingProcess:
             self.start()
         except OSError as exc:  # out of processes or descriptors: try again later, say so
             log.error("%s could not be started again: %s", self.name, exc)
-            asyncio.get_running_loop().call_later(self._restart_pause, self._restart)
-            self._restart_pause = min(2 * self._restart_pause, RESTART_MAX_SECONDS)
+            self._restart_later()
 
     def _kill_at_exit(self) -> None:
         if self._process is not None and self._process.is_alive():

@@ -19,18 +19,14 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from processor_counts import PG_ADMIN, REPO, SUPPORT, WARM_UP
+from processor_counts import PG_ADMIN, SUPPORT, WARM_UP, bench_pipeline_context
 from scratch_db import create_database
 from smtp_load import build_messages
 
 
 def run(url: str, messages: int, pause: float) -> None:
-    from helpdesk.app.wiring import make_pipeline_context
     from helpdesk.gateway.ground.message import RawInbound
-    from helpdesk.gateway.ground.settings import Settings
     from helpdesk.gateway.pipeline.processor import Processor
-    from helpdesk.gateway.routing.rules import load_rules
-    from helpdesk.outbound.render import Renderer
     from helpdesk.store.db import make_engine
     from helpdesk.store.inbound_messages import store_raw
     from helpdesk.store.migrate import upgrade
@@ -38,11 +34,7 @@ def run(url: str, messages: int, pause: float) -> None:
     logging.disable(logging.WARNING)  # the unwatched queue's warning, once per batch of one
     engine = make_engine(url)
     upgrade(engine)
-    settings = Settings(database_url=url, support_address=SUPPORT, rules=REPO / "rules.yaml",
-                        secret_key="processor-batches-key-0123456789")
-    renderer = Renderer()
-    rules = load_rules(settings.rules, renderer.kinds())
-    ctx = make_pipeline_context(settings, lambda: rules, renderer)
+    ctx = bench_pipeline_context(url)
     runs = (("batches of 32", 32, 0.0), ("batches of 1", 1, 0.0),
             (f"batches of 1, {pause * 1000:.0f} ms apart", 1, pause))
     senders, payloads, _ids = build_messages(WARM_UP + messages * len(runs), "batches", SUPPORT)

@@ -51,13 +51,23 @@ def _count_driver_calls(engine, counter: list[int]) -> None:
         setattr(psycopg.Cursor, name, counted)
 
 
-def run(url: str, messages: int, dump: str | None = None) -> None:
+def bench_pipeline_context(url: str):
+    """The pipeline as the gateway wires it, with the repository's rules.yaml and templates."""
     from helpdesk.app.wiring import make_pipeline_context
-    from helpdesk.gateway.ground.message import RawInbound
     from helpdesk.gateway.ground.settings import Settings
-    from helpdesk.gateway.pipeline.processor import Processor
     from helpdesk.gateway.routing.rules import load_rules
     from helpdesk.outbound.render import Renderer
+
+    settings = Settings(database_url=url, support_address=SUPPORT, rules=REPO / "rules.yaml",
+                        secret_key="processor-bench-key-0123456789")
+    renderer = Renderer()
+    rules = load_rules(settings.rules, renderer.kinds())
+    return make_pipeline_context(settings, lambda: rules, renderer)
+
+
+def run(url: str, messages: int, dump: str | None = None) -> None:
+    from helpdesk.gateway.ground.message import RawInbound
+    from helpdesk.gateway.pipeline.processor import Processor
     from helpdesk.store.db import make_engine
     from helpdesk.store.inbound_messages import store_raw
     from helpdesk.store.migrate import upgrade
@@ -65,11 +75,7 @@ def run(url: str, messages: int, dump: str | None = None) -> None:
     engine, counter = make_engine(url), [0]
     _count_driver_calls(engine, counter)  # before the engine makes its first connection
     upgrade(engine)
-    settings = Settings(database_url=url, support_address=SUPPORT, rules=REPO / "rules.yaml",
-                        secret_key="processor-counts-key-0123456789")
-    renderer = Renderer()
-    rules = load_rules(settings.rules, renderer.kinds())
-    processor = Processor(engine, make_pipeline_context(settings, lambda: rules, renderer))
+    processor = Processor(engine, bench_pipeline_context(url))
     senders, payloads, _ids = build_messages(WARM_UP + messages, "counts", SUPPORT)
 
     def store(lo: int, hi: int) -> None:
