@@ -182,16 +182,18 @@ def peak_rss_mib(pid: int) -> float | None:
     return total
 
 
+def own_cpu_seconds(pid: int) -> float:
+    """utime + stime of one process (all its threads), from /proc/<pid>/stat; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0  # a child that exited meanwhile
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (all its threads) and of its live children, from /proc/<pid>/stat."""
-    total = 0
-    for member in process_tree(pid):
-        try:
-            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # a child that exited meanwhile
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+    """CPU of a process and of its live children (the processing processes)."""
+    return sum(own_cpu_seconds(member) for member in process_tree(pid))
 
 
 def dist(seconds: list[float], digits: int = 1) -> dict:
@@ -240,8 +242,9 @@ def start_profiler(args, pid: int) -> subprocess.Popen | None:
     if not args.py_spy:
         return None
     # gil: in one process, what holds the GIL is what costs throughput; waits: every thread of every
-    # process (HELPDESK_PROCESSING_PROCESSES's too), waiting included, to see what each one waits for.
-    mode = ["--gil"] if args.py_spy_mode == "gil" else ["--idle", "--subprocesses"]
+    # process (HELPDESK_PROCESSING_PROCESSES's too), waiting included, to see what each one waits for;
+    # cpu: every process, only threads on a CPU, to see where the whole gateway's CPU goes.
+    mode = {"gil": ["--gil"], "waits": ["--idle", "--subprocesses"], "cpu": ["--subprocesses"]}[args.py_spy_mode]
     proc = subprocess.Popen([args.py_spy_bin, "record", *mode, "-r", "250", "-o", args.py_spy, "--format", "raw",
                              "-p", str(pid)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -282,11 +285,13 @@ def measure(args, gateways: list[subprocess.Popen], smtp_ports: list[int], sink_
     profiler = start_profiler(args, gateways[0].pid)
     log(f"gateway pids {[g.pid for g in gateways]} ready on ports {smtp_ports}; sending {args.messages} messages")
     cpu0, own0 = [cpu_seconds(g.pid) for g in gateways], time.process_time()
+    main0 = [own_cpu_seconds(g.pid) for g in gateways]
     pg0 = postgres_cpu_seconds() if args.database == "postgresql" else 0.0
     res = asyncio.run(run_load("127.0.0.1", smtp_ports, SUPPORT, senders, payloads, args.concurrency, args.rate))
     own_cpu = time.process_time() - own0
     ack_wait = wait_for_acks(counter, sum(1 for c in res.codes if c == 250))
     gateway_cpu = [cpu_seconds(g.pid) - c for g, c in zip(gateways, cpu0)]
+    main_cpu = [own_cpu_seconds(g.pid) - c for g, c in zip(gateways, main0)]
     pg_cpu = postgres_cpu_seconds() - pg0 if args.database == "postgresql" else None
     if profiler:
         profiler.send_signal(signal.SIGINT)
@@ -296,6 +301,7 @@ def measure(args, gateways: list[subprocess.Popen], smtp_ports: list[int], sink_
     result = summarize(res, ids, sink_conn.recv() if sink_conn.poll(30) else [], ack_wait)
     result.update(gateway_cpu_ms_per_msg=round(1000 * sum(gateway_cpu) / args.messages, 2),
                   instance_cpu_s=[round(c, 2) for c in gateway_cpu],
+                  main_process_cpu_ms_per_msg=round(1000 * sum(main_cpu) / args.messages, 2),
                   postgres_cpu_ms_per_msg=None if pg_cpu is None else round(1000 * pg_cpu / args.messages, 2),
                   loadgen_cpu_ms_per_msg=round(1000 * own_cpu / args.messages, 3),
                   gateway_peak_rss_mib=round(rss, 1) if rss else None)
@@ -343,7 +349,8 @@ def print_summary(out: dict) -> None:
     print(f"  end to end      {r['end_to_end_per_s']} msgs/s")
     print(f"  250->ack        p50 {ack['p50']} ms  p99 {ack['p99']} ms  max {ack['max']} ms  "
           f"over 2 s: {ack['over_2s']}")
-    print(f"  CPU per message gateway {r['gateway_cpu_ms_per_msg']} ms (instances' CPU {r['instance_cpu_s']} s), "
+    print(f"  CPU per message gateway {r['gateway_cpu_ms_per_msg']} ms (instances' CPU {r['instance_cpu_s']} s, "
+          f"{r['main_process_cpu_ms_per_msg']} ms/msg in the main processes), "
           f"load generator {r['loadgen_cpu_ms_per_msg']} ms"
           + (f", PostgreSQL server {r['postgres_cpu_ms_per_msg']} ms" if r["postgres_cpu_ms_per_msg"] else ""))
     print(f"  database        {r['tickets']} tickets, {r['inbound_articles']} inbound articles, "
@@ -368,8 +375,9 @@ def main() -> int:
                    help="a setting for the gateways (repeatable), e.g. HELPDESK_RELAY_CONNECTIONS=4")
     p.add_argument("--pg-admin-url", default=os.environ.get("HELPDESK_BENCH_POSTGRES", PG_ADMIN))
     p.add_argument("--py-spy", metavar="FILE", help="record a py-spy profile (raw format) of the gateway")
-    p.add_argument("--py-spy-mode", choices=("gil", "waits"), default="gil",
-                   help="gil: what holds the GIL; waits: all threads of all the gateway's processes, waiting included")
+    p.add_argument("--py-spy-mode", choices=("gil", "waits", "cpu"), default="gil",
+                   help="gil: what holds the GIL; waits: all threads of all the gateway's processes, waiting included; "
+                        "cpu: all processes, only what runs on a CPU")
     p.add_argument("--py-spy-bin", default=shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"))
     args = p.parse_args()
     if args.instances > 1 and args.database != "postgresql":
