@@ -24,6 +24,7 @@ log = logging.getLogger("helpdesk.service")
 READY_TIMEOUT = 60.0    # seconds a new process gets to import the pipeline and load the rules
 RESTART_SECONDS = 1.0   # pause before a process that died is started again, doubled while starts fail
 RESTART_MAX_SECONDS = 60.0
+RESEND_SECONDS = 0.1    # a command that found the pipe full is sent again after this
 # spawn, not fork: the gateway has threads (a forked child would inherit their locks, held).
 _SPAWN = multiprocessing.get_context("spawn")
 
@@ -89,7 +90,11 @@ class ProcessingProcess:
             return False
 
     def reload_rules(self) -> None:
-        self.say(RELOAD)
+        # A full pipe (a child stuck behind a long transaction while a storm wakes it) must not
+        # leave it on the old rules: sent again until it fits. A dead child reads the file anyway
+        # when it is started again.
+        if not self.say(RELOAD) and self._open and not self.finishing:
+            asyncio.get_running_loop().call_later(RESEND_SECONDS, self.reload_rules)
 
     def _hear(self) -> None:
         try:
