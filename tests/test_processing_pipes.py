@@ -1,5 +1,5 @@
 """The pipe between the gateway and a processing process, on real pipes: a rules reload that
-finds the pipe full is sent again.
+finds the pipe full is sent again, and a child gathering more mail still obeys its parent at once.
 (tests/test_processing_processes.py runs the whole thing as an operator does.)"""
 
 from __future__ import annotations
@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import time
 
-from helpdesk.app.processing_child import RELOAD, WAKE
+from helpdesk.app.processing_child import FINISH, RELOAD, WAKE, _Child
 from helpdesk.app.processing_process import _SPAWN as SPAWN
 from helpdesk.app.processing_process import RESEND_SECONDS, ProcessingProcess
 from helpdesk.gateway.ground.metrics import Metrics
@@ -63,3 +64,45 @@ def test_a_reload_to_a_dead_child_is_not_retried(make_settings):
 
     asyncio.run(scenario())
     assert _read_all(read) == []
+
+
+def _gathering_child(commands) -> _Child:
+    child = _Child.__new__(_Child)  # only its pipe handling: no database, templates or rules
+    child.commands, child.finishing = commands, False
+    child.reloaded = 0
+    child.reload_rules = lambda: setattr(child, "reloaded", child.reloaded + 1)
+    return child
+
+
+def test_gathering_waits_its_time_through_wake_ups_and_obeys_a_reload():
+    read, write = SPAWN.Pipe(duplex=False)
+    child = _gathering_child(read)
+    write.send_bytes(WAKE)
+    write.send_bytes(RELOAD)
+    write.send_bytes(WAKE)
+    started = time.monotonic()
+    child.gather(0.2)
+    assert time.monotonic() - started >= 0.2
+    assert child.reloaded == 1 and not child.finishing
+    assert not read.poll(0)
+
+
+def test_a_finish_ends_the_gathering_at_once():
+    read, write = SPAWN.Pipe(duplex=False)
+    child = _gathering_child(read)
+    write.send_bytes(WAKE)
+    write.send_bytes(FINISH)
+    started = time.monotonic()
+    child.gather(5)
+    assert time.monotonic() - started < 1
+    assert child.finishing
+
+
+def test_a_parent_gone_ends_the_gathering_at_once():
+    read, write = SPAWN.Pipe(duplex=False)
+    child = _gathering_child(read)
+    write.close()
+    started = time.monotonic()
+    child.gather(5)
+    assert time.monotonic() - started < 1
+    assert child.finishing
