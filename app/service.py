@@ -65,8 +65,12 @@ class Worker:
     `finish()` lets it work off what is due, then return: nothing stored is abandoned at SIGTERM.
     """
 
-    def __init__(self, name: str, step: Callable[[], int], after_work: Callable[[], None] | None = None):
-        self.name, self.step, self.after_work = name, step, after_work
+    def __init__(self, name: str, step: Callable[[], int], after_work: Callable[[], None] | None = None,
+                 batch: int | None = None):
+        """`batch`: the most one step takes; a step that took fewer found nothing more due, so the
+        next one waits to be woken (the dispatcher's claim is a write transaction, and on SQLite
+        an empty one still takes the write lock that intake needs)."""
+        self.name, self.step, self.after_work, self.batch = name, step, after_work, batch
         self.wake, self.finishing = asyncio.Event(), False
         self.task: asyncio.Task | None = None
 
@@ -109,8 +113,9 @@ async def _work_loop(worker: Worker) -> None:
         if handled:
             if after_work:
                 after_work()
-            continue
-        if worker.finishing:
+            if worker.finishing or not worker.batch or handled >= worker.batch:
+                continue
+        elif worker.finishing:
             return
         try:
             await asyncio.wait_for(wake.wait(), POLL_SECONDS)
@@ -163,7 +168,7 @@ class Gateway:
         more = [make_relay_transport(s) for _ in range(s.relay_connections - 1)] if s.relay_host_port else []
         dispatcher = make_dispatcher(engine, transport, s, signer=ctx.signer, instance_id=instance_id,
                                      metrics=self.metrics, more_transports=more)
-        senders = [Worker("dispatcher", dispatcher.run_once)]
+        senders = [Worker("dispatcher", dispatcher.run_once, batch=dispatcher.batch)]
         # With no SMS provider, SMS rows wait in the outbox (`helpdesk outbox list` shows them).
         sms = make_sms_dispatcher(engine, s, renderer, instance_id=instance_id) if s.sms_provider != "none" else None
         if sms is not None:

@@ -92,7 +92,8 @@ class Dispatcher:
             failures, unsent = self._send_batch(claimed, accepted)
         finally:
             accepted.close()
-        self.outbox.record(failures, unsent, self.clock())
+        if failures or unsent:  # each acceptance is committed already: no empty write transaction
+            self.outbox.record(failures, unsent, self.clock())
         return len(claimed)
 
     def _close_idle_connection(self) -> None:

@@ -6,7 +6,7 @@ import logging
 import threading
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from helpdesk.app.wiring import make_dispatcher
 from helpdesk.gateway.ground.clock import utcnow
@@ -168,6 +168,29 @@ def test_several_relay_connections_send_each_row_once_and_each_recipients_mail_i
         theirs = [n for m, n in zip(caught, numbers) if m.rcpt_tos == [f"c{r}@client.example"]]
         assert theirs == sorted(theirs) and len(theirs) == len(range(r, 120, 7))
     assert len({m.peer for m in caught}) == 3  # over all three connections
+    assert {r["status"] for r in _outbox_rows(engine)} == {"sent"}
+    engine.dispose()
+
+
+def test_a_batch_the_relay_accepted_whole_takes_no_write_transaction_after_its_acceptances(db_url, sink):
+    # On SQLite every write transaction takes the one write lock that intake needs for the next 250.
+    _fill_outbox(db_url, 5)
+    settings = Settings(database_url=db_url, relay=f"127.0.0.1:{sink.port}", secret_key="test-secret-key-0123456789")
+    engine = make_engine(db_url)
+    dispatcher = make_dispatcher(engine, SmtpRelay("127.0.0.1", sink.port, "test"), settings, batch=10)
+    recorded, record = [], dispatcher.outbox.record
+
+    def record_and_note(results, unsent, now):
+        recorded.append((len(results), len(unsent)))
+        record(results, unsent, now)
+    dispatcher.outbox.record = record_and_note
+    writes = []
+    event.listen(engine, "begin", lambda conn: writes.append(conn))
+    assert dispatcher.run_once() == 5
+    dispatcher.close()
+    assert len(sink.wait_for(5)) == 5
+    assert sum(results for results, _ in recorded) == 5 and (0, 0) not in recorded
+    assert len(writes) == 1 + len(recorded)  # the claim and the acceptances' commits, nothing more
     assert {r["status"] for r in _outbox_rows(engine)} == {"sent"}
     engine.dispose()
 
