@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, case, false, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
@@ -60,36 +60,42 @@ def enqueue_sms(conn: Connection, kind: str, ticket_id: int | None, number: str,
         "queued_at": now, "next_attempt_at": now, "channel": "sms"})
 
 
-def _abandoned_claim(now: datetime, stale_after: timedelta, instance_id: int | None):
+def _abandoned_claim():
     """A claim nobody is working on: its lease ran out, its instance is silent or gone, or it is
     this instance's own leftover (a dispatcher holds no claims when it claims; a batch whose
-    results could not be recorded, say the database was down, is picked up again at once)."""
-    live = select(Instance.id).where(Instance.heartbeat_at >= now - stale_after)
+    results could not be recorded, say the database was down, is picked up again at once).
+    Binds `now`, `live_since` (an instance's heartbeat after it is alive) and `me` (None: tools
+    and tests, whose claims only the plain lease ends: `claimed_by = NULL` is never true)."""
+    live = select(Instance.id).where(Instance.heartbeat_at >= bindparam("live_since"))
     # Rows claimed before instances existed (claimed_by NULL) keep the plain lease.
-    dead_instance = and_(Outbox.claimed_by.is_not(None), Outbox.claimed_by.not_in(live))
-    mine = Outbox.claimed_by == instance_id if instance_id is not None else false()
-    return and_(Outbox.status == OutboxStatus.SENDING, or_(Outbox.claimed_until < now, dead_instance, mine))
+    dead_instance = and_(_outbox.c.claimed_by.is_not(None), _outbox.c.claimed_by.not_in(live))
+    return and_(_outbox.c.status == OutboxStatus.SENDING,
+                or_(_outbox.c.claimed_until < bindparam("now"), dead_instance, _outbox.c.claimed_by == bindparam("me")))
 
 
 _CLAIM_COLUMNS = (_outbox.c.id, _outbox.c.mail_from, _outbox.c.rcpt_to, _outbox.c.raw, _outbox.c.attempts)
+# Prebuilt (store/prebuilt.py): the dispatcher claims for every batch it sends, and at a low rate
+# every mail is a batch; building and compiling this statement with SQLAlchemy cost ~0.9 ms a claim.
+_DUE = or_(and_(_outbox.c.status == OutboxStatus.QUEUED, _outbox.c.next_attempt_at <= bindparam("now")),
+           _abandoned_claim())
+CLAIM_SELECT = Prebuilt(select(*_CLAIM_COLUMNS).where(_DUE, _outbox.c.channel == bindparam("channel"))
+                        .order_by(_outbox.c.id).limit(bindparam("limit")).with_for_update(skip_locked=True))
+CLAIM_MARK = Prebuilt(update(_outbox).where(_outbox.c.id == bindparam("row_id")).values(
+    status=OutboxStatus.SENDING, claimed_until=bindparam("until"), claimed_by=bindparam("me")))
 
 
 def claim_due(session: Session, now: datetime, limit: int, lease: timedelta, *,
               instance_id: int | None = None, stale_after: timedelta = timedelta(seconds=10),
               channel: str = "email") -> list[ClaimedMail]:
     """Lease up to `limit` due rows of one channel (each has its own dispatcher) to the caller's
-    instance; commit happens in the caller. Core statements, not the ORM: this runs for every
-    batch the dispatcher sends, and one UPDATE for the batch replaces a flush per row."""
-    due = or_(and_(Outbox.status == OutboxStatus.QUEUED, Outbox.next_attempt_at <= now),
-              _abandoned_claim(now, stale_after, instance_id))
+    instance; commit happens in the caller."""
     conn = session.connection()
-    rows = conn.execute(
-        select(*_CLAIM_COLUMNS).where(due, Outbox.channel == channel).order_by(Outbox.id).limit(limit)
-        .with_for_update(skip_locked=True)).all()
+    rows = CLAIM_SELECT.all(conn, {"now": now, "live_since": now - stale_after, "me": instance_id,
+                                   "channel": channel, "limit": limit})
     if rows:
-        conn.execute(update(_outbox).where(_outbox.c.id.in_([r.id for r in rows]))
-                     .values(status=OutboxStatus.SENDING, claimed_until=now + lease, claimed_by=instance_id))
-    return [ClaimedMail(r.id, r.mail_from, tuple(r.rcpt_to.split(",")), r.raw, r.attempts) for r in rows]
+        CLAIM_MARK.executemany(conn, [{"row_id": row[0], "until": now + lease, "me": instance_id} for row in rows])
+    return [ClaimedMail(row_id, mail_from, tuple(rcpt_to.split(",")), bytes(raw), attempts)
+            for row_id, mail_from, rcpt_to, raw, attempts in rows]
 
 
 def backoff(attempts: int, base: float, cap: float) -> timedelta:

@@ -96,9 +96,10 @@ class Prebuilt:
             compiled = statement.compile(dialect=conn.dialect, column_keys=sorted(keys))
             names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
             processors = compiled._bind_processors
+            # A name bound twice (positional: twice in positiontup) is converted once.
             found = _Compiled(compiled.string,
                               tuple((n, _quicker(compiled.binds[n].type, conn.dialect.name, processors[n]))
-                                    for n in names if processors.get(n)),
+                                    for n in dict.fromkeys(names) if processors.get(n)),
                               dict(_defaults(compiled, set(names) - keys)),
                               _in_order(names) if compiled.positional else None)
             self._compiled[(conn.dialect.name, keys)] = found

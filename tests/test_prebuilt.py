@@ -48,6 +48,17 @@ def test_executemany_and_updates_by_name(engine):
     assert statuses == [("<0@helpdesk.test>", "queued"), ("<1@helpdesk.test>", "sent"), ("<2@helpdesk.test>", "queued")]
 
 
+def test_a_datetime_bound_twice_is_converted_once_and_selects_as_core_does(engine):
+    now = utcnow()
+    due = (_outbox.c.next_attempt_at <= bindparam("now")) & (_outbox.c.created_at != bindparam("now"))
+    query = select(_outbox.c.message_id).where(due).order_by(_outbox.c.id)
+    with engine.begin() as conn:
+        Prebuilt(insert(_outbox)).executemany(conn, [_row(now + timedelta(seconds=i - 1), n=i) for i in range(3)])
+        by_core = conn.execute(query, {"now": now}).scalars().all()
+        assert [row[0] for row in Prebuilt(query).all(conn, {"now": now})] == by_core
+    assert by_core == ["<0@helpdesk.test>"]  # due, and not created at that very moment
+
+
 # Its own metadata (not the gateway's tables): only compiled, never run.
 _COMPUTED = Table("prebuilt_computed_default", MetaData(), Column("id", Integer, primary_key=True),
                   Column("at", DateTime, default=utcnow))
