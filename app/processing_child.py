@@ -24,7 +24,7 @@ POLL_SECONDS = 1.0  # as the in-process workers: picks up pipe deliveries, retri
 # Under load, a batch is only as large as what the listener committed since the last one (about
 # its connections' worth), and each batch pays ~1 ms of its own (the read, the claim, the commit,
 # the pages another process changed). After a batch of at least GATHER_FROM messages the child
-# waits GATHER_SECONDS for more; a batch of one or two (a quiet hour, 100 msgs/s) is never held.
+# waits GATHER_SECONDS for more; a smaller batch (a quiet hour, 100 msgs/s) is never held.
 GATHER_FROM, GATHER_SECONDS = 4, 0.015
 log = logging.getLogger("helpdesk.service")
 

@@ -64,7 +64,7 @@ def _abandoned_claim():
     """A claim nobody is working on: its lease ran out, its instance is silent or gone, or it is
     this instance's own leftover (a dispatcher holds no claims when it claims; a batch whose
     results could not be recorded, say the database was down, is picked up again at once).
-    Binds `now`, `live_since` (an instance's heartbeat after it is alive) and `me` (None: tools
+    Binds `now`, `live_since` (a heartbeat since then means alive) and `me` (None: tools
     and tests, whose claims only the plain lease ends: `claimed_by = NULL` is never true)."""
     live = select(Instance.id).where(Instance.heartbeat_at >= bindparam("live_since"))
     # Rows claimed before instances existed (claimed_by NULL) keep the plain lease.
