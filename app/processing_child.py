@@ -78,26 +78,20 @@ class _Child:
         try:
             while self.commands.poll(timeout):
                 timeout = 0
-                self._obey(self.commands.recv_bytes())
+                command = self.commands.recv_bytes()
+                if command == RELOAD:
+                    self.reload_rules()
+                elif command == FINISH:
+                    self.finishing = True
         except (EOFError, OSError):  # the parent is gone: finish what is stored, then stop
-            self.finishing = True
-
-    def _obey(self, command: bytes) -> None:
-        if command == RELOAD:
-            self.reload_rules()
-        elif command == FINISH:
             self.finishing = True
 
     def gather(self, seconds: float) -> None:
         """Let more mail be stored for `seconds`, still obeying the parent at once (a wake-up is
         what it waits for anyway); a finish ends the wait."""
         deadline = time.monotonic() + seconds
-        try:
-            while not self.finishing and (left := deadline - time.monotonic()) > 0:
-                if self.commands.poll(left):
-                    self._obey(self.commands.recv_bytes())
-        except (EOFError, OSError):
-            self.finishing = True
+        while not self.finishing and (left := deadline - time.monotonic()) > 0:
+            self.read_commands(left)
 
     def report(self, *report) -> None:
         try:
