@@ -172,7 +172,8 @@ class TicketEvent(SQLModel, table=True):
 class Outbox(SQLModel, table=True):
     """A fully rendered outbound message, written in the transaction of the change that caused it."""
 
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
+    # ix_outbox_claim: a dispatcher's claim walks it in the order rows fell due (store/outbox.py).
+    __table_args__ = (Index("ix_outbox_claim", "status", "channel", "next_attempt_at", "id"),
                       Index("ix_outbox_rcpt_created", "rcpt_to", "created_at"),
                       Index("ix_outbox_provider_ref", "provider_ref"))
 

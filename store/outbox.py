@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, union_all, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
@@ -74,12 +74,28 @@ def _abandoned_claim():
 
 
 _CLAIM_COLUMNS = (_outbox.c.id, _outbox.c.mail_from, _outbox.c.rcpt_to, _outbox.c.raw, _outbox.c.attempts)
+_QUEUED_DUE = and_(_outbox.c.status == OutboxStatus.QUEUED, _outbox.c.next_attempt_at <= bindparam("now"))
+
+
+def _oldest_due(where):
+    # In the order the rows fell due, which ix_outbox_claim (status, channel, next_attempt_at, id)
+    # holds: the walk stops after `limit` rows however many are due. Ordered by id, a backlog of due
+    # rows was gathered and sorted whole at every claim (SQLite 1.4 µs per due row: 22 ms a claim
+    # with 16,000 waiting, bench/outbox_claim.py --backlog). A recipient's mail still goes in the
+    # order it was queued: one processor queues a ticket's mails with one clock, ids breaking ties.
+    return (select(*_CLAIM_COLUMNS, _outbox.c.next_attempt_at).where(where, _outbox.c.channel == bindparam("channel"))
+            .order_by(_outbox.c.next_attempt_at, _outbox.c.id).limit(bindparam("limit"))
+            .with_for_update(skip_locked=True).subquery())
+
+
+# Queued rows and abandoned claims are walked apart, each along the index (as one OR the whole
+# backlog was read); a lease taken over fell due before the queued rows it is merged with.
 # Prebuilt (store/prebuilt.py): the dispatcher claims for every batch it sends, and at a low rate
 # every mail is a batch; building and compiling this statement with SQLAlchemy cost ~0.9 ms a claim.
-_DUE = or_(and_(_outbox.c.status == OutboxStatus.QUEUED, _outbox.c.next_attempt_at <= bindparam("now")),
-           _abandoned_claim())
-CLAIM_SELECT = Prebuilt(select(*_CLAIM_COLUMNS).where(_DUE, _outbox.c.channel == bindparam("channel"))
-                        .order_by(_outbox.c.id).limit(bindparam("limit")).with_for_update(skip_locked=True))
+_CLAIM_PARTS = union_all(*(select(part) for part in (_oldest_due(_QUEUED_DUE), _oldest_due(_abandoned_claim())))
+                         ).subquery()
+CLAIM_SELECT = Prebuilt(select(*(_CLAIM_PARTS.c[column.name] for column in _CLAIM_COLUMNS))
+                        .order_by(_CLAIM_PARTS.c.next_attempt_at, _CLAIM_PARTS.c.id).limit(bindparam("limit")))
 CLAIM_MARK = Prebuilt(update(_outbox).where(_outbox.c.id == bindparam("row_id")).values(
     status=OutboxStatus.SENDING, claimed_until=bindparam("until"), claimed_by=bindparam("me")))
 

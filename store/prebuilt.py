@@ -155,6 +155,17 @@ class Prebuilt:
         row = self.first(conn, values)
         return None if row is None else row[0]
 
+    def explain(self, conn: Connection, values: dict) -> list[str]:
+        """How the database would run it with these values, a line per step (plan checks)."""
+        prefix = "EXPLAIN " if conn.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
+        compiled = self._for(conn, frozenset(values))
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            cursor.execute(prefix + compiled.sql, self._params(compiled, values))
+            return [" ".join(str(column) for column in row) for row in cursor.fetchall()]
+        finally:
+            cursor.close()
+
     def executemany(self, conn: Connection, rows: list[dict]) -> None:
         """Run it once per dict of `rows` (all with the same keys) in one driver call."""
         if rows:
