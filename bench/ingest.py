@@ -116,11 +116,11 @@ def helpdesk_cmd() -> str:
     return str(local) if local.exists() else (shutil.which("helpdesk") or "helpdesk")
 
 
-def start_sink(stack: ExitStack):
+def start_sink(stack: ExitStack, pipelining: bool = True):
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
     counter, port = ctx.Value("l", 0, lock=False), free_port()
-    proc = ctx.Process(target=run_sink, args=(port, child, counter), daemon=True)
+    proc = ctx.Process(target=run_sink, args=(port, child, counter, pipelining), daemon=True)
     proc.start()
     stack.callback(lambda: (proc.kill(), proc.join(5)) if proc.is_alive() else None)
     if not parent.poll(30) or parent.recv() != "ready":
@@ -323,7 +323,7 @@ def run(args) -> dict:
             t = time.monotonic()
             prefill(url, args.prefill)
             log(f"prefilled {args.prefill} tickets in {time.monotonic() - t:.1f} s")
-        sink_port, sink_conn, counter = start_sink(stack)
+        sink_port, sink_conn, counter = start_sink(stack, not args.relay_without_pipelining)
         extra = dict(item.split("=", 1) for item in args.gateway_env)
         gateways = [start_gateway({**gateway_env(url, tmp, port, sink_port), **extra}, port, logfile, stack)
                     for port, logfile in zip(smtp_ports, logs)]
@@ -371,6 +371,8 @@ def main() -> int:
     p.add_argument("--instances", type=int, default=1,
                    help="gateway processes on the one database (PostgreSQL), the connections spread over them")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--relay-without-pipelining", action="store_true",
+                   help="the sink does not offer PIPELINING (by default it does, as Postfix)")
     p.add_argument("--gateway-env", action="append", default=[], metavar="HELPDESK_X=V",
                    help="a setting for the gateways (repeatable), e.g. HELPDESK_RELAY_CONNECTIONS=4")
     p.add_argument("--pg-admin-url", default=os.environ.get("HELPDESK_BENCH_POSTGRES", PG_ADMIN))

@@ -114,9 +114,14 @@ IN_REPLY_TO = re.compile(rb"^In-Reply-To:\s*<([^>\s]+)>", re.IGNORECASE | re.MUL
 class AckRecorder:
     """aiosmtpd handler: keeps (In-Reply-To, arrival time) per message and nothing else."""
 
-    def __init__(self, counter):
+    def __init__(self, counter, pipelining: bool = True):
         self.arrivals: list[tuple[str | None, float]] = []
-        self.counter = counter
+        self.counter, self.pipelining = counter, pipelining
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        # PIPELINING, as a Postfix relay offers it (aiosmtpd reads pipelined commands in order).
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]] if self.pipelining else responses
 
     async def handle_DATA(self, server, session, envelope):
         now = time.monotonic()
@@ -127,11 +132,11 @@ class AckRecorder:
         return "250 2.0.0 OK"
 
 
-async def _sink_main(port: int, conn, counter) -> None:
+async def _sink_main(port: int, conn, counter, pipelining: bool) -> None:
     from aiosmtpd.smtp import SMTP
 
     loop = asyncio.get_running_loop()
-    recorder = AckRecorder(counter)
+    recorder = AckRecorder(counter, pipelining)
     server = await loop.create_server(lambda: SMTP(recorder, hostname="sink.bench", ident="bench sink"),
                                       "127.0.0.1", port)
     conn.send("ready")
@@ -140,6 +145,6 @@ async def _sink_main(port: int, conn, counter) -> None:
     conn.send(recorder.arrivals)
 
 
-def run_sink(port: int, conn, counter) -> None:
+def run_sink(port: int, conn, counter, pipelining: bool = True) -> None:
     """Process target: serve until the parent asks, then send back the arrivals list."""
-    asyncio.run(_sink_main(port, conn, counter))
+    asyncio.run(_sink_main(port, conn, counter, pipelining))

@@ -1,8 +1,10 @@
 """A real SMTP server on loopback that catches what the gateway sends (from shared/recipes/smtp_sink.py).
 
 Failure injection: `temp_fail_data = N` answers the next N DATA commands with 451;
-`reject_rcpt` answers 550 at RCPT. The port can be fixed, so a test can start the sink
-late on the port the gateway was told to use ("relay down, then up").
+`reject_rcpt` answers 550 at RCPT. It offers PIPELINING, as Postfix does, unless told
+`pipelining=False` (aiosmtpd reads pipelined commands in order either way). The port can be
+fixed, so a test can start the sink late on the port the gateway was told to use ("relay down,
+then up").
 """
 
 from __future__ import annotations
@@ -29,6 +31,12 @@ class Caught:
 class _Handler:
     def __init__(self, sink: "SmtpSink"):
         self.sink = sink
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname  # aiosmtpd leaves it to a handler with this hook
+        if self.sink.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.sink.reject_rcpt:
@@ -57,8 +65,8 @@ class _PortController(Controller):
 
 
 class SmtpSink:
-    def __init__(self, port: int = 0, reject_rcpt=()):
-        self.host = "127.0.0.1"
+    def __init__(self, port: int = 0, reject_rcpt=(), pipelining: bool = True):
+        self.host, self.pipelining = "127.0.0.1", pipelining
         self.messages: list[Caught] = []
         self.reject_rcpt = {a.lower() for a in reject_rcpt}
         self.temp_fail_data = 0
