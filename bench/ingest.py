@@ -287,7 +287,8 @@ def measure(args, gateways: list[subprocess.Popen], smtp_ports: list[int], sink_
     cpu0, own0 = [cpu_seconds(g.pid) for g in gateways], time.process_time()
     main0 = [own_cpu_seconds(g.pid) for g in gateways]
     pg0 = postgres_cpu_seconds() if args.database == "postgresql" else 0.0
-    res = asyncio.run(run_load("127.0.0.1", smtp_ports, SUPPORT, senders, payloads, args.concurrency, args.rate))
+    res = asyncio.run(run_load("127.0.0.1", smtp_ports, SUPPORT, senders, payloads, args.concurrency, args.rate,
+                             args.client_pipelining))
     own_cpu = time.process_time() - own0
     ack_wait = wait_for_acks(counter, sum(1 for c in res.codes if c == 250))
     gateway_cpu = [cpu_seconds(g.pid) - c for g, c in zip(gateways, cpu0)]
@@ -371,6 +372,8 @@ def main() -> int:
     p.add_argument("--instances", type=int, default=1,
                    help="gateway processes on the one database (PostgreSQL), the connections spread over them")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--client-pipelining", action="store_true",
+                   help="the load generator pipelines MAIL, RCPT and DATA, as MTAs do (the listener offers it)")
     p.add_argument("--relay-without-pipelining", action="store_true",
                    help="the sink does not offer PIPELINING (by default it does, as Postfix)")
     p.add_argument("--gateway-env", action="append", default=[], metavar="HELPDESK_X=V",
