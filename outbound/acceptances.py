@@ -43,7 +43,10 @@ class AcceptanceRecorder:
             if self._error is not None:
                 raise self._error
             self._pending.append(result)
-            self._changed.notify_all()
+            # The committing thread waits for the first acceptance, then for a full group: a wake-up
+            # for each one in between only made it look and sleep again (a futex and the GIL each).
+            if len(self._pending) in (1, self._max_uncommitted):
+                self._changed.notify_all()
 
     def close(self) -> None:
         """Wait until every acceptance added is committed, then stop; raises what a commit raised
