@@ -23,6 +23,10 @@ _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, No
 
 
 class JsonFormatter(logging.Formatter):
+    def __init__(self, process: str | None = None):
+        super().__init__()
+        self.process = process
+
     def format(self, record: logging.LogRecord) -> str:
         line = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
@@ -30,16 +34,22 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if self.process:
+            line["process"] = self.process
         line.update({k: v for k, v in vars(record).items() if k not in _RECORD_ATTRIBUTES})
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
-def setup_logging(level: str = "INFO", log_format: str = "text", third_party: bool = False) -> None:
+def setup_logging(level: str = "INFO", log_format: str = "text", third_party: bool = False,
+                  process: str | None = None) -> None:
+    """`process`: a processing process's name, on each of its lines (key "process" in JSON). They
+    share the gateway's stderr, and the journal gives them the gateway's PID."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if log_format == "json" else
-                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    where = f" [{process}]" if process else ""
+    handler.setFormatter(JsonFormatter(process) if log_format == "json" else
+                         logging.Formatter(f"%(asctime)s %(levelname)s %(name)s{where}: %(message)s"))
     logging.basicConfig(level=level.upper(), handlers=[handler])
     for name in THIRD_PARTY:
         logging.getLogger(name).setLevel(logging.NOTSET if third_party else logging.WARNING)

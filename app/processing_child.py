@@ -120,7 +120,7 @@ def run_processing_child(settings: Settings, name: str, commands: Connection, re
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from helpdesk.app.logging_setup import setup_logging
-    setup_logging(settings.log_level, settings.log_format, settings.log_third_party)
+    setup_logging(settings.log_level, settings.log_format, settings.log_third_party, process=name)
     try:
         child = _Child(settings, name, commands, reports)
     except Exception as exc:  # the parent says it, in one line, and does not start

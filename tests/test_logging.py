@@ -45,7 +45,8 @@ def _run_one_mail(env: dict[str, str], args: tuple[str, ...] = ("serve",)) -> tu
 
 def test_log_format_json_on_the_command_line_gives_one_object_a_line_with_the_messages_fields(sqlite_url,
                                                                                                tmp_path):
-    env = service_env(sqlite_url, free_port(), None, HELPDESK_LOG_FORMAT="text", **_quiet(tmp_path))
+    env = service_env(sqlite_url, free_port(), None, HELPDESK_LOG_FORMAT="text", HELPDESK_PROCESSING_PROCESSES="1",
+                      **_quiet(tmp_path))
     log, message_id = _run_one_mail(env, ("serve", "--log-format", "json"))
     lines = [json.loads(line) for line in log.splitlines()]  # every line is JSON: the option beats the setting
     assert all({"ts", "level", "logger", "message"} <= line.keys() for line in lines)
@@ -55,6 +56,9 @@ def test_log_format_json_on_the_command_line_gives_one_object_a_line_with_the_me
     assert (line["level"], line["inbound_id"], line["message_id"], line["outcome"]) == ("INFO", 1, message_id,
                                                                                         "created")
     assert isinstance(line["ticket"], int) and isinstance(line["ms"], int) and line["ms"] >= 0
+    # The pipeline ran in the processing process, which says so; the listener's lines do not.
+    assert line["process"] == "processing process 1"
+    assert "process" not in next(line for line in lines if line["message"].startswith("ready: SMTP on"))
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", line["ts"])
     assert "SECRET-BODY-TEXT" not in log and SECRET not in log
     # Third-party INFO chatter is off by default (APScheduler says "Scheduler started" at INFO).
@@ -62,9 +66,11 @@ def test_log_format_json_on_the_command_line_gives_one_object_a_line_with_the_me
 
 
 def test_text_log_names_the_time_taken_and_third_party_lines_come_when_asked(sqlite_url, tmp_path):
-    env = service_env(sqlite_url, free_port(), None, HELPDESK_LOG_THIRD_PARTY="true", **_quiet(tmp_path))
+    env = service_env(sqlite_url, free_port(), None, HELPDESK_LOG_THIRD_PARTY="true", HELPDESK_PROCESSING_PROCESSES="1",
+                      **_quiet(tmp_path))
     log, message_id = _run_one_mail(env)
-    handled = [line for line in log.splitlines() if " helpdesk.disposition: " in line]
+    # Written by the processing process, whose lines name it (they share the gateway's stderr).
+    handled = [line for line in log.splitlines() if " helpdesk.disposition [processing process 1]: " in line]
     assert len(handled) == 1 and re.search(rf"inbound 1 <{re.escape(message_id)}> .* created ticket \d+ "
                                            r".*in \d+ ms$", handled[0]), handled
     assert re.search(r" INFO apscheduler\.\S+: ", log)
