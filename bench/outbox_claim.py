@@ -35,19 +35,24 @@ def _fill(engine, count: int) -> None:
         conn.execute(Outbox.__table__.insert(), [row | {"message_id": f"<{i}@bench>"} for i in range(count)])
 
 
-def run(url: str, claims: int) -> None:
+def _claimer(engine):
+    """claim(limit, keep=True): one claim in its own transaction; keep=False rolls it back."""
     from helpdesk.gateway.ground.clock import utcnow
-    from helpdesk.store.db import make_engine, new_session
-    from helpdesk.store.migrate import upgrade
+    from helpdesk.store.db import new_session
     from helpdesk.store.outbox import claim_due
 
-    engine = make_engine(url)
-    upgrade(engine)
-
-    def claim(limit: int) -> int:
+    def claim(limit: int, keep: bool = True) -> int:
         with new_session(engine) as session, session.begin():
-            return len(claim_due(session, utcnow(), limit, timedelta(minutes=5), instance_id=1))
+            taken = len(claim_due(session, utcnow(), limit, timedelta(minutes=5), instance_id=1))
+            if not keep:
+                session.rollback()  # the backlog stays as it was
+            return taken
     claim(1)  # warm up: the statements are compiled once
+    return claim
+
+
+def run(engine, claims: int) -> None:
+    claim = _claimer(engine)
     cpu = time.process_time()
     for _ in range(claims):
         claim(50)
@@ -63,31 +68,18 @@ def run(url: str, claims: int) -> None:
             conn.exec_driver_sql("UPDATE outbox SET status = 'sent' WHERE status = 'sending'")
     print(f"{engine.dialect.name}, batches of {taken // batches}: "
           f"{1e6 * cpu / batches:.0f} µs CPU per claim")
-    engine.dispose()
 
 
-def run_backlogs(url: str, backlogs: list[int], claims: int) -> None:
-    from helpdesk.gateway.ground.clock import utcnow
-    from helpdesk.store.db import make_engine, new_session
-    from helpdesk.store.migrate import upgrade
-    from helpdesk.store.outbox import claim_due
-
-    engine = make_engine(url)
-    upgrade(engine)
-    with new_session(engine) as session, session.begin():  # warm up: the statements are compiled once
-        claim_due(session, utcnow(), 50, timedelta(minutes=5), instance_id=1)
-    waiting = 0
+def run_backlogs(engine, backlogs: list[int], claims: int) -> None:
+    claim, waiting = _claimer(engine), 0
     for backlog in sorted(backlogs):
         _fill(engine, backlog - waiting)
         waiting = backlog
         cpu, wall = time.process_time(), time.perf_counter()
         for _ in range(claims):
-            with new_session(engine) as session, session.begin():
-                claim_due(session, utcnow(), 50, timedelta(minutes=5), instance_id=1)
-                session.rollback()  # the backlog stays as it was
+            claim(50, keep=False)
         print(f"{engine.dialect.name}, {backlog} due rows: {1e3 * (time.process_time() - cpu) / claims:.2f} ms CPU, "
               f"{1e3 * (time.perf_counter() - wall) / claims:.2f} ms wall per claim of 50")
-    engine.dispose()
 
 
 def main() -> None:
@@ -99,11 +91,15 @@ def main() -> None:
     args = p.parse_args()
     with ExitStack() as stack:
         tmp = Path(tempfile.mkdtemp(prefix="helpdesk-claim-"))
-        url = create_database(args.database, tmp, stack, args.pg_admin_url)
+        from helpdesk.store.db import make_engine
+        from helpdesk.store.migrate import upgrade
+        engine = make_engine(create_database(args.database, tmp, stack, args.pg_admin_url))
+        stack.callback(engine.dispose)
+        upgrade(engine)
         if args.backlog:
-            run_backlogs(url, [int(n) for n in args.backlog.split(",")], args.claims)
+            run_backlogs(engine, [int(n) for n in args.backlog.split(",")], args.claims)
         else:
-            run(url, args.claims)
+            run(engine, args.claims)
 
 
 if __name__ == "__main__":

@@ -58,7 +58,10 @@ class RelaySMTP(smtplib.SMTP):
         replies = self._replies(len(commands))
         mail, rcpts, data = replies[0], replies[1:1 + len(to_addrs)], replies[1 + len(to_addrs):]
         if mail[0] != 250:
-            self._abandon(mail[0], data)
+            if mail[0] == 421:  # the relay is closing: no further replies will come
+                self.close()
+            else:
+                self._abandon(data)
             raise smtplib.SMTPSenderRefused(mail[0], mail[1], from_addr)
         refused = {}
         for address, (code, text) in zip(to_addrs, rcpts):
@@ -68,7 +71,7 @@ class RelaySMTP(smtplib.SMTP):
                 self.close()
                 raise smtplib.SMTPRecipientsRefused(refused)
         if len(refused) == len(to_addrs):
-            self._abandon(0, data)
+            self._abandon(data)
             raise smtplib.SMTPRecipientsRefused(refused)
         code, text = data[0]
         if code == 354:
@@ -89,12 +92,9 @@ class RelaySMTP(smtplib.SMTP):
             replies.append(self.getreply())
         return replies
 
-    def _abandon(self, code: int, data: list[tuple[int, bytes]]) -> None:
+    def _abandon(self, data: list[tuple[int, bytes]]) -> None:
         """End a group whose mail cannot go: a relay that said 354 to DATA anyway gets an empty
         message, which it refuses (RFC 2920 3.1), then the session is reset as smtplib does."""
-        if code == 421:
-            self.close()
-            return
         if data and data[0][0] == 354:
             self.send(b".\r\n")
             self.getreply()
