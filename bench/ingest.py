@@ -12,7 +12,9 @@ then sends N pre-built new-ticket messages over C connections and measures:
 - CPU per message of the gateway (all instances), the load generator and a local PostgreSQL server
 - from the database afterwards: one ticket and one article per message, none processed twice
 
-`--instances N` (PostgreSQL) starts N gateways on the one database and spreads the connections.
+`--instances N` (PostgreSQL) starts N gateways on the one database and spreads the connections;
+`--instance-cpus Q` caps each at Q CPUs (bench/cpu_quota.py), to compare N with one on a machine
+that has fewer cores than N instances would need.
 
 Run from the repository root:  .venv/bin/python bench/ingest.py --messages 2000 --concurrency 8
 """
@@ -36,6 +38,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+from cpu_quota import join, make_quota_group
 from scratch_db import create_database
 from smtp_load import build_messages, run_load, run_sink
 
@@ -128,10 +131,11 @@ def start_sink(stack: ExitStack, pipelining: bool = True):
     return port, parent, counter
 
 
-def start_gateway(env: dict, port: int, logfile: Path, stack: ExitStack) -> subprocess.Popen:
-    """Start `helpdesk serve`; ready when it logs the ready line or its port answers."""
+def start_gateway(env: dict, port: int, logfile: Path, stack: ExitStack, preexec=None) -> subprocess.Popen:
+    """Start `helpdesk serve`; ready when it logs the ready line or its port answers. `preexec`: run
+    in the child before the gateway starts (`--instance-cpus` joins its cgroup there)."""
     with logfile.open("wb") as log_fh:
-        proc = subprocess.Popen([helpdesk_cmd(), "serve"], env=env, cwd=logfile.parent,
+        proc = subprocess.Popen([helpdesk_cmd(), "serve"], env=env, cwd=logfile.parent, preexec_fn=preexec,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log_fh)
     stack.callback(lambda: (proc.kill(), proc.wait()) if proc.poll() is None else None)
     deadline = time.monotonic() + 60
@@ -326,8 +330,10 @@ def run(args) -> dict:
             log(f"prefilled {args.prefill} tickets in {time.monotonic() - t:.1f} s")
         sink_port, sink_conn, counter = start_sink(stack, not args.relay_without_pipelining)
         extra = dict(item.split("=", 1) for item in args.gateway_env)
-        gateways = [start_gateway({**gateway_env(url, tmp, port, sink_port), **extra}, port, logfile, stack)
-                    for port, logfile in zip(smtp_ports, logs)]
+        quotas = [join(make_quota_group(f"helpdesk-bench-{os.getpid()}-{n + 1}", args.instance_cpus, stack))
+                  if args.instance_cpus else None for n in range(args.instances)]
+        gateways = [start_gateway({**gateway_env(url, tmp, port, sink_port), **extra}, port, logfile, stack, quota)
+                    for port, logfile, quota in zip(smtp_ports, logs, quotas)]
         result = measure(args, gateways, smtp_ports, sink_conn, counter)
         result["gateway_exit_code"] = max(stop_gateway(g) for g in gateways)
         result.update(processed_once(url, args.messages))
@@ -340,7 +346,8 @@ def run(args) -> dict:
 def print_summary(out: dict) -> None:
     c, r = out["config"], out["results"]
     lat, ack = r["data_to_250_ms"], r["ack_delay_ms"]
-    print(f"helpdesk intake: {c['messages']} msgs, concurrency {c['concurrency']}, instances {c['instances']}, "
+    print(f"helpdesk intake: {c['messages']} msgs, concurrency {c['concurrency']}, instances {c['instances']}"
+          + (f" at {c['instance_cpus']} CPUs each" if c.get("instance_cpus") else "") + ", "
           f"rate {c['rate'] or 'max'}, {c['database']}, prefill {c['prefill']}")
     print(f"  code {c['code']}, load average at start {c['load_avg_1m_at_start']}")
     print(f"  sent {r['sent']}  250 {r['replies_250']}  other {r['replies_other']}  no reply {r['no_reply']}  "
@@ -371,6 +378,9 @@ def main() -> int:
     p.add_argument("--prefill", type=int, default=0, help="existing tickets to create first")
     p.add_argument("--instances", type=int, default=1,
                    help="gateway processes on the one database (PostgreSQL), the connections spread over them")
+    p.add_argument("--instance-cpus", type=float, metavar="Q",
+                   help="each instance (with its processing processes) in a cgroup of its own, limited to Q CPUs "
+                        "(root; bench/cpu_quota.py): instances compared without oversubscribing the machine")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--client-pipelining", action="store_true",
                    help="the load generator pipelines MAIL, RCPT and DATA, as MTAs do (the listener offers it)")
