@@ -12,12 +12,13 @@ import re
 from collections.abc import Callable
 from email.utils import formatdate
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, syntax
 
 from helpdesk.gateway.ground.addresses import base_address
 from helpdesk.gateway.ground.errors import TempFail
 from helpdesk.gateway.ground.metrics import Metrics
 from helpdesk.inbound.intake import InboundWriter, RawInbound
+from helpdesk.inbound.smtp_data import BlockData
 from helpdesk.inbound.smtp_limits import (
     COMMAND_RECV_BYTES,
     COMMAND_STREAM_LIMIT,
@@ -110,8 +111,9 @@ class IntakeHandler:
         return S451_TEMPFAIL
 
 
-class Listener(EnhancedReplies):
-    """aiosmtpd's session with short command lines, long DATA lines and a connection slot to give back."""
+class Listener(BlockData, EnhancedReplies):
+    """aiosmtpd's session with short command lines, long DATA lines read in blocks and a
+    connection slot to give back."""
 
     line_length_limit = COMMAND_STREAM_LIMIT  # aiosmtpd sizes the stream reader from it
 
@@ -155,15 +157,19 @@ class Listener(EnhancedReplies):
             return super()._getaddr(arg)
         return f"{match.group(1)}@{match.group(2)}", match.group(3)
 
+    # Each override carries aiosmtpd's syntax text again: HELP lists only the methods with one.
+    @syntax("EHLO hostname")
     async def smtp_EHLO(self, hostname: str) -> None:
         await super().smtp_EHLO(hostname)
         # aiosmtpd adds SIZE's and SMTPUTF8's octets to MAIL's limit at every EHLO; ours has them.
         self.command_size_limits["MAIL"] = MAIL_LINE_LIMIT
 
+    @syntax("MAIL FROM: <address>", extended=" [SP <mail-parameters>]")
     async def smtp_MAIL(self, arg: str) -> None:
         if not await self._refused_while_draining():
             await super().smtp_MAIL(arg)
 
+    @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:
         if await self._refused_while_draining():
             return

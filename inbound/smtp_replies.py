@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, syntax
 
 EXTENSIONS = ("250-PIPELINING", "250-ENHANCEDSTATUSCODES")
 _HAS_ENHANCED = re.compile(r"^\d{3}[ -][245]\.\d{1,3}\.\d{1,3}( |$)")
@@ -43,6 +43,7 @@ class EnhancedReplies(SMTP):
 
     _answering_hello = False
 
+    @syntax("EHLO hostname")  # an override needs aiosmtpd's text again, or HELP leaves it out
     async def smtp_EHLO(self, hostname: str) -> None:
         self._answering_hello = True
         try:
@@ -50,6 +51,7 @@ class EnhancedReplies(SMTP):
         finally:
             self._answering_hello = False
 
+    @syntax("HELO hostname")
     async def smtp_HELO(self, hostname: str) -> None:
         self._answering_hello = True
         try:

@@ -92,3 +92,15 @@ def test_pipelined_commands_are_answered_in_order_each_with_an_enhanced_code(mak
     assert client.command(b"NOOP") == b"250 2.0.0 OK"
     assert client.command(b"QUIT") == b"221 2.0.0 Bye"
     client.close()
+
+
+def test_help_names_every_command_the_listener_takes(make_settings, start_gateway, db):
+    # aiosmtpd's HELP lists the commands whose methods carry its syntax text; an override without
+    # one had dropped DATA, MAIL, EHLO and HELO from the list, and "HELP DATA" was refused.
+    client = RawClient(start_gateway(make_settings()).port)
+    assert client.command(b"EHLO client.example").startswith(b"250")
+    listed = client.command(b"HELP").split(b": ", 1)[1].split()
+    assert {b"DATA", b"EHLO", b"HELO", b"MAIL", b"RCPT", b"RSET", b"NOOP", b"QUIT"} <= set(listed)
+    assert client.command(b"HELP DATA") == b"250 2.0.0 Syntax: DATA"
+    assert client.command(b"HELP MAIL") == b"250 2.0.0 Syntax: MAIL FROM: <address> [SP <mail-parameters>]"
+    client.close()
