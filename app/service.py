@@ -231,6 +231,7 @@ class Gateway:
         await heartbeat.stop()
         await http.stop()  # last: /readyz says "not ready" while the rest drains
         dispatcher.close()  # and its connections to the relay
+        writer.close()
         if sms is not None:
             sms.provider.close()
         engine.dispose()

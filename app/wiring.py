@@ -25,8 +25,9 @@ from helpdesk.outbound.render import Renderer
 from helpdesk.outbound.sms_dispatcher import SUMMARY_KIND, SmsDispatcher, SummaryText
 from helpdesk.outbound.sms_providers import SmsProvider, make_provider
 from helpdesk.outbound.transport import Transport, make_transport
+from helpdesk.store.db import is_sqlite
 from helpdesk.store.imap_state import ImapProgress
-from helpdesk.store.inbound_messages import RawMessageCommitter
+from helpdesk.store.inbound_messages import HeldSqliteCommitter, RawMessageCommitter
 from helpdesk.store.outbox import OutboxRows
 from helpdesk.store.sms_outbox import SmsOutboxRows
 
@@ -90,7 +91,8 @@ def make_relay_transport(s: Settings) -> Transport:
 
 
 def make_writer(engine: Engine, s: Settings, on_commit: Callable[[], None] | None = None) -> InboundWriter:
-    return InboundWriter(RawMessageCommitter(engine, s.db_busy_timeout_ms), s.intake_batch, on_commit)
+    committer = HeldSqliteCommitter if is_sqlite(engine) else RawMessageCommitter
+    return InboundWriter(committer(engine, s.db_busy_timeout_ms), s.intake_batch, on_commit)
 
 
 def make_readers(engine: Engine, s: Settings, on_stored: Callable[[], None]) -> list[MailboxReader]:

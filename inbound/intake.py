@@ -30,6 +30,10 @@ class InboundWriter:
         await self._queue.put((item, future))
         return await future
 
+    def close(self) -> None:
+        """After `run` has ended: the store lets go of what it holds (a connection)."""
+        self.raw_store.close()
+
     async def run(self) -> None:
         """Commit loop; runs until cancelled, then finishes what is queued."""
         try:

@@ -6,6 +6,8 @@ pending rows and records what became of each; the CLI looks at and releases quar
 
 from __future__ import annotations
 
+import sqlite3
+
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -45,14 +47,17 @@ def bound_waits(conn: Connection, timeout_ms: int) -> None:
         conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout_ms) * 2}")
 
 
+def raw_rows(items: list[RawInbound]) -> list[dict]:
+    """The inbound_message values of raw messages, pending, received now."""
+    now = utcnow()
+    return [{"raw": item.raw, "envelope_from": item.envelope_from, "envelope_to": ",".join(item.envelope_to),
+             "source": item.source, "channel": item.channel, "received_at": now, "status": InboundStatus.PENDING,
+             "attempts": 0} for item in items]
+
+
 def insert_raw(conn: Connection, items: list[RawInbound]) -> list[int]:
     """Insert raw messages as pending in the caller's transaction; returns their ids in order."""
-    now = utcnow()
-    return [INSERT_INBOUND.scalar(conn, {
-        "raw": item.raw, "envelope_from": item.envelope_from, "envelope_to": ",".join(item.envelope_to),
-        "source": item.source, "channel": item.channel, "received_at": now, "status": InboundStatus.PENDING,
-        "attempts": 0,
-    }) for item in items]
+    return [INSERT_INBOUND.scalar(conn, values) for values in raw_rows(items)]
 
 
 
@@ -104,3 +109,50 @@ class RawMessageCommitter:
 
     def commit(self, items: list[RawInbound]) -> list[int]:
         return store_raw(self.engine, items, self.timeout_ms)
+
+    def close(self) -> None:
+        pass
+
+
+class HeldSqliteCommitter(RawMessageCommitter):
+    """SQLite: the listener's batches on one connection of their own, kept open, run on the driver.
+
+    The pool's checkout and return (with its reset), SQLAlchemy's transaction and execution around
+    three inserts cost as much as the inserts and the fsync together: 110 of 225 µs for a batch
+    of three, the intake's usual batch at full load. Its commits never overlap (InboundWriter
+    awaits each), and busy_timeout still bounds the wait for the write lock. After an error the
+    transaction is rolled back; a connection that cannot even do that is dropped for a new one."""
+
+    def __init__(self, engine: Engine, timeout_ms: int = 5000):
+        super().__init__(engine, timeout_ms)
+        self._held = None  # the pool's DB-API connection, checked out for good
+
+    def commit(self, items: list[RawInbound]) -> list[int]:
+        try:
+            if self._held is None:
+                self._held = self.engine.raw_connection()
+            driver = self._held.driver_connection
+            driver.execute("BEGIN IMMEDIATE")
+            try:
+                ids = [INSERT_INBOUND.scalar_on_sqlite(self.engine.dialect, driver, values)
+                       for values in raw_rows(items)]
+                driver.execute("COMMIT")
+            except BaseException:
+                self._roll_back(driver)
+                raise
+        except (sqlite3.Error, SQLAlchemyError) as exc:
+            raise TempFail(f"database unavailable: {database_error_line(exc)}") from exc
+        return ids
+
+    def _roll_back(self, driver) -> None:
+        try:
+            if driver.in_transaction:
+                driver.execute("ROLLBACK")
+        except sqlite3.Error:
+            self._held.invalidate()
+            self._held = None
+
+    def close(self) -> None:
+        if self._held is not None:
+            self._held.close()  # back to the pool, which the engine's dispose closes
+            self._held = None

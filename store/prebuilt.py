@@ -21,7 +21,7 @@ from operator import attrgetter, itemgetter, methodcaller
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlmodel.sql.sqltypes import UTCDateTime
 
@@ -89,20 +89,20 @@ class Prebuilt:
         dialect's own `insert`, and neither compiles the other's."""
         return cls({"postgresql": build(postgresql), "sqlite": build(sqlite)})
 
-    def _for(self, conn: Connection, keys: frozenset[str]) -> _Compiled:
-        found = self._compiled.get((conn.dialect.name, keys))
+    def _for(self, dialect: Dialect, keys: frozenset[str]) -> _Compiled:
+        found = self._compiled.get((dialect.name, keys))
         if found is None:
-            statement = self.statement[conn.dialect.name] if isinstance(self.statement, dict) else self.statement
-            compiled = statement.compile(dialect=conn.dialect, column_keys=sorted(keys))
+            statement = self.statement[dialect.name] if isinstance(self.statement, dict) else self.statement
+            compiled = statement.compile(dialect=dialect, column_keys=sorted(keys))
             names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
             processors = compiled._bind_processors
             # A name bound twice (positional: twice in positiontup) is converted once.
             found = _Compiled(compiled.string,
-                              tuple((n, _quicker(compiled.binds[n].type, conn.dialect.name, processors[n]))
+                              tuple((n, _quicker(compiled.binds[n].type, dialect.name, processors[n]))
                                     for n in dict.fromkeys(names) if processors.get(n)),
                               dict(_defaults(compiled, set(names) - keys)),
                               _in_order(names) if compiled.positional else None)
-            self._compiled[(conn.dialect.name, keys)] = found
+            self._compiled[(dialect.name, keys)] = found
         return found
 
     def _params(self, compiled: _Compiled, values: dict) -> Sequence | dict:
@@ -116,7 +116,7 @@ class Prebuilt:
         return values if compiled.ordered is None else compiled.ordered(values)
 
     def _run(self, conn: Connection, values: dict, read: Callable, many: list[dict] | None = None):
-        compiled = self._for(conn, frozenset(values))
+        compiled = self._for(conn.dialect, frozenset(values))
         fairy = conn.connection
         driver = fairy.driver_connection
         if conn.dialect.name == "postgresql":
@@ -158,13 +158,24 @@ class Prebuilt:
     def explain(self, conn: Connection, values: dict) -> list[str]:
         """How the database would run it with these values, a line per step (plan checks)."""
         prefix = "EXPLAIN " if conn.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
-        compiled = self._for(conn, frozenset(values))
+        compiled = self._for(conn.dialect, frozenset(values))
         cursor = conn.connection.driver_connection.cursor()
         try:
             cursor.execute(prefix + compiled.sql, self._params(compiled, values))
             return [" ".join(str(column) for column in row) for row in cursor.fetchall()]
         finally:
             cursor.close()
+
+    def scalar_on_sqlite(self, dialect: Dialect, driver, values: dict):
+        """`scalar` on a sqlite3 connection of the caller's own, with no SQLAlchemy connection
+        around it (the intake's held connection: store/inbound_messages.py)."""
+        compiled = self._for(dialect, frozenset(values))
+        cursor = driver.execute(compiled.sql, self._params(compiled, values))
+        try:
+            row = cursor.fetchone()
+        finally:
+            cursor.close()  # resets the statement, which would otherwise hold its snapshot
+        return None if row is None else row[0]
 
     def executemany(self, conn: Connection, rows: list[dict]) -> None:
         """Run it once per dict of `rows` (all with the same keys) in one driver call."""

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import smtplib
 import sqlite3
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
+from helpdesk.gateway.ground.errors import TempFail
+from helpdesk.gateway.ground.message import RawInbound
 from helpdesk.inbound.intake import InboundWriter
 from helpdesk.inbound.smtp import IntakeHandler, start_listener
 from helpdesk.store.db import make_engine
-from helpdesk.store.inbound_messages import RawMessageCommitter
+from helpdesk.store.inbound_messages import HeldSqliteCommitter, RawMessageCommitter
+from helpdesk.store.models import InboundMessage
 from tests.mail import client_mail, send
 
 
@@ -77,3 +81,27 @@ def test_unreachable_database_answers_451():
 
     assert asyncio.run(scenario()) == 451
     dead.dispose()
+
+
+def test_the_listeners_held_sqlite_connection_rolls_back_a_failed_batch_and_goes_on(tmp_path, sqlite_template):
+    # A row the table refuses (raw is NOT NULL) fails the whole batch inside its transaction: the
+    # good message with it is not stored either, the sender hears 451 (TempFail), and the same
+    # held connection commits the next batch.
+    shutil.copyfile(sqlite_template, tmp_path / "helpdesk.db")
+    engine = make_engine(f"sqlite:///{tmp_path}/helpdesk.db")
+    committer = HeldSqliteCommitter(engine)
+    good = RawInbound(b"Subject: fine\r\n\r\nhello\r\n", "jan@client.example", ("support@helpdesk.test",))
+    bad = RawInbound(None, "eve@client.example", ("support@helpdesk.test",))  # type: ignore[arg-type]
+
+    def stored() -> int:
+        with engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(InboundMessage)).scalar_one()
+    with pytest.raises(TempFail, match="database unavailable: .*NOT NULL"):
+        committer.commit([good, bad])
+    assert stored() == 0
+    first, second = committer.commit([good, good])
+    assert second == first + 1 and stored() == 2
+    assert engine.pool.checkedout() == 1  # held between batches
+    committer.close()
+    assert engine.pool.checkedout() == 0
+    engine.dispose()

@@ -24,6 +24,8 @@ class RawMessageStore(Protocol):
 
     def commit(self, items: list[RawInbound]) -> list[int]: ...
 
+    def close(self) -> None: ...  # at shutdown, after the last commit
+
 
 class MailboxProgressStore(Protocol):
     """An IMAP mailbox's lease and progress, stored with the messages it read (store/imap_state.py)."""
