@@ -128,13 +128,13 @@ class Listener(BlockData, EnhancedReplies):
         self.data_line_limit = max(SMTP.line_length_limit, max_bytes + 2)
         self.release_slot: Callable[[], None] | None = release_slot
         self.data_recv_bytes: int | None = None  # the transport's own read size, for DATA
-        self.replies = handler.metrics.smtp_replies
+        self.count_reply = handler.metrics.count_reply
 
     async def push(self, status: str | bytes) -> None:
         # Every reply of a session passes here; a multi-line one (EHLO) is counted once, at its last line.
         line = status if isinstance(status, str) else status.decode("ascii", "replace")
         if line[3:4] != "-":
-            self.replies.labels(line[:3]).inc()
+            self.count_reply(line[:3])
         await super().push(status)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

@@ -44,6 +44,15 @@ class Metrics:
         self.job_runs = Counter("helpdesk_scheduler_job_runs", "Scheduled job runs, by job", ("job",), registry=r)
         self.job_failures = Counter("helpdesk_scheduler_job_failures", "Scheduled job runs that failed, by job",
                                     ("job",), registry=r)
+        self._reply_counters: dict[str, Counter] = {}
+
+    def count_reply(self, code: str) -> None:
+        """One SMTP reply. Its code's counter is looked up once: `labels` costs a microsecond, and
+        a mail has four replies."""
+        counter = self._reply_counters.get(code)
+        if counter is None:
+            counter = self._reply_counters[code] = self.smtp_replies.labels(code)
+        counter.inc()
 
     def count_message(self, channel: str, outcome: str, seconds_since_stored: float | None) -> None:
         self.messages.labels(channel, outcome).inc()
