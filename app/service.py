@@ -231,7 +231,7 @@ class Gateway:
         await heartbeat.stop()
         await http.stop()  # last: /readyz says "not ready" while the rest drains
         dispatcher.close()  # and its connections to the relay
-        writer.close()
+        await asyncio.to_thread(writer.close)  # waits for a commit a timed-out shutdown left running
         if sms is not None:
             sms.provider.close()
         engine.dispose()

@@ -31,7 +31,8 @@ class InboundWriter:
         return await future
 
     def close(self) -> None:
-        """After `run` has ended: the store lets go of what it holds (a connection)."""
+        """After `run` has ended: the store lets go of what it holds (a connection), once a
+        commit still running in a thread (a cancelled `run`'s) is done: call it from a thread."""
         self.raw_store.close()
 
     async def run(self) -> None:

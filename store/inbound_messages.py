@@ -7,6 +7,7 @@ pending rows and records what became of each; the CLI looks at and releases quar
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
@@ -119,15 +120,25 @@ class HeldSqliteCommitter(RawMessageCommitter):
 
     The pool's checkout and return (with its reset), SQLAlchemy's transaction and execution around
     three inserts cost as much as the inserts and the fsync together: 110 of 225 µs for a batch
-    of three, the intake's usual batch at full load. Its commits never overlap (InboundWriter
-    awaits each), and busy_timeout still bounds the wait for the write lock. After an error the
-    transaction is rolled back; a connection that cannot even do that is dropped for a new one."""
+    of three, the intake's usual batch at full load. busy_timeout still bounds the wait for the
+    write lock. After an error the transaction is rolled back; a connection that cannot even do
+    that is dropped for a new one.
+
+    InboundWriter awaits each commit, but a shutdown that cancels it leaves a commit running in
+    its thread while the queued messages are committed from another, and `close` follows: the
+    lock makes each of them wait for the batch in flight, which would otherwise be rolled back
+    under it by the pool and its remaining inserts run outside any transaction."""
 
     def __init__(self, engine: Engine, timeout_ms: int = 5000):
         super().__init__(engine, timeout_ms)
         self._held = None  # the pool's DB-API connection, checked out for good
+        self._in_use = threading.Lock()
 
     def commit(self, items: list[RawInbound]) -> list[int]:
+        with self._in_use:
+            return self._commit(items)
+
+    def _commit(self, items: list[RawInbound]) -> list[int]:
         try:
             if self._held is None:
                 self._held = self.engine.raw_connection()
@@ -153,6 +164,7 @@ class HeldSqliteCommitter(RawMessageCommitter):
             self._held = None
 
     def close(self) -> None:
-        if self._held is not None:
-            self._held.close()  # back to the pool, which the engine's dispose closes
-            self._held = None
+        with self._in_use:
+            if self._held is not None:
+                self._held.close()  # back to the pool, which the engine's dispose closes
+                self._held = None

@@ -144,6 +144,8 @@ def test_bad_settings_are_one_line_naming_the_variable(helpdesk_no_db, monkeypat
         "HELPDESK_LOG_LEVEL": ("LOUD", "HELPDESK_LOG_LEVEL must be one of DEBUG, INFO"),
         "HELPDESK_REPLY_ADDRESS_PREFIX": ("R_", "HELPDESK_REPLY_ADDRESS_PREFIX must be"),
         "HELPDESK_INTAKE_BATCH": ("many", "HELPDESK_INTAKE_BATCH: input should be a valid integer"),
+        # 0 is not "no limit": the listener would buffer whatever a client sends (and refuse DATA).
+        "HELPDESK_MAX_MESSAGE_BYTES": ("0", "HELPDESK_MAX_MESSAGE_BYTES must be positive"),
     }
     for variable, (value, needle) in cases.items():
         with monkeypatch.context() as m:

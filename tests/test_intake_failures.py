@@ -6,6 +6,7 @@ import asyncio
 import shutil
 import smtplib
 import sqlite3
+import threading
 
 import pytest
 from sqlalchemy import func, select, text
@@ -14,6 +15,7 @@ from helpdesk.gateway.ground.errors import TempFail
 from helpdesk.gateway.ground.message import RawInbound
 from helpdesk.inbound.intake import InboundWriter
 from helpdesk.inbound.smtp import IntakeHandler, start_listener
+from helpdesk.store import inbound_messages
 from helpdesk.store.db import make_engine
 from helpdesk.store.inbound_messages import HeldSqliteCommitter, RawMessageCommitter
 from helpdesk.store.models import InboundMessage
@@ -104,4 +106,38 @@ def test_the_listeners_held_sqlite_connection_rolls_back_a_failed_batch_and_goes
     assert engine.pool.checkedout() == 1  # held between batches
     committer.close()
     assert engine.pool.checkedout() == 0
+    engine.dispose()
+
+
+def test_closing_the_held_connection_waits_for_the_batch_still_committing(tmp_path, sqlite_template, monkeypatch):
+    # A shutdown that runs out of grace cancels the writer while a batch commits in its thread;
+    # the connection must not go back to the pool (whose reset rolls the batch back under it,
+    # leaving its remaining inserts outside any transaction) until that batch is done.
+    shutil.copyfile(sqlite_template, tmp_path / "helpdesk.db")
+    engine = make_engine(f"sqlite:///{tmp_path}/helpdesk.db")
+    committer = HeldSqliteCommitter(engine)
+    item = RawInbound(b"Subject: x\r\n\r\nx\r\n", "jan@client.example", ("support@helpdesk.test",))
+    committer.commit([item])
+    insert, inserted, go_on = inbound_messages.INSERT_INBOUND.scalar_on_sqlite, threading.Event(), threading.Event()
+
+    def slow_second_insert(*args):  # the injected fault: a batch's second insert stalls
+        if inserted.is_set():
+            go_on.wait(10)
+        inserted.set()
+        return insert(*args)
+    monkeypatch.setattr(inbound_messages.INSERT_INBOUND, "scalar_on_sqlite", slow_second_insert)
+    results = []
+    batch = threading.Thread(target=lambda: results.append(committer.commit([item, item])))
+    batch.start()
+    inserted.wait(10)
+    closing = threading.Thread(target=committer.close)
+    closing.start()
+    closing.join(0.3)
+    assert closing.is_alive()  # waiting for the batch
+    go_on.set()
+    batch.join(10)
+    closing.join(10)
+    assert len(results[0]) == 2 and not closing.is_alive()
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(InboundMessage)).scalar_one() == 3
     engine.dispose()

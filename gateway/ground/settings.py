@@ -237,7 +237,7 @@ class Settings(BaseSettings):
                      "sms_max_segments", "sms_rate_limit_per_hour",
                      "smtp_max_connections_per_ip", "smtp_max_recipients", "send_queue_lifetime_hours",
                      "instance_heartbeat_seconds", "instance_stale_seconds", "ready_max_pending_seconds",
-                     "ready_max_due_seconds", "relay_idle_seconds", "relay_connections")
+                     "ready_max_due_seconds", "relay_idle_seconds", "relay_connections", "max_message_bytes")
     @classmethod
     def _positive(cls, value, info):
         if value <= 0:
