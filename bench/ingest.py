@@ -119,12 +119,15 @@ def helpdesk_cmd() -> str:
     return str(local) if local.exists() else (shutil.which("helpdesk") or "helpdesk")
 
 
-def start_sink(stack: ExitStack, pipelining: bool = True):
+def start_sink(stack: ExitStack, pipelining: bool = True, pids: list[int] | None = None):
+    """The SMTP sink in its own process: (port, connection, ack counter); its pid goes to `pids`."""
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
     counter, port = ctx.Value("l", 0, lock=False), free_port()
     proc = ctx.Process(target=run_sink, args=(port, child, counter, pipelining), daemon=True)
     proc.start()
+    if pids is not None:
+        pids.append(proc.pid)
     stack.callback(lambda: (proc.kill(), proc.join(5)) if proc.is_alive() else None)
     if not parent.poll(30) or parent.recv() != "ready":
         raise SystemExit("SMTP sink did not start")
@@ -283,13 +286,14 @@ def processed_once(url: str, messages: int) -> dict:
             "all_once": tickets == articles == distinct == messages}
 
 
-def measure(args, gateways: list[subprocess.Popen], smtp_ports: list[int], sink_conn, counter) -> dict:
+def measure(args, gateways: list[subprocess.Popen], smtp_ports: list[int], sink_conn, counter,
+            sink_pid: int) -> dict:
     """Send the load, wait for the acknowledgements, collect the figures (gateways still running)."""
     senders, payloads, ids = build_messages(args.messages, secrets.token_hex(4), SUPPORT)
     profiler = start_profiler(args, gateways[0].pid)
     log(f"gateway pids {[g.pid for g in gateways]} ready on ports {smtp_ports}; sending {args.messages} messages")
     cpu0, own0 = [cpu_seconds(g.pid) for g in gateways], time.process_time()
-    main0 = [own_cpu_seconds(g.pid) for g in gateways]
+    main0, sink0 = [own_cpu_seconds(g.pid) for g in gateways], own_cpu_seconds(sink_pid)
     pg0 = postgres_cpu_seconds() if args.database == "postgresql" else 0.0
     res = asyncio.run(run_load("127.0.0.1", smtp_ports, SUPPORT, senders, payloads, args.concurrency, args.rate,
                              args.client_pipelining))
@@ -297,6 +301,7 @@ def measure(args, gateways: list[subprocess.Popen], smtp_ports: list[int], sink_
     ack_wait = wait_for_acks(counter, sum(1 for c in res.codes if c == 250))
     gateway_cpu = [cpu_seconds(g.pid) - c for g, c in zip(gateways, cpu0)]
     main_cpu = [own_cpu_seconds(g.pid) - c for g, c in zip(gateways, main0)]
+    sink_cpu = own_cpu_seconds(sink_pid) - sink0
     pg_cpu = postgres_cpu_seconds() - pg0 if args.database == "postgresql" else None
     if profiler:
         profiler.send_signal(signal.SIGINT)
@@ -309,6 +314,7 @@ def measure(args, gateways: list[subprocess.Popen], smtp_ports: list[int], sink_
                   main_process_cpu_ms_per_msg=round(1000 * sum(main_cpu) / args.messages, 2),
                   postgres_cpu_ms_per_msg=None if pg_cpu is None else round(1000 * pg_cpu / args.messages, 2),
                   loadgen_cpu_ms_per_msg=round(1000 * own_cpu / args.messages, 3),
+                  sink_cpu_ms_per_msg=round(1000 * sink_cpu / args.messages, 3),
                   gateway_peak_rss_mib=round(rss, 1) if rss else None)
     return result
 
@@ -328,13 +334,14 @@ def run(args) -> dict:
             t = time.monotonic()
             prefill(url, args.prefill)
             log(f"prefilled {args.prefill} tickets in {time.monotonic() - t:.1f} s")
-        sink_port, sink_conn, counter = start_sink(stack, not args.relay_without_pipelining)
+        sink_pids: list[int] = []
+        sink_port, sink_conn, counter = start_sink(stack, not args.relay_without_pipelining, sink_pids)
         extra = dict(item.split("=", 1) for item in args.gateway_env)
         quotas = [join(make_quota_group(f"helpdesk-bench-{os.getpid()}-{n + 1}", args.instance_cpus, stack))
                   if args.instance_cpus else None for n in range(args.instances)]
         gateways = [start_gateway({**gateway_env(url, tmp, port, sink_port), **extra}, port, logfile, stack, quota)
                     for port, logfile, quota in zip(smtp_ports, logs, quotas)]
-        result = measure(args, gateways, smtp_ports, sink_conn, counter)
+        result = measure(args, gateways, smtp_ports, sink_conn, counter, sink_pids[0])
         result["gateway_exit_code"] = max(stop_gateway(g) for g in gateways)
         result.update(processed_once(url, args.messages))
         lines = [ln for logfile in logs for ln in logfile.read_text(errors="replace").splitlines()]
@@ -359,7 +366,7 @@ def print_summary(out: dict) -> None:
           f"over 2 s: {ack['over_2s']}")
     print(f"  CPU per message gateway {r['gateway_cpu_ms_per_msg']} ms (instances' CPU {r['instance_cpu_s']} s, "
           f"{r['main_process_cpu_ms_per_msg']} ms/msg in the main processes), "
-          f"load generator {r['loadgen_cpu_ms_per_msg']} ms"
+          f"load generator {r['loadgen_cpu_ms_per_msg']} ms, sink {r['sink_cpu_ms_per_msg']} ms"
           + (f", PostgreSQL server {r['postgres_cpu_ms_per_msg']} ms" if r["postgres_cpu_ms_per_msg"] else ""))
     print(f"  database        {r['tickets']} tickets, {r['inbound_articles']} inbound articles, "
           f"processed twice: {r['processed_twice']}")
