@@ -108,14 +108,11 @@ class SmtpRelay:
             self._last_used = self.monotonic()
         return f"relay {self.host}:{self.port}"
 
-    def _error(self, code: int, text, refused: tuple[str, ...] = ()) -> SendError:
-        text = _text(text)
-        if code < 500:  # keep the connection usable for the next message unless it closed
-            try:
-                self._smtp.rset()
-            except Exception:
-                self.close()
-        return SendError(f"{code} {text}", code=code, permanent=500 <= code < 600, refused=refused)
+    @staticmethod
+    def _error(code: int, text, refused: tuple[str, ...] = ()) -> SendError:
+        # No RSET here: sendmail (smtplib's, and RelaySMTP's pipelined one) has reset the session
+        # before it raised, or closed it on a 421; a second RSET was one more round trip.
+        return SendError(f"{code} {_text(text)}", code=code, permanent=500 <= code < 600, refused=refused)
 
     def close_if_idle(self) -> None:
         """Say QUIT on a connection unused for `idle_seconds`, before the relay cuts it off."""
