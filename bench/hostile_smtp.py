@@ -32,7 +32,8 @@ from contextlib import ExitStack
 from email.message import EmailMessage
 from pathlib import Path
 
-from ingest import SUPPORT, code_version, cpu_seconds, free_port, gateway_env, helpdesk_cmd, start_gateway, stop_gateway
+from gateway_harness import SUPPORT, code_version, free_port, gateway_env, helpdesk_cmd, start_gateway, stop_gateway
+from proc_stats import cpu_seconds
 
 MIB = 1 << 20
 

@@ -26,17 +26,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, func, select  # noqa: E402
 
-from bench.ingest import (  # noqa: E402
+from bench.gateway_harness import (  # noqa: E402
     SUPPORT,
-    create_database,
     free_port,
     gateway_env,
-    peak_rss_mib,
     start_gateway,
     start_sink,
     stop_gateway,
     wait_for_acks,
 )
+from bench.proc_stats import peak_rss_mib  # noqa: E402
+from bench.scratch_db import create_database  # noqa: E402
 from bench.smtp_load import build_messages  # noqa: E402
 from helpdesk.store.models import Article, Ticket  # noqa: E402
 from tests.imap_server import PASSWORD, Dovecot  # noqa: E402

@@ -23,14 +23,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
-import multiprocessing
 import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,32 +36,26 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from cpu_quota import join, make_quota_group
+from gateway_harness import (
+    SUPPORT,
+    code_version,
+    free_port,
+    gateway_env,
+    helpdesk_cmd,
+    start_gateway,
+    start_sink,
+    stop_gateway,
+    wait_for_acks,
+)
+from proc_stats import cpu_seconds, own_cpu_seconds, peak_rss_mib, postgres_cpu_seconds
 from scratch_db import create_database
-from smtp_load import build_messages, run_load, run_sink
+from smtp_load import build_messages, run_load
 
-REPO = Path(__file__).resolve().parent.parent
-SUPPORT = "support@helpdesk.test"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-ACK_WAIT_SECONDS = 60.0
 
 
 def log(msg: str) -> None:
     print(f"[bench] {msg}", file=sys.stderr, flush=True)
-
-
-def code_version() -> str:
-    """HEAD plus a hash of uncommitted changes, so figures can be tied to the code they measured."""
-    def git(*a):
-        return subprocess.run(["git", *a], cwd=REPO, capture_output=True, check=False).stdout.strip()
-    diff = git("diff", "HEAD")
-    dirty = f"+diff {hashlib.sha1(diff).hexdigest()[:8]}" if diff else ""
-    return (git("rev-parse", "--short", "HEAD").decode() or "unknown") + dirty
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def prefill(url: str, count: int, chunk: int = 10_000) -> None:
@@ -104,105 +95,6 @@ def prefill(url: str, count: int, chunk: int = 10_000) -> None:
     engine.dispose()
 
 
-def gateway_env(url: str, tmp: Path, smtp_port: int, sink_port: int) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
-    env.update(HELPDESK_DATABASE_URL=url, HELPDESK_SMTP_LISTEN=f"127.0.0.1:{smtp_port}",
-               HELPDESK_HTTP_LISTEN="127.0.0.1:0",  # any free port: HTTP is not what is measured
-               HELPDESK_RELAY=f"127.0.0.1:{sink_port}", HELPDESK_SUPPORT_ADDRESS=SUPPORT,
-               HELPDESK_RULES=str(REPO / "rules.yaml"), HELPDESK_LOG_LEVEL="WARNING",
-               HELPDESK_ENV_FILE=str(tmp / "none.env"), HELPDESK_OUTBOX_DIR=str(tmp / "outbox"))
-    return env
-
-
-def helpdesk_cmd() -> str:
-    local = Path(sys.executable).parent / "helpdesk"
-    return str(local) if local.exists() else (shutil.which("helpdesk") or "helpdesk")
-
-
-def start_sink(stack: ExitStack, pipelining: bool = True, pids: list[int] | None = None):
-    """The SMTP sink in its own process: (port, connection, ack counter); its pid goes to `pids`."""
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe()
-    counter, port = ctx.Value("l", 0, lock=False), free_port()
-    proc = ctx.Process(target=run_sink, args=(port, child, counter, pipelining), daemon=True)
-    proc.start()
-    if pids is not None:
-        pids.append(proc.pid)
-    stack.callback(lambda: (proc.kill(), proc.join(5)) if proc.is_alive() else None)
-    if not parent.poll(30) or parent.recv() != "ready":
-        raise SystemExit("SMTP sink did not start")
-    return port, parent, counter
-
-
-def start_gateway(env: dict, port: int, logfile: Path, stack: ExitStack, preexec=None) -> subprocess.Popen:
-    """Start `helpdesk serve`; ready when it logs the ready line or its port answers. `preexec`: run
-    in the child before the gateway starts (`--instance-cpus` joins its cgroup there)."""
-    with logfile.open("wb") as log_fh:
-        proc = subprocess.Popen([helpdesk_cmd(), "serve"], env=env, cwd=logfile.parent, preexec_fn=preexec,
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log_fh)
-    stack.callback(lambda: (proc.kill(), proc.wait()) if proc.poll() is None else None)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"gateway exited with {proc.returncode}:\n{logfile.read_text()[-2000:]}")
-        if "ready: SMTP on" in logfile.read_text(errors="replace"):
-            return proc
-        try:  # at log level WARNING the ready line is not printed: probe the port instead
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                if s.recv(512).startswith(b"220"):
-                    s.sendall(b"QUIT\r\n")
-                    return proc
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("gateway did not become ready within 60 s")
-
-
-def process_tree(pid: int) -> list[int]:
-    """The process and its live descendants (HELPDESK_PROCESSING_PROCESSES runs the pipeline in children)."""
-    parents = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue  # gone meanwhile
-    tree, grown = [pid], True
-    while grown:
-        more = [child for child, parent in parents.items() if parent in tree and child not in tree]
-        tree.extend(more)
-        grown = bool(more)
-    return tree
-
-
-def peak_rss_mib(pid: int) -> float | None:
-    """Peak resident memory of the process and its children, each one's peak added up (an upper
-    bound: they need not peak at the same moment)."""
-    total = None
-    for member in process_tree(pid):
-        try:
-            status = Path(f"/proc/{member}/status").read_text()
-        except OSError:
-            continue  # a child that exited meanwhile
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                total = (total or 0) + int(line.split()[1]) / 1024
-    return total
-
-
-def own_cpu_seconds(pid: int) -> float:
-    """utime + stime of one process (all its threads), from /proc/<pid>/stat; 0 once it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0  # a child that exited meanwhile
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU of a process and of its live children (the processing processes)."""
-    return sum(own_cpu_seconds(member) for member in process_tree(pid))
-
-
 def dist(seconds: list[float], digits: int = 1) -> dict:
     """p50/p99/max (nearest rank) of durations in seconds, in ms."""
     ordered = sorted(seconds)
@@ -229,22 +121,6 @@ def summarize(res, ids: list[str], arrivals: list, ack_wait: float) -> dict:
     }
 
 
-def wait_for_acks(counter, expected: int) -> float:
-    start = time.monotonic()
-    while counter.value < expected and time.monotonic() - start < ACK_WAIT_SECONDS:
-        time.sleep(0.02)
-    return time.monotonic() - start
-
-
-def stop_gateway(proc: subprocess.Popen) -> int:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return proc.wait()
-
-
 def start_profiler(args, pid: int) -> subprocess.Popen | None:
     if not args.py_spy:
         return None
@@ -257,20 +133,6 @@ def start_profiler(args, pid: int) -> subprocess.Popen | None:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1)  # let it attach
     return proc
-
-
-def postgres_cpu_seconds() -> float:
-    """CPU of every local PostgreSQL server process (it shares the machine's cores with the gateway)."""
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue  # ended meanwhile
-        if "(postgres)" in text:
-            fields = text.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
 
 
 def processed_once(url: str, messages: int) -> dict:

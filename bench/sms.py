@@ -26,7 +26,9 @@ import urllib.parse
 from contextlib import ExitStack
 from pathlib import Path
 
-from ingest import REPO, cpu_seconds, dist, free_port, gateway_env, start_gateway, start_sink, stop_gateway
+from gateway_harness import REPO, free_port, gateway_env, start_gateway, start_sink, stop_gateway
+from ingest import dist
+from proc_stats import cpu_seconds
 from scratch_db import create_database
 from twilio.request_validator import RequestValidator
 

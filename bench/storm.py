@@ -30,11 +30,9 @@ from email.utils import formatdate
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import (  # noqa: E402  (bench modules import each other by path, as ingest.py does)
+from gateway_harness import (  # noqa: E402  (bench modules import each other by path, as ingest.py does)
     SUPPORT,
     code_version,
-    cpu_seconds,
-    dist,
     free_port,
     gateway_env,
     helpdesk_cmd,
@@ -42,6 +40,8 @@ from ingest import (  # noqa: E402  (bench modules import each other by path, as
     start_sink,
     stop_gateway,
 )
+from ingest import dist  # noqa: E402
+from proc_stats import cpu_seconds  # noqa: E402
 from scratch_db import create_database  # noqa: E402
 from smtp_load import run_load  # noqa: E402
 
