@@ -87,15 +87,14 @@ async def read_data(reader: asyncio.StreamReader, size_limit: int, line_limit: i
                 block = await reader.readuntil(TERMINATOR)
             except asyncio.LimitOverrunError:  # already over the size limit: nothing more is kept
                 return b"", await _judge_rest(reader, b"".join(blocks), size_limit, line_limit)
-            last = block == TERMINATOR or block.endswith(b"\r\n" + TERMINATOR)
-            if last:
-                block = block[:-len(TERMINATOR)]
+            if block == TERMINATOR or block.endswith(b"\r\n" + TERMINATOR):
+                blocks.append(block[:-len(TERMINATOR)])
+                octets += len(blocks[-1])
+                break
             blocks.append(block)
             octets += len(block)
-            if octets > size_limit and not last:
+            if octets > size_limit:
                 return b"", await _judge_rest(reader, b"".join(blocks), size_limit, line_limit)
-            if last:
-                break
     finally:
         reader._limit = line_limit  # type: ignore[attr-defined]
     content = b"".join(blocks)

@@ -34,8 +34,12 @@ def store_raw(engine: Engine, items: list[RawInbound], timeout_ms: int = 5000) -
             bound_waits(conn, timeout_ms)
             return insert_raw(conn, items)
     except SQLAlchemyError as exc:
-        cause = database_error_line(exc)
-        raise TempFail(f"database unavailable: {cause}") from exc
+        raise _unavailable(exc) from exc
+
+
+def _unavailable(exc: Exception) -> TempFail:
+    """What the sender hears (451) when the database cannot take its message."""
+    return TempFail(f"database unavailable: {database_error_line(exc)}")
 
 
 INSERT_INBOUND = Prebuilt(insert(InboundMessage.__table__).returning(InboundMessage.__table__.c.id))
@@ -152,7 +156,7 @@ class HeldSqliteCommitter(RawMessageCommitter):
                 self._roll_back(driver)
                 raise
         except (sqlite3.Error, SQLAlchemyError) as exc:
-            raise TempFail(f"database unavailable: {database_error_line(exc)}") from exc
+            raise _unavailable(exc) from exc
         return ids
 
     def _roll_back(self, driver) -> None:
