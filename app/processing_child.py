@@ -126,4 +126,6 @@ def run_processing_child(settings: Settings, name: str, commands: Connection, re
     except Exception as exc:  # the parent says it, in one line, and does not start
         reports.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
+    from helpdesk.app.startup_heap import freeze_startup_heap
+    freeze_startup_heap()
     child.run()

@@ -151,7 +151,9 @@ class Gateway:
             process.reload_rules()
         log.info("rules reloaded from %s", self.settings.rules)
 
-    async def run(self, on_ready: Callable[[str], None] | None = None, install_signals: bool = True) -> None:
+    async def run(self, on_ready: Callable[[str], None] | None = None, install_signals: bool = True,
+                  before_ready: Callable[[], None] | None = None) -> None:
+        """`before_ready`: called once everything is started, before the gateway says it is ready."""
         s = self.settings
         engine = self.engine = open_database(s)
         if self.renderer is None:
@@ -209,6 +211,8 @@ class Gateway:
         housekeeping.start()
         if install_signals:  # only possible in the main thread; tests run the gateway in another
             self._install_signals(loop)
+        if before_ready:
+            before_ready()
         bound = server.sockets[0].getsockname()
         where = f"relay {s.relay}" if s.relay else f"folder {s.outbox_dir.resolve()}"
         message = f"ready: SMTP on {bound[0]}:{bound[1]}, outbound mail to {where}"

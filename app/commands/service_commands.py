@@ -22,6 +22,7 @@ def serve(log_format: str | None = LOG_FORMAT) -> None:
     # (notably `inbound pipe`, run by the MTA for every message) should not pay for.
     from helpdesk.app.logging_setup import setup_logging
     from helpdesk.app.service import Gateway
+    from helpdesk.app.startup_heap import freeze_startup_heap
 
     if log_format is not None and log_format not in LOG_FORMATS:
         fail(f"--log-format must be text or json, got {log_format!r}")
@@ -30,7 +31,8 @@ def serve(log_format: str | None = LOG_FORMAT) -> None:
         s = s.model_copy(update={"log_format": log_format})
     renderer, rules = check_before_start(s)
     setup_logging(s.log_level, s.log_format, s.log_third_party)
-    asyncio.run(Gateway(s, checked=(renderer, rules)).run())
+    # Only here, in the service's own process: tests run gateways inside pytest's, whose heap is not theirs to freeze.
+    asyncio.run(Gateway(s, checked=(renderer, rules)).run(before_ready=freeze_startup_heap))
 
 
 def check_before_start(s):
