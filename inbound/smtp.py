@@ -19,6 +19,7 @@ from helpdesk.gateway.ground.errors import TempFail
 from helpdesk.gateway.ground.metrics import Metrics
 from helpdesk.inbound.intake import InboundWriter, RawInbound
 from helpdesk.inbound.smtp_data import BlockData
+from helpdesk.inbound.smtp_idle import LazyIdleTimeout
 from helpdesk.inbound.smtp_limits import (
     COMMAND_RECV_BYTES,
     COMMAND_STREAM_LIMIT,
@@ -40,8 +41,8 @@ S550_NO_SUCH_USER = "550 5.1.1 <{address}>: no such recipient here"
 S501_SENDER_TOO_LONG = "501 5.1.7 Sender address too long"
 S421_SHUTTING_DOWN = "421 4.3.2 Service shutting down, try again later"
 MAX_ADDRESS = 320  # the widest address a column stores; RFC 5321 allows a path of 256 octets
-# RFC 5321 4.5.3.2.7: a server waits at least 5 minutes for the next command. aiosmtpd restarts
-# the timer only on a recognised command, so an endless line or a silent client is cut off too.
+# RFC 5321 4.5.3.2.7: a server waits at least 5 minutes for the next command. The timer restarts
+# only on a recognised command, so an endless line or a silent client is cut off too (smtp_idle.py).
 IDLE_TIMEOUT_SECONDS = 300
 # A burst of connections waits in the kernel's accept queue until the loop takes them; beyond
 # asyncio's default of 100 the rest waited for SYN-ACK retransmissions, up to a minute, instead
@@ -111,7 +112,7 @@ class IntakeHandler:
         return S451_TEMPFAIL
 
 
-class Listener(BlockData, EnhancedReplies):
+class Listener(LazyIdleTimeout, BlockData, EnhancedReplies):
     """aiosmtpd's session with short command lines, long DATA lines read in blocks and a
     connection slot to give back."""
 

@@ -1,0 +1,46 @@
+"""The listener's idle timeout: one timer per connection, moved lazily, and a 421 when it ends one.
+
+aiosmtpd restarts its timeout at every recognised command by cancelling the timer and scheduling
+a new one: three or four timers per mail, each a heap entry the event loop sifts and later drops.
+Here a command only moves the deadline (one clock read). When the timer fires early, because
+commands came meanwhile, it is set again for what is left. What counts as activity is unchanged:
+only a recognised command, so an endless line or a silent client is still cut off.
+
+At the end the client is told why (RFC 5321 4.2.2's 421, as Postfix's "timeout exceeded") rather
+than finding the connection simply closed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger("helpdesk.inbound")
+
+S421_IDLE_TIMEOUT = "421 4.4.2 Idle too long, closing connection"
+
+
+class LazyIdleTimeout:
+    """Mixed into the listener's aiosmtpd session, ahead of aiosmtpd's SMTP class; the 421 is
+    counted with the session's other replies (`count_reply`)."""
+
+    _idle_deadline = 0.0
+
+    def _reset_timeout(self, duration: float | None = None) -> None:
+        self._idle_deadline = self.loop.time() + (duration or self._timeout_duration)
+        handle = self._timeout_handle
+        if handle is not None and not handle.cancelled() and handle.when() <= self._idle_deadline:
+            return  # it fires first and sets itself again for the rest
+        if handle is not None:
+            handle.cancel()  # a shorter wait than the pending one (aiosmtpd's PROXY timeout)
+        self._timeout_handle = self.loop.call_at(self._idle_deadline, self._timeout_cb)
+
+    def _timeout_cb(self) -> None:
+        if self.loop.time() < self._idle_deadline:  # a command came since the timer was set
+            self._timeout_handle = self.loop.call_at(self._idle_deadline, self._timeout_cb)
+            return
+        if self.transport is None or self.transport.is_closing():
+            return
+        log.info("%r: idle too long, connection closed", self.session.peer if self.session else None)
+        self.transport.write(S421_IDLE_TIMEOUT.encode("ascii") + b"\r\n")
+        self.count_reply(S421_IDLE_TIMEOUT[:3])
+        self.transport.close()
