@@ -20,6 +20,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from helpdesk.gateway.conversation.keyed_mac import KeyedMac
+
 TOKEN_LENGTH = 16
 _TOKEN_BYTES = -(-TOKEN_LENGTH * 5 // 8)  # the digest bytes the token's base32 characters encode
 
@@ -44,14 +46,15 @@ class SignedAddresses:
     def __init__(self, secret: bytes, support_address: str, prefix: str,
                  previous: Callable[[], tuple[bytes, ...]] = tuple):
         self.secret, self.previous = secret, previous
+        self._mac = KeyedMac()
         self.local, _, self.domain = support_address.lower().partition("@")
         self.prefix = prefix
         self._ours = re.compile(rf"{re.escape(self.local)}\+{re.escape(prefix)}({self.subject_pattern})"
                                 rf"-([a-z2-7]{{{TOKEN_LENGTH}}})@{re.escape(self.domain)}")
 
     def _sign(self, key: bytes, user_id: int, generation: int, subject) -> str:
-        # One-shot HMAC in C; only the bytes behind the characters kept are base32-encoded (5 make 8).
-        digest = hmac.digest(key, f"{self.purpose}\0{user_id}\0{generation}\0{subject}".encode(), "sha256")
+        # Only the bytes behind the characters kept are base32-encoded (5 make 8).
+        digest = self._mac.digest(key, f"{self.purpose}\0{user_id}\0{generation}\0{subject}".encode())
         return base64.b32encode(digest[:_TOKEN_BYTES]).decode().lower()[:TOKEN_LENGTH]
 
     def _address(self, user_id: int, generation: int, subject) -> str:
