@@ -36,6 +36,7 @@ class Dispatcher:
         self._lanes = ThreadPoolExecutor(len(more_transports), "relay-connection") if more_transports else None
         self.envelope_sender, self.clock, self.batch = envelope_sender, clock, batch
         self.attempts = (metrics if metrics is not None else Metrics()).send_attempts
+        self._sent = self.attempts.labels("sent")  # looked up once: every mail that goes counts here
         # Why the relay cannot be reached, while it cannot: an outage is logged when it starts and
         # when it ends, not once per mail and attempt.
         self.relay_down: str | None = None
@@ -53,7 +54,7 @@ class Dispatcher:
             self.attempts.labels(result).inc()
             return SendResult(mail.id, ok=False, permanent=exc.permanent, code=exc.code, detail=str(exc),
                               refused_recipients=exc.refused)
-        self.attempts.labels("sent").inc()
+        self._sent.inc()
         self._note_relay_answered()
         return SendResult(mail.id, ok=True, code=250, detail=where)
 
