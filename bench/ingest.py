@@ -35,6 +35,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+import gc_pauses
 from cpu_quota import join, make_quota_group
 from gateway_harness import (
     SUPPORT,
@@ -157,6 +158,7 @@ def measure(args, gateways: list[subprocess.Popen], smtp_ports: list[int], sink_
     cpu0, own0 = [cpu_seconds(g.pid) for g in gateways], time.process_time()
     main0, sink0 = [own_cpu_seconds(g.pid) for g in gateways], own_cpu_seconds(sink_pid)
     pg0 = postgres_cpu_seconds() if args.database == "postgresql" else 0.0
+    gc0 = gc_pauses.totals(args.gc_dir)
     res = asyncio.run(run_load("127.0.0.1", smtp_ports, SUPPORT, senders, payloads, args.concurrency, args.rate,
                              args.client_pipelining))
     own_cpu = time.process_time() - own0
@@ -165,6 +167,7 @@ def measure(args, gateways: list[subprocess.Popen], smtp_ports: list[int], sink_
     main_cpu = [own_cpu_seconds(g.pid) - c for g, c in zip(gateways, main0)]
     sink_cpu = own_cpu_seconds(sink_pid) - sink0
     pg_cpu = postgres_cpu_seconds() - pg0 if args.database == "postgresql" else None
+    gc_spent = gc_pauses.during(gc0, gc_pauses.totals(args.gc_dir)) if args.gc_dir else None
     if profiler:
         profiler.send_signal(signal.SIGINT)
         profiler.wait(60)
@@ -177,7 +180,7 @@ def measure(args, gateways: list[subprocess.Popen], smtp_ports: list[int], sink_
                   postgres_cpu_ms_per_msg=None if pg_cpu is None else round(1000 * pg_cpu / args.messages, 2),
                   loadgen_cpu_ms_per_msg=round(1000 * own_cpu / args.messages, 3),
                   sink_cpu_ms_per_msg=round(1000 * sink_cpu / args.messages, 3),
-                  gateway_peak_rss_mib=round(rss, 1) if rss else None)
+                  gateway_peak_rss_mib=round(rss, 1) if rss else None, gc_during_load=gc_spent)
     return result
 
 
@@ -199,6 +202,9 @@ def run(args) -> dict:
         sink_pids: list[int] = []
         sink_port, sink_conn, counter = start_sink(stack, not args.relay_without_pipelining, sink_pids)
         extra = dict(item.split("=", 1) for item in args.gateway_env)
+        args.gc_dir = tmp / "gc" if args.gc_timing else None
+        if args.gc_dir:
+            extra.update(gc_pauses.gateway_env(args.gc_dir))
         quotas = [join(make_quota_group(f"helpdesk-bench-{os.getpid()}-{n + 1}", args.instance_cpus, stack))
                   if args.instance_cpus else None for n in range(args.instances)]
         gateways = [start_gateway({**gateway_env(url, tmp, port, sink_port), **extra}, port, logfile, stack, quota)
@@ -230,6 +236,9 @@ def print_summary(out: dict) -> None:
           f"{r['main_process_cpu_ms_per_msg']} ms/msg in the main processes), "
           f"load generator {r['loadgen_cpu_ms_per_msg']} ms, sink {r['sink_cpu_ms_per_msg']} ms"
           + (f", PostgreSQL server {r['postgres_cpu_ms_per_msg']} ms" if r["postgres_cpu_ms_per_msg"] else ""))
+    if r.get("gc_during_load"):
+        print("  collections     " + ", ".join(f"generation {g}: {v['collections']} in {v['ms']} ms"
+                                             for g, v in r["gc_during_load"].items()))
     print(f"  database        {r['tickets']} tickets, {r['inbound_articles']} inbound articles, "
           f"processed twice: {r['processed_twice']}")
     print(f"  gateway         peak RSS {r['gateway_peak_rss_mib']} MiB, exit code {r['gateway_exit_code']}, "
@@ -255,6 +264,8 @@ def main() -> int:
                    help="the load generator pipelines MAIL, RCPT and DATA, as MTAs do (the listener offers it)")
     p.add_argument("--relay-without-pipelining", action="store_true",
                    help="the sink does not offer PIPELINING (by default it does, as Postfix)")
+    p.add_argument("--gc-timing", action="store_true",
+                   help="time the gateway's garbage collections during the load (bench/gc_pauses.py)")
     p.add_argument("--gateway-env", action="append", default=[], metavar="HELPDESK_X=V",
                    help="a setting for the gateways (repeatable), e.g. HELPDESK_RELAY_CONNECTIONS=4")
     p.add_argument("--pg-admin-url", default=os.environ.get("HELPDESK_BENCH_POSTGRES", PG_ADMIN))
