@@ -2,10 +2,12 @@
 
 At start a gateway process imports SQLAlchemy, flanker, Jinja2 and the pipeline and compiles its
 templates and rules: objects that live as long as the process. CPython's collector walks all of
-them at each full collection. In a burst of 3,000 mails (bench/ingest.py, collections timed by a
-gc callback) the listener's process and the processing process each made one, of 56-58 ms: 0.04 ms
-of CPU per message, and a stall of the loop or the batch. After `gc.freeze()` (made for this) the
-same collections took 0.6-1.2 ms. What the process allocates later is collected as before.
+them at each full collection, which comes once enough objects have outlived the younger
+generations. After a burst of 3,000 mails (bench/ingest.py) the first one took 55-60 ms in the
+listener's process and in the processing process (timed by a gc callback): a stall of the loop
+that answers SMTP, or of a batch. After `gc.freeze()` (made for this) the same collection took
+0.6-1.2 ms. It is latency, not throughput: no full collection fell inside the load window of
+those runs (`bench/ingest.py --gc-timing`). What the process allocates later is collected as before.
 """
 
 from __future__ import annotations
