@@ -24,23 +24,34 @@ class LazyIdleTimeout:
     counted with the session's other replies (`count_reply`)."""
 
     _idle_deadline = 0.0
+    _idle_armed = False  # a timer is scheduled and has not fired yet
 
     def _reset_timeout(self, duration: float | None = None) -> None:
         self._idle_deadline = self.loop.time() + (duration or self._timeout_duration)
         handle = self._timeout_handle
-        if handle is not None and not handle.cancelled() and handle.when() <= self._idle_deadline:
+        if self._idle_armed and not handle.cancelled() and handle.when() <= self._idle_deadline:
             return  # it fires first and sets itself again for the rest
         if handle is not None:
             handle.cancel()  # a shorter wait than the pending one (aiosmtpd's PROXY timeout)
+        self._arm()
+
+    def _arm(self) -> None:
         self._timeout_handle = self.loop.call_at(self._idle_deadline, self._timeout_cb)
+        self._idle_armed = True
 
     def _timeout_cb(self) -> None:
+        # Fired: whatever happens below, the next reset arms a new timer. The handle itself stays,
+        # as aiosmtpd's connection_lost cancels it (and asserts there is one).
+        self._idle_armed = False
         if self.loop.time() < self._idle_deadline:  # a command came since the timer was set
-            self._timeout_handle = self.loop.call_at(self._idle_deadline, self._timeout_cb)
+            self._arm()
             return
-        if self.transport is None or self.transport.is_closing():
+        transport = self.transport
+        if transport is None or transport.is_closing():
             return
         log.info("%r: idle too long, connection closed", self.session.peer if self.session else None)
-        self.transport.write(S421_IDLE_TIMEOUT.encode("ascii") + b"\r\n")
-        self.count_reply(S421_IDLE_TIMEOUT[:3])
-        self.transport.close()
+        try:
+            transport.write(S421_IDLE_TIMEOUT.encode("ascii") + b"\r\n")
+            self.count_reply(S421_IDLE_TIMEOUT[:3])
+        finally:
+            transport.close()

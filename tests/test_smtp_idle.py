@@ -3,10 +3,12 @@ client that keeps sending commands is not, and bytes that make no command do not
 
 from __future__ import annotations
 
+import select
 import time
 
 import pytest
 
+from helpdesk.gateway.ground.metrics import Metrics
 from tests.test_smtp_limits import RawClient
 
 IDLE = 0.4  # seconds, instead of RFC 5321's five minutes
@@ -48,13 +50,30 @@ def test_commands_keep_the_connection_however_long_it_lasts(idle_gateway):
 def test_bytes_that_make_no_command_do_not_count(idle_gateway):
     client = RawClient(idle_gateway.port)
     assert client.command(b"EHLO client.example").startswith(b"250")
-    started = time.monotonic()
+    started, cut_off_while_sending = time.monotonic(), False
     try:
-        for _ in range(int(3 * IDLE / 0.1)):  # an endless line, a byte at a time
+        while time.monotonic() - started < 5 * IDLE:  # an endless line, a byte at a time
+            if select.select([client.sock], [], [], 0.05)[0]:  # the gateway has spoken
+                cut_off_while_sending = True
+                break
             client.sock.sendall(b"x")
-            time.sleep(0.1)
-    except OSError:  # cut off while sending: the 421 is still there to read
-        pass
+    except OSError:  # cut off between two bytes
+        cut_off_while_sending = True
+    # Had each byte restarted the timer, the 421 would only come IDLE after the bytes stop.
+    assert cut_off_while_sending
     told_421_then_closed(client)
-    assert time.monotonic() - started < IDLE + 2
+    client.close()
+
+
+def test_the_connection_is_closed_even_when_counting_the_421_fails(idle_gateway, monkeypatch):
+    counted = Metrics.count_reply
+
+    def failing_for_421(self, code):
+        if code == "421":
+            raise RuntimeError("injected fault")
+        counted(self, code)
+    monkeypatch.setattr(Metrics, "count_reply", failing_for_421)
+    client = RawClient(idle_gateway.port)  # its session was made after the patch
+    assert client.command(b"EHLO client.example").startswith(b"250")
+    told_421_then_closed(client)  # a connection left open would time the read out instead
     client.close()
