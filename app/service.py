@@ -153,7 +153,7 @@ class Gateway:
 
     async def run(self, on_ready: Callable[[str], None] | None = None, install_signals: bool = True,
                   before_ready: Callable[[], None] | None = None) -> None:
-        """`before_ready`: called once everything is started, before the gateway says it is ready."""
+        """`before_ready`: called once everything is set up, before the listener and the threads start."""
         s = self.settings
         engine = self.engine = open_database(s)
         if self.renderer is None:
@@ -188,6 +188,8 @@ class Gateway:
         handler = IntakeHandler(writer, s.accepted_addresses, s.message_id_domain, s.smtp_max_recipients,
                                 metrics=self.metrics)
         host, port = s.smtp_host_port
+        if before_ready:  # set up, taking no work yet: no connection, no thread of ours started
+            before_ready()
         try:
             server = await start_listener(handler, host, port, s.max_message_bytes, s.smtp_max_connections,
                                           s.smtp_max_connections_per_ip)
@@ -211,8 +213,6 @@ class Gateway:
         housekeeping.start()
         if install_signals:  # only possible in the main thread; tests run the gateway in another
             self._install_signals(loop)
-        if before_ready:
-            before_ready()
         bound = server.sockets[0].getsockname()
         where = f"relay {s.relay}" if s.relay else f"folder {s.outbox_dir.resolve()}"
         message = f"ready: SMTP on {bound[0]}:{bound[1]}, outbound mail to {where}"

@@ -14,11 +14,11 @@ class _Node:
 
 
 def test_live_objects_are_frozen_and_start_garbage_is_freed_first():
-    kept, dropped = _Node(), _Node()
-    gone = weakref.ref(dropped)
-    del dropped
     gc.disable()  # no automatic collection may free the cycle before the call does
     try:
+        kept, dropped = _Node(), _Node()
+        gone = weakref.ref(dropped)
+        del dropped
         frozen_before = gc.get_freeze_count()
         freeze_startup_heap()
         assert gone() is None  # collected, not frozen for good
