@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hmac
 import pickle
+import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -33,3 +35,18 @@ def test_a_copy_made_by_pickle_prepares_its_own_keys():
     mac.digest(b"k" * 32, b"x")
     copy = pickle.loads(pickle.dumps(mac))
     assert copy.digest(b"k" * 32, b"x") == hmac.digest(b"k" * 32, b"x", "sha256")
+
+
+def test_threads_sharing_the_prepared_keys_get_the_right_bytes():
+    mac, keys = KeyedMac(), [bytes([n]) * 32 for n in range(4)]
+
+    def sign(n: int) -> bool:
+        key, message = keys[n % 4], b"%d.verp" % n
+        return mac.digest(key, message) == hmac.digest(key, message, "sha256")
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            assert all(pool.map(sign, range(20_000)))
+    finally:
+        sys.setswitchinterval(interval)

@@ -27,7 +27,9 @@ class KeyedMac:
                 self._prepared.clear()
             # Threads may race to prepare the same key: each gets a correct one, one is kept.
             prepared = self._prepared[key] = hmac.new(key, digestmod=hashlib.sha256)
-        mac = prepared.copy()  # copying is thread-safe: OpenSSL's context is locked for it
+        # Threads share `prepared`: copy() holds the GIL throughout, and the prepared context is
+        # never updated itself (a free-threaded build would need a lock here).
+        mac = prepared.copy()
         mac.update(message)
         return mac.digest()
 
