@@ -48,6 +48,7 @@ from gateway_harness import (
     stop_gateway,
     wait_for_acks,
 )
+from host_speed import calibration_ms
 from proc_stats import cpu_seconds, own_cpu_seconds, peak_rss_mib, postgres_cpu_seconds
 from scratch_db import create_database
 from smtp_load import build_messages, run_load
@@ -155,6 +156,7 @@ def measure(args, gateways: list[subprocess.Popen], smtp_ports: list[int], sink_
     senders, payloads, ids = build_messages(args.messages, secrets.token_hex(4), SUPPORT)
     profiler = start_profiler(args, gateways[0].pid)
     log(f"gateway pids {[g.pid for g in gateways]} ready on ports {smtp_ports}; sending {args.messages} messages")
+    yardstick = calibration_ms()  # the host's speed now, as the load starts
     cpu0, own0 = [cpu_seconds(g.pid) for g in gateways], time.process_time()
     main0, sink0 = [own_cpu_seconds(g.pid) for g in gateways], own_cpu_seconds(sink_pid)
     pg0 = postgres_cpu_seconds() if args.database == "postgresql" else 0.0
@@ -180,7 +182,9 @@ def measure(args, gateways: list[subprocess.Popen], smtp_ports: list[int], sink_
                   postgres_cpu_ms_per_msg=None if pg_cpu is None else round(1000 * pg_cpu / args.messages, 2),
                   loadgen_cpu_ms_per_msg=round(1000 * own_cpu / args.messages, 3),
                   sink_cpu_ms_per_msg=round(1000 * sink_cpu / args.messages, 3),
-                  gateway_peak_rss_mib=round(rss, 1) if rss else None, gc_during_load=gc_spent)
+                  gateway_peak_rss_mib=round(rss, 1) if rss else None, gc_during_load=gc_spent,
+                  host_yardstick_ms=yardstick,
+                  gateway_cpu_per_yardstick=round(sum(gateway_cpu) / args.messages / yardstick * 1e6, 1))
     return result
 
 
@@ -236,6 +240,8 @@ def print_summary(out: dict) -> None:
           f"{r['main_process_cpu_ms_per_msg']} ms/msg in the main processes), "
           f"load generator {r['loadgen_cpu_ms_per_msg']} ms, sink {r['sink_cpu_ms_per_msg']} ms"
           + (f", PostgreSQL server {r['postgres_cpu_ms_per_msg']} ms" if r["postgres_cpu_ms_per_msg"] else ""))
+    print(f"  host yardstick  {r['host_yardstick_ms']} ms (bench/host_speed.py); gateway CPU per message "
+          f"{r['gateway_cpu_per_yardstick']} µs per ms of it")
     if r.get("gc_during_load"):
         print("  collections     " + ", ".join(f"generation {g}: {v['collections']} in {v['ms']} ms"
                                              for g, v in r["gc_during_load"].items()))
