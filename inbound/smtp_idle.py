@@ -7,7 +7,11 @@ commands came meanwhile, it is set again for what is left. What counts as activi
 only a recognised command, so an endless line or a silent client is still cut off.
 
 At the end the client is told why (RFC 5321 4.2.2's 421, as Postfix's "timeout exceeded") rather
-than finding the connection simply closed.
+than finding the connection simply closed. A close waits until what is queued for the client has
+been sent; a client that reads nothing (it pipelines commands and never takes a reply) would keep
+that close, and its connection slot, waiting for ever. So a close still pending when the timer
+next fires is cut: CLOSE_GRACE_SECONDS after the idle timeout's own close, or at the idle
+deadline after any other (aiosmtpd's after QUIT, or ours at shutdown).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import logging
 
 log = logging.getLogger("helpdesk.inbound")
 
+CLOSE_GRACE_SECONDS = 30.0  # for a client to take the 421 before the connection is cut
 S421_IDLE_TIMEOUT = "421 4.4.2 Idle too long, closing connection"
 
 
@@ -47,7 +52,13 @@ class LazyIdleTimeout:
             self._arm()
             return
         transport = self.transport
-        if transport is None or transport.is_closing():
+        if transport is None:
+            return
+        if transport.is_closing():
+            # A close still waiting to send what a client that reads nothing will never take
+            # (asyncio's close waits for its buffer): cut, or it would hold its slot for good.
+            log.info("%r: closing took too long, connection cut", self.session.peer if self.session else None)
+            transport.abort()
             return
         log.info("%r: idle too long, connection closed", self.session.peer if self.session else None)
         try:
@@ -55,3 +66,5 @@ class LazyIdleTimeout:
             self.count_reply(S421_IDLE_TIMEOUT[:3])
         finally:
             transport.close()
+            self._idle_deadline = self.loop.time() + CLOSE_GRACE_SECONDS
+            self._arm()  # connection_lost cancels it once the close is done

@@ -4,12 +4,13 @@ client that keeps sending commands is not, and bytes that make no command do not
 from __future__ import annotations
 
 import select
+import socket
 import time
 
 import pytest
 
 from helpdesk.gateway.ground.metrics import Metrics
-from tests.test_smtp_limits import RawClient
+from tests.test_smtp_limits import RawClient, admitted
 
 IDLE = 0.4  # seconds, instead of RFC 5321's five minutes
 
@@ -77,3 +78,25 @@ def test_the_connection_is_closed_even_when_counting_the_421_fails(idle_gateway,
     assert client.command(b"EHLO client.example").startswith(b"250")
     told_421_then_closed(client)  # a connection left open would time the read out instead
     client.close()
+
+
+def test_a_client_that_reads_nothing_loses_its_slot_once_idle(make_settings, start_gateway, monkeypatch):
+    """It pipelines commands and never reads a reply: the replies fill the socket, the session
+    stalls, and the close after the 421 could never finish. It is forced, and the slot comes back."""
+    monkeypatch.setattr("helpdesk.inbound.smtp.IDLE_TIMEOUT_SECONDS", IDLE)
+    monkeypatch.setattr("helpdesk.inbound.smtp_idle.CLOSE_GRACE_SECONDS", IDLE)
+    gw = start_gateway(make_settings(smtp_max_connections_per_ip=1))
+    deaf = socket.socket()
+    deaf.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window fills quickly
+    deaf.connect(("127.0.0.1", gw.port))
+    deaf.settimeout(5)
+    try:
+        deaf.sendall(b"EHLO deaf.example\r\n" * 40_000)  # ~8 MB of replies, more than the kernel buffers
+    except OSError:
+        pass  # cut off already
+    started = time.monotonic()
+    second = admitted(gw.port, "127.0.0.1", timeout=IDLE * 10 + 5)  # 421 while the deaf one holds the slot
+    assert time.monotonic() - started < IDLE * 10 + 5
+    assert second.command(b"NOOP") == b"250 2.0.0 OK"
+    second.close()
+    deaf.close()
