@@ -35,8 +35,7 @@ class Dispatcher:
         self.transports = (transport, *more_transports)
         self._lanes = ThreadPoolExecutor(len(more_transports), "relay-connection") if more_transports else None
         self.envelope_sender, self.clock, self.batch = envelope_sender, clock, batch
-        self.attempts = (metrics if metrics is not None else Metrics()).send_attempts
-        self._sent = self.attempts.labels("sent")  # looked up once: every mail that goes counts here
+        self.metrics = metrics if metrics is not None else Metrics()
         # Why the relay cannot be reached, while it cannot: an outage is logged when it starts and
         # when it ends, not once per mail and attempt.
         self.relay_down: str | None = None
@@ -51,10 +50,10 @@ class Dispatcher:
         except SendError as exc:
             self._note_failure(mail, exc)
             result = "unreachable" if exc.unavailable else "permanent" if exc.permanent else "temporary"
-            self.attempts.labels(result).inc()
+            self.metrics.count_attempt(result)
             return SendResult(mail.id, ok=False, permanent=exc.permanent, code=exc.code, detail=str(exc),
                               refused_recipients=exc.refused)
-        self._sent.inc()
+        self.metrics.count_attempt("sent")
         self._note_relay_answered()
         return SendResult(mail.id, ok=True, code=250, detail=where)
 

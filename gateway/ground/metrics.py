@@ -44,15 +44,22 @@ class Metrics:
         self.job_runs = Counter("helpdesk_scheduler_job_runs", "Scheduled job runs, by job", ("job",), registry=r)
         self.job_failures = Counter("helpdesk_scheduler_job_failures", "Scheduled job runs that failed, by job",
                                     ("job",), registry=r)
-        self._reply_counters: dict[str, Counter] = {}
+        self._children: dict[tuple, Counter] = {}
+
+    def _count(self, counter: Counter, *labels: str) -> None:
+        # Counted for every mail: each label's child is looked up once (`labels` costs a microsecond).
+        child = self._children.get((counter, labels))
+        if child is None:
+            child = self._children[(counter, labels)] = counter.labels(*labels)
+        child.inc()
 
     def count_reply(self, code: str) -> None:
-        """One SMTP reply. Its code's counter is looked up once: `labels` costs a microsecond, and
-        a mail has four replies."""
-        counter = self._reply_counters.get(code)
-        if counter is None:
-            counter = self._reply_counters[code] = self.smtp_replies.labels(code)
-        counter.inc()
+        """One SMTP reply (a mail has four)."""
+        self._count(self.smtp_replies, code)
+
+    def count_attempt(self, result: str) -> None:
+        """One attempt to hand a mail to the relay: sent, temporary, permanent or unreachable."""
+        self._count(self.send_attempts, result)
 
     def count_message(self, channel: str, outcome: str, seconds_since_stored: float | None) -> None:
         self.messages.labels(channel, outcome).inc()
