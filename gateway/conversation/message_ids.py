@@ -14,18 +14,17 @@ import re
 import secrets
 from collections.abc import Callable
 
-from helpdesk.gateway.conversation.keyed_mac import KeyedMac
+from helpdesk.gateway.conversation.keyed_mac import shared_mac
 
 
 class MessageIdSigner:
     def __init__(self, secret: bytes, domain: str, previous: Callable[[], tuple[bytes, ...]] = tuple):
         self.secret, self.domain, self.previous = secret, domain.lower(), previous
-        self._mac = KeyedMac()
         self._ours = re.compile(rf"^hd(\d{{1,18}})\.([0-9a-f]{{12}})\.([a-z2-7]{{16}})@{re.escape(self.domain)}$")
 
     def _signature(self, number: int, nonce: str, key: bytes | None = None) -> str:
         # The first 10 bytes are the 16 base32 characters kept (5 bytes make 8).
-        digest = self._mac.digest(key or self.secret, f"{number}.{nonce}".encode())
+        digest = shared_mac.digest(key or self.secret, f"{number}.{nonce}".encode())
         return base64.b32encode(digest[:10]).decode().lower()
 
     def _matches(self, signature: str, number: int, nonce: str, length: int = 16) -> bool:

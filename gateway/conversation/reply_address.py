@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from helpdesk.gateway.conversation.keyed_mac import KeyedMac
+from helpdesk.gateway.conversation.keyed_mac import shared_mac
 
 TOKEN_LENGTH = 16
 _TOKEN_BYTES = -(-TOKEN_LENGTH * 5 // 8)  # the digest bytes the token's base32 characters encode
@@ -46,7 +46,6 @@ class SignedAddresses:
     def __init__(self, secret: bytes, support_address: str, prefix: str,
                  previous: Callable[[], tuple[bytes, ...]] = tuple):
         self.secret, self.previous = secret, previous
-        self._mac = KeyedMac()
         self.local, _, self.domain = support_address.lower().partition("@")
         self.prefix = prefix
         self._ours = re.compile(rf"{re.escape(self.local)}\+{re.escape(prefix)}({self.subject_pattern})"
@@ -54,7 +53,7 @@ class SignedAddresses:
 
     def _sign(self, key: bytes, user_id: int, generation: int, subject) -> str:
         # Only the bytes behind the characters kept are base32-encoded (5 make 8).
-        digest = self._mac.digest(key, f"{self.purpose}\0{user_id}\0{generation}\0{subject}".encode())
+        digest = shared_mac.digest(key, f"{self.purpose}\0{user_id}\0{generation}\0{subject}".encode())
         return base64.b32encode(digest[:_TOKEN_BYTES]).decode().lower()[:TOKEN_LENGTH]
 
     def _address(self, user_id: int, generation: int, subject) -> str:
