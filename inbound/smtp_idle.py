@@ -54,13 +54,14 @@ class LazyIdleTimeout:
         transport = self.transport
         if transport is None:
             return
+        peer = self.session.peer if self.session else None
         if transport.is_closing():
             # A close still waiting to send what a client that reads nothing will never take
             # (asyncio's close waits for its buffer): cut, or it would hold its slot for good.
-            log.info("%r: closing took too long, connection cut", self.session.peer if self.session else None)
+            log.info("%r: closing took too long, connection cut", peer)
             transport.abort()
             return
-        log.info("%r: idle too long, connection closed", self.session.peer if self.session else None)
+        log.info("%r: idle too long, connection closed", peer)
         try:
             transport.write(S421_IDLE_TIMEOUT.encode("ascii") + b"\r\n")
             self.count_reply(S421_IDLE_TIMEOUT[:3])
