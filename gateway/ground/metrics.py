@@ -62,6 +62,6 @@ class Metrics:
         self._count(self.send_attempts, result)
 
     def count_message(self, channel: str, outcome: str, seconds_since_stored: float | None) -> None:
-        self.messages.labels(channel, outcome).inc()
+        self._count(self.messages, channel, outcome)
         if seconds_since_stored is not None:
             self.processing_seconds.observe(max(seconds_since_stored, 0.0))
