@@ -14,6 +14,8 @@ from sqlmodel import Session, create_engine
 
 from helpdesk.gateway.ground.errors import UserError
 
+_READ_ONLY_VIEW = "_helpdesk_read_only_view"
+
 
 def normalize_url(url: str) -> str:
     """Accept plain postgresql:// URLs and use psycopg 3 for them."""
@@ -67,11 +69,21 @@ def new_session(engine: Engine) -> Session:
     return Session(engine, expire_on_commit=False)
 
 
+def _read_only(engine: Engine) -> Engine:
+    """The engine's read-only view, made once: making one copies the engine's event dispatch,
+    11 µs of the processor's every batch, beside its 14 µs connect. Kept on the engine itself (the
+    view refers back to it, so a weak map would keep both alive; a cycle goes with the engine)."""
+    view = engine.__dict__.get(_READ_ONLY_VIEW)
+    if view is None:
+        view = engine.__dict__[_READ_ONLY_VIEW] = engine.execution_options(read_only=True)
+    return view
+
+
 def read_connection(engine: Engine) -> Connection:
     """A Core connection for reads only (as read_session, without the ORM's transaction bookkeeping)."""
-    return engine.execution_options(read_only=True).connect()
+    return _read_only(engine).connect()
 
 
 def read_session(engine: Engine) -> Session:
     """A session for reads only; on SQLite it does not take the write lock."""
-    return Session(engine.execution_options(read_only=True), expire_on_commit=False)
+    return Session(_read_only(engine), expire_on_commit=False)

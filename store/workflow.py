@@ -50,6 +50,7 @@ QUEUE_STAFF = (select(_member.c.user_id, PRIMARY_EMAIL, _user.c.display_name, _u
                                  role_in("dispatcher", "technician")))
                .where(_member.c.queue == bindparam("queue"), _user.c.active.is_(True),
                       _member.c.available.is_(True)).order_by(_member.c.user_id))
+_FAST_QUEUE_STAFF = Prebuilt(QUEUE_STAFF)  # every batch of new tickets asks it once per queue
 TICKET_STATE = select(_ticket.c.id, _ticket.c.subject, _ticket.c.status, _ticket.c.priority, _ticket.c.queue,
                       _ticket.c.category, _ticket.c.assignment, _ticket.c.requester_id, _ticket.c.assignee_id,
                       _ticket.c.resolved_at).where(_ticket.c.id == bindparam("number"))
@@ -93,7 +94,7 @@ def person_by_address(conn: Connection, address: str) -> Person | None:
 def queue_staff(conn: Connection, queue: str) -> dict[str, list[Person]]:
     """Available members of the queue by role ("dispatcher", "technician")."""
     by_role: dict[str, list[Person]] = {"dispatcher": [], "technician": []}
-    for user_id, email, name, locale, role in conn.execute(QUEUE_STAFF, {"queue": queue}):
+    for user_id, email, name, locale, role in _FAST_QUEUE_STAFF.all(conn, {"queue": queue}):
         by_role[role].append(Person(user_id, email, name or "", locale, frozenset({role})))
     return by_role
 

@@ -111,3 +111,42 @@ def test_rules_check_refuses_a_queue_the_database_could_not_hold(tmp_path, rules
     env = service_env(f"sqlite:///{tmp_path}/unused.db", free_port(), None)  # no database is opened
     code, _, err = helpdesk(env, "rules", "check", str(rules))
     assert code != 0 and problem in err and len(err.strip().splitlines()) == 1
+
+
+def test_who_watches_a_queue_and_which_admins_hear_are_read_as_the_core_statements_read_them(engine):
+    """queue_staff and active_admins run prebuilt statements on the driver: the same people, in the
+    same order, with the primary address, as SQLAlchemy Core's statements; nobody away or inactive."""
+    from helpdesk.gateway.accounts.directory import edit_user
+    from helpdesk.gateway.accounts.queues import ensure_queues
+    from helpdesk.store.queue_watchers import ADMINS, active_admins
+    from helpdesk.store.workflow import QUEUE_STAFF, queue_staff
+
+    with new_session(engine) as session, session.begin():
+        ensure_queues(session, {"general": "General", "network": "Network"})
+        general, network = find_queue(session, "general"), find_queue(session, "network")
+        people = {
+            "tom": add_user(session, "Tom Tech", ["zz-tom@provider.example", TOM], roles=("technician",)),
+            "dana": add_user(session, "Dana Dispatch", [DANA], roles=("dispatcher",), locale="pl"),
+            "eve": add_user(session, "Eve Away", ["eve@provider.example"], roles=("technician",)),
+            "ivan": add_user(session, "Ivan Gone", ["ivan@provider.example"], roles=("technician", "admin")),
+            "ada": add_user(session, "Ada Admin", [ADA], roles=("admin", "dispatcher")),
+        }
+        for name in ("tom", "dana", "eve", "ivan", "ada"):
+            set_membership(session, general, str(people[name].id), member=True)
+        set_membership(session, network, str(people["tom"].id), member=True)
+        set_membership(session, general, str(people["eve"].id), available=False)
+        edit_user(session, people["ivan"], active=False)
+        edit_user(session, people["tom"], add_emails=["aa-tom@provider.example"])  # not primary
+    with engine.connect() as conn:
+        staff = queue_staff(conn, "general")
+        by_core = [(row[0], row[1], row[4]) for row in conn.execute(QUEUE_STAFF, {"queue": "general"})]
+        assert [(p.user_id, p.email, role) for role in ("dispatcher", "technician") for p in staff[role]] == sorted(
+            by_core, key=lambda row: (row[2], row[0]))
+        assert [p.email for p in staff["dispatcher"]] == [DANA, ADA]
+        assert [(p.email, p.name) for p in staff["technician"]] == [("zz-tom@provider.example", "Tom Tech")]
+        assert staff["dispatcher"][0].locale == "pl"
+        assert [p.email for p in queue_staff(conn, "network")["technician"]] == ["zz-tom@provider.example"]
+        assert queue_staff(conn, "nobody-here") == {"dispatcher": [], "technician": []}
+        admins = active_admins(conn)
+        assert [(p.user_id, p.email) for p in admins] == [tuple(row[:2]) for row in conn.execute(ADMINS)]
+        assert [p.email for p in admins] == [ADA] and admins[0].roles == frozenset({"admin"})
