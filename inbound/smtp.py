@@ -150,6 +150,12 @@ class Listener(LazyIdleTimeout, BlockData, EnhancedReplies):
             self.release_slot = None
         super().connection_lost(error)
 
+    def body_started(self) -> None:
+        self.event_handler.writer.body_started()  # a commit about to start waits a moment for it
+
+    def body_ended(self) -> None:
+        self.event_handler.writer.body_ended()
+
     def _getaddr(self, arg: str):
         # aiosmtpd reads every MAIL and RCPT argument with the email package's RFC 5322 header
         # parser, a fifth of a millisecond each; a plain path gives the same result from one match.

@@ -127,6 +127,12 @@ class BlockData(SMTP):
     """aiosmtpd's DATA, its checks, replies and handler call, with the section read by `read_data`.
     For sessions that keep the content as bytes (decode_data=False), as the gateway does."""
 
+    def body_started(self) -> None:
+        """The section's reading begins (after the 354); a subclass may tell its intake."""
+
+    def body_ended(self) -> None:
+        """The section is read, or its reading failed; the handler's DATA hook comes next, if any."""
+
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:
         if self._decode_data:  # text content: aiosmtpd's own way
@@ -141,12 +147,15 @@ class BlockData(SMTP):
             await self.push("501 Syntax: DATA")
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
+        self.body_started()
         try:
             content, refusal = await read_data(self._reader, self.data_size_limit, self.line_length_limit)
         except asyncio.CancelledError:  # the connection was reset during DATA
             log.info("connection lost during DATA")
             self._writer.close()
             raise
+        finally:
+            self.body_ended()
         if refusal is not None:
             await self.push(refusal)
             self._set_post_data_state()
