@@ -87,11 +87,10 @@ class InboundWriter:
         batch = [first]
         self._take_queued(batch)
         cancelled = False
-        if self.group_wait > 0:
-            try:
-                await self._wait_for_bodies(batch)
-            except asyncio.CancelledError:  # shutting down: what the group holds is committed first
-                cancelled = True
+        try:  # with no wait set, or no body being read, this returns at once
+            await self._wait_for_bodies(batch)
+        except asyncio.CancelledError:  # shutting down: what the group holds is committed first
+            cancelled = True
         try:
             ids = await asyncio.to_thread(self.raw_store.commit, [item for item, _ in batch])
         except Exception as exc:  # whatever went wrong, the senders retry: never a silent loss
